@@ -1,0 +1,2 @@
+//! The engine (being written).
+pub mod result;

@@ -1,0 +1,160 @@
+//! What a run produces: one [`CheckResult`] per check instance, gathered in a [`RunReport`].
+//!
+//! These types are the only thing reporters see. They are masked by the engine before any
+//! reporter gets them, and they serialize to the JSON report described by
+//! `schemas/report.schema.json`.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The verdict of one check instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Every assertion held and no warn/fail outcome matched.
+    Pass,
+    /// A warn outcome matched; the component will probably start but something is off.
+    Warn,
+    /// An assertion or a fail outcome matched: the component will not work as configured.
+    Fail,
+    /// The check could not run (connection refused, timeout, plugin error, bad rendered params).
+    Error,
+    /// Not run: its condition was false, a dependency did not pass, or the run was interrupted.
+    Skipped,
+}
+
+impl Status {
+    /// Lower-case name, as used in every output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Warn => "warn",
+            Status::Fail => "fail",
+            Status::Error => "error",
+            Status::Skipped => "skipped",
+        }
+    }
+
+    /// Whether a check that depends on this one may run.
+    pub fn satisfies_dependency(self) -> bool {
+        matches!(self, Status::Pass | Status::Warn)
+    }
+}
+
+/// The result of one check instance (one check, or one item of a fanned-out check).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct CheckResult {
+    /// The check id from the playbook.
+    pub id: String,
+    /// Unique instance id: the check id, plus `[n]` for fanned-out instances.
+    pub instance: String,
+    /// Rendered human title; unique within a run.
+    pub title: String,
+    pub status: Status,
+    /// One line saying what was found.
+    pub message: String,
+    /// What to change, for warn/fail/error results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// Link to documentation for this check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
+    /// The step type that ran, e.g. `net.tcp_connect`.
+    pub step: String,
+    /// Whether this is a cleanup check (always runs).
+    #[serde(default)]
+    pub cleanup: bool,
+    /// Wall time of all attempts, in milliseconds.
+    pub duration_ms: f64,
+    /// Number of attempts made (0 when skipped).
+    pub attempts: u32,
+    /// Numbers and short facts from the step output, for `-v`, JSON and JUnit properties.
+    #[serde(default)]
+    pub metrics: Map<String, Value>,
+    /// Further detail lines (lint findings, per-operation results), shown with `-v`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
+}
+
+/// Counts of results by status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Counts {
+    pub total: usize,
+    pub passed: usize,
+    pub warnings: usize,
+    pub failed: usize,
+    pub errors: usize,
+    pub skipped: usize,
+}
+
+impl Counts {
+    pub fn of(results: &[CheckResult]) -> Self {
+        let mut c = Counts {
+            total: results.len(),
+            ..Counts::default()
+        };
+        for r in results {
+            match r.status {
+                Status::Pass => c.passed += 1,
+                Status::Warn => c.warnings += 1,
+                Status::Fail => c.failed += 1,
+                Status::Error => c.errors += 1,
+                Status::Skipped => c.skipped += 1,
+            }
+        }
+        c
+    }
+}
+
+/// Overall verdict of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Overall {
+    /// Nothing failed and nothing errored (warnings allowed).
+    Pass,
+    /// At least one check failed or could not run.
+    Fail,
+}
+
+/// Everything one playbook run produced, masked and ready for the reporters.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RunReport {
+    /// Version of greptime-self-test that produced the report.
+    pub tool_version: String,
+    /// Unique id of this run; also the namespace of every probe key, object and table.
+    pub run_id: String,
+    /// GreptimeDB component the config belongs to.
+    pub component: String,
+    /// Playbook name.
+    pub playbook: String,
+    /// Path of the component config file, if one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_file: Option<String>,
+    /// Facts shown in the report header (backend, storage type, …), from the playbook's `summary`.
+    #[serde(default)]
+    pub summary: Map<String, Value>,
+    /// Start time, RFC 3339 UTC.
+    pub timestamp: String,
+    /// Host the run was made on.
+    pub hostname: String,
+    pub overall: Overall,
+    pub counts: Counts,
+    pub duration_ms: f64,
+    /// True when the run was cut short by Ctrl-C or `--timeout`.
+    #[serde(default)]
+    pub interrupted: bool,
+    pub checks: Vec<CheckResult>,
+}
+
+impl RunReport {
+    /// Recomputes counts and the overall verdict from the results.
+    pub fn finalize(&mut self) {
+        self.counts = Counts::of(&self.checks);
+        self.overall = if self.counts.failed + self.counts.errors > 0 {
+            Overall::Fail
+        } else {
+            Overall::Pass
+        };
+    }
+}

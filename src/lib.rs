@@ -1,0 +1,9 @@
+//! greptime-self-test: a declarative, YAML-driven pre-flight check runner for GreptimeDB.
+//!
+//! Imports point one way only, left to right:
+//! `diag → config → plugins → playbook → engine → report → cli`.
+
+pub mod config;
+pub mod diag;
+pub mod engine;
+pub mod plugins;

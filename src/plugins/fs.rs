@@ -1,0 +1,2 @@
+//! stub
+pub(super) static STEPS: &[&dyn super::DynStep] = &[];

@@ -1,0 +1,270 @@
+//! The step plugin API.
+//!
+//! A plugin is a [`Step`]: a name (`family.verb`), typed parameters and a typed output, both
+//! with a JSON Schema (doc comments on the fields become the descriptions shown by `explain`),
+//! and an async `run`. A blanket impl erases the types into [`DynStep`], so the engine only ever
+//! handles JSON values. Each family module exports a `STEPS` list; [`registry`] chains them.
+//!
+//! Plugins never retry, print, read the CLI or the environment, or enforce their own overall
+//! timeout: the engine owns retries, deadlines, cancellation, masking and cleanup. A plugin that
+//! creates something registers its undo with [`StepCx::on_cleanup`] *before* creating it, so
+//! the engine can remove it after success, failure, timeout or Ctrl-C.
+
+pub mod config;
+pub mod fs;
+pub mod http;
+pub mod net;
+pub mod registry;
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use schemars::{JsonSchema, Schema};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use tokio::time::Instant;
+
+use crate::config::EffectiveConfig;
+
+/// A step type: typed parameters in, typed output out.
+pub trait Step: Send + Sync + 'static {
+    /// Registry name, `family.verb`.
+    const NAME: &'static str;
+    /// One line for `list`.
+    const SUMMARY: &'static str;
+    /// An example `with:` block in YAML, shown by `explain` and checked by the tests.
+    const EXAMPLE: &'static str;
+    type Params: DeserializeOwned + JsonSchema + Send;
+    type Output: Serialize + JsonSchema + Send;
+
+    /// Runs the step once. Errors describe what went wrong with the dependency.
+    fn run(
+        &self,
+        params: Self::Params,
+        cx: &StepCx,
+    ) -> impl Future<Output = Result<Self::Output, StepError>> + Send;
+
+    /// Human detail lines for `-v` and JUnit system-out (e.g. one per lint finding).
+    fn details(_output: &Self::Output) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// What a step produced, as the engine sees it.
+#[derive(Debug, Clone)]
+pub struct StepOutput {
+    pub value: Value,
+    pub details: Vec<String>,
+}
+
+/// A type-erased [`Step`], as held by the registry and the engine.
+pub trait DynStep: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn summary(&self) -> &'static str;
+    fn example(&self) -> &'static str;
+    fn params_schema(&self) -> Schema;
+    fn output_schema(&self) -> Schema;
+    /// Deserializes rendered params into the typed form, to validate them.
+    fn check_params(&self, params: &Value) -> Result<(), String>;
+    fn run_dyn<'a>(
+        &'a self,
+        params: Value,
+        cx: &'a StepCx,
+    ) -> BoxFuture<'a, Result<StepOutput, StepError>>;
+}
+
+impl<S: Step> DynStep for S {
+    fn name(&self) -> &'static str {
+        S::NAME
+    }
+    fn summary(&self) -> &'static str {
+        S::SUMMARY
+    }
+    fn example(&self) -> &'static str {
+        S::EXAMPLE
+    }
+    fn params_schema(&self) -> Schema {
+        schemars::schema_for!(S::Params)
+    }
+    fn output_schema(&self) -> Schema {
+        schemars::schema_for!(S::Output)
+    }
+    fn check_params(&self, params: &Value) -> Result<(), String> {
+        serde_json::from_value::<S::Params>(params.clone())
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+    fn run_dyn<'a>(
+        &'a self,
+        params: Value,
+        cx: &'a StepCx,
+    ) -> BoxFuture<'a, Result<StepOutput, StepError>> {
+        Box::pin(async move {
+            let params: S::Params = serde_json::from_value(params).map_err(|e| {
+                StepError::could_not_run(format!("invalid parameters for {}: {e}", S::NAME))
+                    .with_hint(format!("run `greptime-self-test explain {}`", S::NAME))
+            })?;
+            let output = self.run(params, cx).await?;
+            let details = S::details(&output);
+            let value = serde_json::to_value(&output).map_err(|e| {
+                StepError::could_not_run(format!("{}: output not serializable: {e}", S::NAME))
+            })?;
+            Ok(StepOutput { value, details })
+        })
+    }
+}
+
+/// Why a step did not produce an output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The dependency could not be reached (DNS, refused, no route).
+    Unreachable,
+    /// The dependency did not answer in time.
+    Timeout,
+    /// The dependency answered but said no (auth, permission, protocol error, wrong answer).
+    Rejected,
+    /// The component config itself holds an unusable value (unparsable address, bad path).
+    Misconfigured,
+    /// The check could not be carried out at all (bad rendered params, local failure, bug).
+    CouldNotRun,
+}
+
+impl ErrorKind {
+    /// Name used as JUnit failure/error `type`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Unreachable => "Unreachable",
+            ErrorKind::Timeout => "Timeout",
+            ErrorKind::Rejected => "Rejected",
+            ErrorKind::Misconfigured => "Misconfigured",
+            ErrorKind::CouldNotRun => "CouldNotRun",
+        }
+    }
+
+    /// True when the error is a verdict on the dependency or config (status `fail`), false
+    /// when the check itself could not be carried out (status `error`).
+    pub fn is_verdict(self) -> bool {
+        !matches!(self, ErrorKind::CouldNotRun)
+    }
+}
+
+/// An error from a step, with a hint a person can act on.
+#[derive(Debug, Clone)]
+pub struct StepError {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl StepError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            hint: None,
+        }
+    }
+    pub fn unreachable(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unreachable, message)
+    }
+    pub fn timeout(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Timeout, message)
+    }
+    pub fn rejected(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Rejected, message)
+    }
+    pub fn misconfigured(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Misconfigured, message)
+    }
+    pub fn could_not_run(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::CouldNotRun, message)
+    }
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl std::fmt::Display for StepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// An undo action registered by a step; run by the engine with its own deadline.
+pub struct CleanupAction {
+    /// What is being removed, for the report (e.g. the probe file path).
+    pub label: String,
+    pub action: BoxFuture<'static, Result<(), String>>,
+}
+
+/// The engine-owned list of undo actions of a run.
+#[derive(Clone, Default)]
+pub struct CleanupRegistry {
+    actions: Arc<Mutex<Vec<CleanupAction>>>,
+}
+
+impl CleanupRegistry {
+    pub fn push(&self, action: CleanupAction) {
+        self.actions.lock().expect("cleanup lock").push(action);
+    }
+
+    /// Takes every pending action, newest first.
+    pub fn drain(&self) -> Vec<CleanupAction> {
+        let mut all = std::mem::take(&mut *self.actions.lock().expect("cleanup lock"));
+        all.reverse();
+        all
+    }
+}
+
+/// What a running step may use: the effective config, the run id, its deadline and the
+/// engine's cleanup registry.
+pub struct StepCx {
+    pub config: Arc<EffectiveConfig>,
+    /// Unique id of this run; every probe name contains it.
+    pub run_id: String,
+    /// When the engine will stop waiting for this attempt.
+    pub deadline: Instant,
+    /// `--read-only`: steps must not write anything.
+    pub read_only: bool,
+    cleanup: CleanupRegistry,
+}
+
+impl StepCx {
+    pub fn new(
+        config: Arc<EffectiveConfig>,
+        run_id: String,
+        deadline: Instant,
+        read_only: bool,
+        cleanup: CleanupRegistry,
+    ) -> Self {
+        Self {
+            config,
+            run_id,
+            deadline,
+            read_only,
+            cleanup,
+        }
+    }
+
+    /// Time left before the engine cancels this attempt.
+    pub fn remaining(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    /// Registers an idempotent undo action. Register it before creating the thing it removes;
+    /// the engine runs it after the step ends, however it ends.
+    pub fn on_cleanup(
+        &self,
+        label: impl Into<String>,
+        action: impl Future<Output = Result<(), String>> + Send + 'static,
+    ) {
+        self.cleanup.push(CleanupAction {
+            label: label.into(),
+            action: Box::pin(action),
+        });
+    }
+}

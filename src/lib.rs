@@ -3,7 +3,10 @@
 //! Imports point one way only, left to right:
 //! `diag → config → plugins → playbook → engine → report → cli`.
 
+pub mod cli;
 pub mod config;
 pub mod diag;
 pub mod engine;
+pub mod playbook;
 pub mod plugins;
+pub mod report;

@@ -1,0 +1,150 @@
+//! Commands that look at playbooks without running checks: `list`, `explain`, `validate`,
+//! `render` and `schema`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use super::run::{component_of, ensure_valid, load_config};
+use super::{exit, ConfigArgs, Failure, RunContext, SchemaKind};
+use crate::config::Component;
+use crate::diag::{did_you_mean, Diagnostic};
+use crate::engine::mask::Masker;
+use crate::engine::run::{new_run_id, Engine, RunOptions, DEFAULT_CHECK_TIMEOUT};
+use crate::playbook::{self, load::BUILTIN};
+use crate::plugins::registry;
+
+/// `list`: built-in playbooks, fragments and step types.
+pub fn list() -> ExitCode {
+    println!("Built-in playbooks (greptime-self-test <component> -c FILE):");
+    for (name, text) in BUILTIN.iter().filter(|(n, _)| !n.contains('/')) {
+        println!("  {name:<12} {}", description(text));
+    }
+    println!("\nBuilt-in fragments (include: [name]):");
+    for (name, text) in BUILTIN.iter().filter_map(|(n, t)| Some((n.strip_prefix("fragments/")?, t))) {
+        println!("  {name:<24} {}", description(text));
+    }
+    println!("\nStep types (greptime-self-test explain TYPE):");
+    for step in registry::all() {
+        println!("  {:<22} {}", step.name(), step.summary());
+    }
+    ExitCode::from(exit::OK)
+}
+
+fn description(yaml: &str) -> String {
+    serde_yaml::from_str::<serde_yaml::Value>(yaml)
+        .ok()
+        .and_then(|v| v.get("description")?.as_str().map(str::to_string))
+        .unwrap_or_default()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// `explain TYPE`: parameters, output fields and an example.
+pub fn explain(name: &str) -> Result<ExitCode, Failure> {
+    let Some(step) = registry::get(name) else {
+        let mut d = Diagnostic::new("unknown step type", format!("`{name}` is not a step type"));
+        d = d.with_hint(
+            did_you_mean(name, registry::all().map(|s| s.name()))
+                .map(|s| format!("did you mean `{s}`?"))
+                .unwrap_or_else(|| "run `greptime-self-test list`".into()),
+        );
+        return Err(Failure::bad_input(d));
+    };
+    println!("{} — {}\n", step.name(), step.summary());
+    println!("Parameters (step.with):");
+    print_fields(&step.params_schema());
+    println!("\nOutput fields (usable in assert, outcomes, message and capture):");
+    print_fields(&step.output_schema());
+    println!("\nExample:\n  step:\n    type: {}\n    with:", step.name());
+    for line in step.example().lines() {
+        println!("      {line}");
+    }
+    Ok(ExitCode::from(exit::OK))
+}
+
+fn print_fields(schema: &schemars::Schema) {
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(|r| r.as_array())
+        .map(|r| r.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    let Some(props) = schema.get("properties").and_then(|p| p.as_object()) else {
+        println!("  (none)");
+        return;
+    };
+    for (name, prop) in props {
+        let kind = type_name(prop);
+        let flag = if required.contains(&name.as_str()) { ", required" } else { "" };
+        let doc = prop.get("description").and_then(|d| d.as_str()).unwrap_or_default();
+        println!("  {name} ({kind}{flag})");
+        for line in doc.lines() {
+            println!("      {line}");
+        }
+    }
+}
+
+fn type_name(prop: &serde_json::Value) -> String {
+    match prop.get("type") {
+        Some(serde_json::Value::String(t)) => t.clone(),
+        Some(serde_json::Value::Array(ts)) => ts.iter().filter_map(|t| t.as_str()).collect::<Vec<_>>().join("|"),
+        _ if prop.get("$ref").is_some() || prop.get("anyOf").is_some() => "object".into(),
+        _ => "any".into(),
+    }
+}
+
+/// `validate PLAYBOOK…`: every problem with file:line:col; exit 2 if any.
+pub fn validate(paths: &[PathBuf]) -> Result<ExitCode, Failure> {
+    let engine = Engine::new(Arc::new(Masker::default()));
+    for path in paths {
+        let playbook = playbook::load_file(path)?;
+        ensure_valid(&playbook, &engine)?;
+        println!("{}: ok ({} checks, {} cleanup)", path.display(), playbook.checks.len(), playbook.cleanup.len());
+    }
+    Ok(ExitCode::from(exit::OK))
+}
+
+/// `render PLAYBOOK -c FILE`: the resolved plan, secrets masked, nothing executed.
+pub fn render(
+    target: &str,
+    config_args: &ConfigArgs,
+    component: Option<Component>,
+    ctx: &RunContext,
+    masker: Arc<Masker>,
+) -> Result<ExitCode, Failure> {
+    let playbook = match Component::ALL.iter().find(|c| c.as_str() == target) {
+        Some(c) => playbook::load_builtin(*c)?,
+        None => playbook::load_file(Path::new(target))?,
+    };
+    let engine = Engine::new(masker.clone());
+    ensure_valid(&playbook, &engine)?;
+    let component = component_of(&playbook, component)?;
+    let config = load_config(component, config_args, ctx)?;
+    let opts = RunOptions {
+        jobs: 1,
+        overall_timeout: DEFAULT_CHECK_TIMEOUT,
+        read_only: true,
+        options: Default::default(),
+        run_id: new_run_id(),
+    };
+    let plan = engine.plan(&playbook, &config, &opts)?;
+    let text = serde_yaml::to_string(&plan).map_err(|e| Failure {
+        code: exit::INTERNAL,
+        diagnostics: vec![Diagnostic::new("cannot render plan", e.to_string())],
+        sources: Vec::new(),
+    })?;
+    print!("{}", masker.mask(&text));
+    Ok(ExitCode::from(exit::OK))
+}
+
+/// `schema playbook|report`: the generated JSON Schema.
+pub fn schema(which: SchemaKind) -> ExitCode {
+    let schema = match which {
+        SchemaKind::Playbook => playbook::schema::playbook_schema(),
+        SchemaKind::Report => crate::report::report_schema(),
+    };
+    println!("{}", serde_json::to_string_pretty(&schema).expect("schema serializes"));
+    ExitCode::from(exit::OK)
+}

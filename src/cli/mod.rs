@@ -1,0 +1,279 @@
+//! The command line: clap types and dispatch. One file per group of subcommands; the
+//! exit-code table lives in [`exit`].
+
+pub mod exit;
+mod inspect;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::Component;
+use crate::diag::Diagnostic;
+use crate::engine::mask::{Masker, MaskingStderr};
+
+/// Everything `main` learns from the process: the only place the environment is read.
+pub struct RunContext {
+    pub args: Vec<std::ffi::OsString>,
+    pub env: Vec<(String, String)>,
+    /// Stdout is a terminal and NO_COLOR is unset.
+    pub color: bool,
+    /// Stderr is a terminal (progress output allowed).
+    pub stderr_tty: bool,
+}
+
+/// Pre-flight self-test for GreptimeDB: reads a component's TOML the way GreptimeDB reads it
+/// and proves every dependency is reachable, authorised and correctly shaped.
+#[derive(Debug, Parser)]
+#[command(name = "greptime-self-test", version = VERSION, after_help = exit::HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log level for diagnostics on stderr (overrides RUST_LOG).
+    #[arg(long, global = true, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+}
+
+/// `--version`: the tool version and the playbook format version it reads.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (playbook format 1)");
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the built-in metasrv playbook.
+    Metasrv(RunArgs),
+    /// Run the built-in frontend playbook.
+    Frontend(RunArgs),
+    /// Run the built-in datanode playbook.
+    Datanode(RunArgs),
+    /// Run the built-in flownode playbook.
+    Flownode(RunArgs),
+    /// Run the built-in standalone playbook.
+    Standalone(RunArgs),
+    /// Run one or more playbook files (built-in or your own).
+    Run {
+        /// Playbook files; `checks/<component>.yaml` also finds the embedded built-ins.
+        #[arg(required = true, value_name = "PLAYBOOK")]
+        playbooks: Vec<PathBuf>,
+        /// Component the config belongs to, when the playbook does not say.
+        #[arg(long, value_enum)]
+        component: Option<Component>,
+        #[command(flatten)]
+        args: RunArgs,
+    },
+    /// List the built-in playbooks and the step types.
+    List,
+    /// Show a step type's parameters, output fields and an example.
+    Explain {
+        /// Step type, e.g. net.tcp_connect.
+        step_type: String,
+    },
+    /// Check playbooks without running them: schema, step types, parameters, templates,
+    /// expressions, JSONPath, ids and dependencies.
+    Validate {
+        #[arg(required = true, value_name = "PLAYBOOK")]
+        playbooks: Vec<PathBuf>,
+    },
+    /// Show the resolved plan (vars, checks, rendered parameters), secrets masked; runs nothing.
+    Render {
+        /// A playbook file, or a component name for its built-in playbook.
+        playbook: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Component the config belongs to, when the playbook does not say.
+        #[arg(long, value_enum)]
+        component: Option<Component>,
+    },
+    /// Print the JSON Schema of the playbook format or of the JSON report.
+    Schema {
+        #[arg(value_enum)]
+        which: SchemaKind,
+    },
+}
+
+/// Which generated schema to print.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SchemaKind {
+    Playbook,
+    Report,
+}
+
+/// Where the component config comes from.
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArgs {
+    /// The component's TOML file (as given to `greptime <component> start -c`).
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Environment prefix, like GreptimeDB's `--env-prefix` (default GREPTIMEDB_<COMPONENT>).
+    #[arg(long, value_name = "PREFIX")]
+    pub env_prefix: Option<String>,
+    /// Override a config key, applied after file and environment: `--set storage.type=S3`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+}
+
+/// Options of every command that runs checks.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Show metrics and details under each check.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Also run the performance checks (benchmarks).
+    #[arg(long)]
+    pub include_performance: bool,
+    /// Only read: no probe writes anywhere.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Report format on stdout.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// Also write the JSON report to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json_file: Option<PathBuf>,
+    /// Also write the JUnit XML report to this file.
+    #[arg(long, value_name = "FILE")]
+    pub junit_file: Option<PathBuf>,
+    /// JUnit in the strict Ant shape (valid against both the Jenkins and the Ant schema).
+    #[arg(long)]
+    pub junit_strict: bool,
+    /// Maximum checks running at once.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub jobs: usize,
+    /// Deadline for the whole run; then running checks are stopped and cleanup runs.
+    #[arg(long, default_value = "5m", value_name = "DURATION")]
+    pub timeout: String,
+    /// Exit 4 when nothing failed but something warned.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// A stdout report format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+    Junit,
+}
+
+/// Parses the command line and runs it; returns the process exit code.
+pub fn main(ctx: RunContext) -> ExitCode {
+    let cli = match Cli::try_parse_from(&ctx.args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { exit::BAD_INPUT } else { exit::OK });
+        }
+    };
+    let masker = Arc::new(Masker::default());
+    init_logging(cli.log_level.as_deref(), &ctx.env, masker.clone());
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::INTERNAL);
+        }
+    };
+    let result = runtime.block_on(dispatch(cli.command, &ctx, masker.clone()));
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    match result {
+        Ok(code) => code,
+        Err(failure) => {
+            eprint!("{}", masker.mask(&failure.render()));
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+/// Why a command could not produce a result.
+pub struct Failure {
+    pub code: u8,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Source texts to show lines from, by file name.
+    pub sources: Vec<(PathBuf, String)>,
+}
+
+impl Failure {
+    fn render(&self) -> String {
+        self.diagnostics
+            .iter()
+            .map(|d| {
+                let source = d.span.as_ref().and_then(|span| {
+                    self.sources.iter().find(|(name, _)| *name == span.file).map(|(_, t)| t.as_str())
+                });
+                d.render(source)
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Bad input with no source text to quote.
+    pub fn bad_input(d: Diagnostic) -> Self {
+        Self {
+            code: exit::BAD_INPUT,
+            diagnostics: vec![d],
+            sources: Vec::new(),
+        }
+    }
+}
+
+impl From<Diagnostic> for Failure {
+    fn from(d: Diagnostic) -> Self {
+        let sources = d
+            .span
+            .as_ref()
+            .and_then(|s| std::fs::read_to_string(&s.file).ok().map(|t| (s.file.clone(), t)))
+            .into_iter()
+            .collect();
+        Self {
+            code: exit::BAD_INPUT,
+            diagnostics: vec![d],
+            sources,
+        }
+    }
+}
+
+async fn dispatch(command: Command, ctx: &RunContext, masker: Arc<Masker>) -> Result<ExitCode, Failure> {
+    match command {
+        Command::Metasrv(args) => run::builtin(Component::Metasrv, args, ctx, masker).await,
+        Command::Frontend(args) => run::builtin(Component::Frontend, args, ctx, masker).await,
+        Command::Datanode(args) => run::builtin(Component::Datanode, args, ctx, masker).await,
+        Command::Flownode(args) => run::builtin(Component::Flownode, args, ctx, masker).await,
+        Command::Standalone(args) => run::builtin(Component::Standalone, args, ctx, masker).await,
+        Command::Run { playbooks, component, args } => run::files(&playbooks, component, args, ctx, masker).await,
+        Command::List => Ok(inspect::list()),
+        Command::Explain { step_type } => inspect::explain(&step_type),
+        Command::Validate { playbooks } => inspect::validate(&playbooks),
+        Command::Render { playbook, config, component } => inspect::render(&playbook, &config, component, ctx, masker),
+        Command::Schema { which } => Ok(inspect::schema(which)),
+    }
+}
+
+fn init_logging(level: Option<&str>, env: &[(String, String)], masker: Arc<Masker>) {
+    let filter = level
+        .map(str::to_string)
+        .or_else(|| env.iter().find(|(k, _)| k == "RUST_LOG").map(|(_, v)| v.clone()))
+        .unwrap_or_else(|| "warn".into());
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(MaskingStderr(masker))
+        .with_ansi(false)
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn version_names_the_playbook_format() {
+        let expected = format!(
+            "(playbook format {})",
+            crate::playbook::model::FORMAT_VERSION
+        );
+        assert!(super::VERSION.ends_with(&expected));
+    }
+}

@@ -1,0 +1,186 @@
+//! `<component>` and `run`: load config and playbooks, run them, write the reports.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use tokio_util::sync::CancellationToken;
+
+use super::{exit, ConfigArgs, Failure, OutputFormat, RunArgs, RunContext};
+use crate::config::{self, Component, EffectiveConfig, LoadOptions};
+use crate::diag::Diagnostic;
+use crate::engine::mask::Masker;
+use crate::engine::result::RunReport;
+use crate::engine::run::{new_run_id, Engine, RunOptions};
+use crate::playbook::{self, LoadedPlaybook};
+use crate::report::{JsonReporter, JunitReporter, Reporter, TextReporter};
+
+/// Runs the built-in playbook of a component.
+pub async fn builtin(
+    component: Component,
+    args: RunArgs,
+    ctx: &RunContext,
+    masker: Arc<Masker>,
+) -> Result<ExitCode, Failure> {
+    let playbook = playbook::load_builtin(component)?;
+    execute(vec![playbook], Some(component), args, ctx, masker).await
+}
+
+/// Runs playbook files.
+pub async fn files(
+    paths: &[PathBuf],
+    component: Option<Component>,
+    args: RunArgs,
+    ctx: &RunContext,
+    masker: Arc<Masker>,
+) -> Result<ExitCode, Failure> {
+    let playbooks = paths
+        .iter()
+        .map(|p| playbook::load_file(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    execute(playbooks, component, args, ctx, masker).await
+}
+
+/// Validates a loaded playbook; every problem becomes one diagnostic of the failure.
+pub fn ensure_valid(playbook: &LoadedPlaybook, engine: &Engine) -> Result<(), Failure> {
+    let problems = playbook::validate(playbook, engine.templates());
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Failure {
+        code: exit::BAD_INPUT,
+        diagnostics: problems,
+        sources: vec![(playbook.root.name.clone(), playbook.root.text.clone())]
+            .into_iter()
+            .chain(source_of_spans(playbook))
+            .collect(),
+    })
+}
+
+fn source_of_spans(playbook: &LoadedPlaybook) -> Vec<(PathBuf, String)> {
+    playbook
+        .checks
+        .iter()
+        .chain(&playbook.cleanup)
+        .map(|c| (c.file.name.clone(), c.file.text.clone()))
+        .collect()
+}
+
+/// Loads the effective config for a component, as GreptimeDB would.
+pub fn load_config(
+    component: Component,
+    args: &ConfigArgs,
+    ctx: &RunContext,
+) -> Result<EffectiveConfig, Failure> {
+    let opts = LoadOptions {
+        component,
+        file: args.config.clone(),
+        env: ctx.env.clone(),
+        env_prefix: args.env_prefix.clone(),
+        overrides: args.overrides.clone(),
+    };
+    config::load(&opts).map_err(Failure::from)
+}
+
+/// The component a playbook applies to: `--component`, else the playbook's own.
+pub fn component_of(playbook: &LoadedPlaybook, flag: Option<Component>) -> Result<Component, Failure> {
+    flag.or(playbook.component).ok_or_else(|| {
+        Failure::bad_input(
+            Diagnostic::new(
+                "unknown component",
+                format!("playbook `{}` names no component", playbook.name),
+            )
+            .with_hint("add `component: datanode` (or another) to the playbook, or pass --component"),
+        )
+    })
+}
+
+async fn execute(
+    playbooks: Vec<LoadedPlaybook>,
+    component: Option<Component>,
+    args: RunArgs,
+    ctx: &RunContext,
+    masker: Arc<Masker>,
+) -> Result<ExitCode, Failure> {
+    let overall_timeout = config::units::parse_duration(&args.timeout).map_err(|e| {
+        Failure::bad_input(Diagnostic::new("bad --timeout", e).with_hint("use a duration like 90s or 5m"))
+    })?;
+    let engine = Engine::new(masker.clone());
+    let mut planned = Vec::new();
+    for playbook in playbooks {
+        ensure_valid(&playbook, &engine)?;
+        let component = component_of(&playbook, component)?;
+        let config = load_config(component, &args.config, ctx)?;
+        planned.push((playbook, Arc::new(config)));
+    }
+    let cancel = CancellationToken::new();
+    let interrupt = tokio::spawn(watch_ctrl_c(cancel.clone()));
+    let mut options = Map::new();
+    options.insert("include_performance".into(), Value::Bool(args.include_performance));
+    options.insert("read_only".into(), Value::Bool(args.read_only));
+    let mut reports = Vec::new();
+    for (playbook, config) in &planned {
+        let opts = RunOptions {
+            jobs: args.jobs,
+            overall_timeout,
+            read_only: args.read_only,
+            options: options.clone(),
+            run_id: new_run_id(),
+        };
+        reports.push(engine.run(playbook, config.clone(), &opts, cancel.clone()).await?);
+    }
+    interrupt.abort();
+    write_reports(&reports, &args, ctx).map_err(|e| Failure {
+        code: exit::INTERNAL,
+        diagnostics: vec![Diagnostic::new("cannot write report", masker.mask(&e.to_string()))],
+        sources: Vec::new(),
+    })?;
+    Ok(exit::for_reports(&reports, args.strict))
+}
+
+/// First Ctrl-C: stop starting work and let cleanup run. Second: leave at once.
+async fn watch_ctrl_c(cancel: CancellationToken) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    eprintln!("interrupted: stopping new checks and cleaning up (Ctrl-C again to quit at once)");
+    cancel.cancel();
+    if tokio::signal::ctrl_c().await.is_ok() {
+        eprintln!("interrupted twice: exiting without cleanup");
+        std::process::exit(130);
+    }
+}
+
+fn write_reports(reports: &[RunReport], args: &RunArgs, ctx: &RunContext) -> std::io::Result<()> {
+    let junit = JunitReporter {
+        strict: args.junit_strict,
+    };
+    let stdout_reporter: Box<dyn Reporter> = match args.output {
+        OutputFormat::Text => Box::new(TextReporter {
+            verbose: args.verbose,
+            color: ctx.color,
+        }),
+        OutputFormat::Json => Box::new(JsonReporter),
+        OutputFormat::Junit => Box::new(junit.clone()),
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout_reporter.write_many(reports, &mut stdout)?;
+    stdout.flush()?;
+    if let Some(path) = &args.json_file {
+        write_file(path, &JsonReporter, reports)?;
+    }
+    if let Some(path) = &args.junit_file {
+        write_file(path, &junit, reports)?;
+    }
+    Ok(())
+}
+
+fn write_file(path: &Path, reporter: &dyn Reporter, reports: &[RunReport]) -> std::io::Result<()> {
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| {
+        std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+    })?);
+    reporter.write_many(reports, &mut file)?;
+    file.flush()
+}

@@ -1,2 +1,0 @@
-//! stub
-pub(super) static STEPS: &[&dyn super::DynStep] = &[];

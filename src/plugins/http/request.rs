@@ -1,0 +1,337 @@
+//! `http.request`: one HTTP(S) request; the playbook asserts on the status, headers and body.
+
+use std::collections::BTreeMap;
+use std::error::Error as _;
+use std::io;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::redirect::Policy;
+use reqwest::{Method, Url};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::time::Instant;
+
+use crate::plugins::{Step, StepCx, StepError};
+
+/// Bodies longer than this are cut in the output.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Sends one HTTP(S) request and reports the response. A non-2xx status is not an error: the
+/// playbook asserts on `status`.
+pub struct Request;
+
+/// Parameters of `http.request`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestParams {
+    /// Full URL, `http://` or `https://`, e.g. `http://127.0.0.1:4000/health`.
+    pub url: String,
+    /// HTTP method, e.g. `GET`, `HEAD`, `POST`, `PUT`.
+    #[serde(default = "default_method")]
+    pub method: String,
+    /// Request headers, name to value.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Request body, sent as is (set a `content-type` header to match).
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Accept any TLS certificate and host name. Only the built-in (webpki) root certificates
+    /// are trusted otherwise. Use it to check reachability of a server whose certificate is
+    /// known to be self-signed; it proves nothing about the certificate.
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
+    /// Follow up to 10 redirects. By default a 3xx response is reported as is, so a playbook
+    /// can assert on it.
+    #[serde(default)]
+    pub follow_redirects: bool,
+}
+
+fn default_method() -> String {
+    "GET".into()
+}
+
+/// Output of `http.request`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RequestOutput {
+    /// URL of the response (differs from the one requested only after a followed redirect).
+    pub url: String,
+    /// HTTP status code, e.g. 200 or 503.
+    pub status: u16,
+    /// Response headers, names lowercased; repeated headers are joined with `, `.
+    pub headers: BTreeMap<String, String>,
+    /// Response body as text (invalid UTF-8 replaced), cut at 64 KiB.
+    pub body: String,
+    /// True when the body was longer than 64 KiB and was cut.
+    pub body_truncated: bool,
+    /// The body parsed as JSON, when it is complete JSON (JSON content type, or a body starting
+    /// with `{` or `[`); null otherwise.
+    pub json: Option<Value>,
+    /// Time from sending the request to the end of the (possibly cut) body, in milliseconds.
+    pub elapsed_ms: f64,
+}
+
+impl Step for Request {
+    const NAME: &'static str = "http.request";
+    const SUMMARY: &'static str =
+        "Send one HTTP(S) request and report status, headers and body (non-2xx is not an error)";
+    const EXAMPLE: &'static str = "\
+url: http://127.0.0.1:4000/health
+method: GET
+headers:
+  accept: application/json
+insecure_skip_verify: false
+";
+    type Params = RequestParams;
+    type Output = RequestOutput;
+
+    async fn run(&self, params: Self::Params, cx: &StepCx) -> Result<Self::Output, StepError> {
+        let url = Url::parse(params.url.trim()).map_err(|e| {
+            StepError::misconfigured(format!("invalid URL `{}`: {e}", params.url))
+                .with_hint("write a full URL such as `http://127.0.0.1:4000/health`")
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(StepError::misconfigured(format!(
+                "unsupported scheme `{}` in `{url}`",
+                url.scheme()
+            ))
+            .with_hint("use an `http://` or `https://` URL"));
+        }
+        let method = Method::from_bytes(params.method.trim().to_ascii_uppercase().as_bytes())
+            .map_err(|_| {
+                StepError::could_not_run(format!("invalid HTTP method `{}`", params.method))
+                    .with_hint("use GET, HEAD, POST, PUT, DELETE, …")
+            })?;
+        let mut headers = HeaderMap::new();
+        for (name, value) in &params.headers {
+            let header_name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
+                StepError::could_not_run(format!("invalid header name `{name}`"))
+            })?;
+            let header_value = HeaderValue::from_str(value).map_err(|_| {
+                StepError::could_not_run(format!("invalid value for header `{name}`"))
+                    .with_hint("header values must be visible ASCII without line breaks")
+            })?;
+            headers.append(header_name, header_value);
+        }
+
+        let timeout = cx.remaining();
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .danger_accept_invalid_certs(params.insecure_skip_verify)
+            .redirect(if params.follow_redirects {
+                Policy::limited(10)
+            } else {
+                Policy::none()
+            })
+            .user_agent(concat!("greptime-self-test/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| {
+                StepError::could_not_run(format!("cannot build the HTTP client: {}", chain(&e)))
+            })?;
+        let mut request = client.request(method, url.clone()).headers(headers);
+        if let Some(body) = params.body {
+            request = request.body(body);
+        }
+
+        let started = Instant::now();
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| request_error(&url, &e, timeout))?;
+        let status = response.status().as_u16();
+        let final_url = response.url().to_string();
+        let mut response_headers: BTreeMap<String, String> = BTreeMap::new();
+        for (name, value) in response.headers() {
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            response_headers
+                .entry(name.as_str().to_string())
+                .and_modify(|v| {
+                    v.push_str(", ");
+                    v.push_str(&value);
+                })
+                .or_insert(value);
+        }
+
+        let mut body = Vec::new();
+        let mut body_truncated = false;
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| request_error(&url, &e, timeout))?
+        {
+            let room = BODY_LIMIT - body.len();
+            if chunk.len() > room {
+                body.extend_from_slice(&chunk[..room]);
+                body_truncated = true;
+                break;
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let body = String::from_utf8_lossy(&body).into_owned();
+        let json = if !body_truncated
+            && looks_like_json(response_headers.get("content-type").map(String::as_str), &body)
+        {
+            serde_json::from_str(&body).ok()
+        } else {
+            None
+        };
+
+        Ok(RequestOutput {
+            url: final_url,
+            status,
+            headers: response_headers,
+            body,
+            body_truncated,
+            json,
+            elapsed_ms,
+        })
+    }
+}
+
+/// JSON content type (`application/json`, `application/problem+json`, …) or a body that
+/// starts like a JSON object or array.
+fn looks_like_json(content_type: Option<&str>, body: &str) -> bool {
+    let by_type = content_type.is_some_and(|ct| {
+        let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        mime == "application/json" || mime.ends_with("+json")
+    });
+    by_type || body.trim_start().starts_with(['{', '['])
+}
+
+/// The messages of an error's sources, without repeats: `client error (Connect): tcp connect
+/// error: Connection refused (os error 111)`.
+fn chain(e: &reqwest::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut source = e.source();
+    while let Some(err) = source {
+        let text = err.to_string();
+        if !parts.last().is_some_and(|last| last.contains(&text)) {
+            parts.push(text);
+        }
+        source = err.source();
+    }
+    if parts.is_empty() {
+        e.to_string()
+    } else {
+        parts.join(": ")
+    }
+}
+
+/// The first `io::Error` kind among the error's sources.
+fn io_kind(e: &reqwest::Error) -> Option<io::ErrorKind> {
+    let mut source = e.source();
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<io::Error>() {
+            return Some(io.kind());
+        }
+        source = err.source();
+    }
+    None
+}
+
+/// Whether the source chain reads like a rustls failure.
+fn looks_like_tls(chain: &str) -> bool {
+    let text = chain.to_ascii_lowercase();
+    [
+        "certificate",
+        "tls",
+        "handshake",
+        "received fatal alert",
+        "corrupt message",
+        "invalidcontenttype",
+        "peer is incompatible",
+        "peer misbehaved",
+    ]
+    .iter()
+    .any(|needle| text.contains(needle))
+}
+
+/// Maps a reqwest failure to an error kind and a hint.
+fn request_error(url: &Url, e: &reqwest::Error, timeout: Duration) -> StepError {
+    let detail = chain(e);
+    let host = url.host_str().unwrap_or_default();
+    let target = match url.port_or_known_default() {
+        Some(port) if host.contains(':') => format!("[{host}]:{port}"),
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    };
+    if e.is_timeout() {
+        return StepError::timeout(format!(
+            "no complete response from {url} within {:.1}s",
+            timeout.as_secs_f64()
+        ))
+        .with_hint(format!(
+            "{target} did not answer in time: the server may be hung or overloaded, or a \
+             firewall drops the packets"
+        ));
+    }
+    if url.scheme() == "https" && looks_like_tls(&detail) {
+        return StepError::rejected(format!("TLS with {target} failed: {detail}")).with_hint(
+            "the certificate must be valid for this host name and signed by a public CA (only \
+             the built-in webpki roots are trusted); fix the certificate, or set \
+             `insecure_skip_verify: true` to check reachability only. If the server speaks \
+             plain HTTP, use `http://`",
+        );
+    }
+    if e.is_connect() {
+        if detail.contains("dns error") {
+            return StepError::unreachable(format!("cannot resolve `{host}`: {detail}")).with_hint(
+                format!("check the host name `{host}`; it must resolve from this host (DNS, /etc/hosts)"),
+            );
+        }
+        return match io_kind(e) {
+            Some(io::ErrorKind::ConnectionRefused) => {
+                StepError::unreachable(format!("cannot connect to {target}: {detail}")).with_hint(
+                    format!(
+                        "nothing listens on {target}; is the service running, and is the port right?"
+                    ),
+                )
+            }
+            _ => StepError::unreachable(format!("cannot connect to {target}: {detail}"))
+                .with_hint(format!(
+                    "check routing and firewall rules between this host and {target}"
+                )),
+        };
+    }
+    if e.is_redirect() {
+        return StepError::rejected(format!("{url}: {detail}"))
+            .with_hint("the server redirects in a loop; check its base URL settings");
+    }
+    StepError::rejected(format!("request to {url} failed: {detail}")).with_hint(format!(
+        "{target} accepted the connection but did not answer with valid HTTP; is it an HTTP port \
+         (not gRPC, MySQL or PostgreSQL), and does it expect TLS (`https://`)?"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{looks_like_json, looks_like_tls};
+
+    #[test]
+    fn json_is_recognised_by_content_type_or_shape() {
+        assert!(looks_like_json(Some("application/json; charset=utf-8"), "1"));
+        assert!(looks_like_json(Some("application/problem+json"), ""));
+        assert!(looks_like_json(None, "  {\"a\":1}"));
+        assert!(looks_like_json(Some("text/plain"), "[1]"));
+        assert!(!looks_like_json(Some("text/plain"), "OK"));
+        assert!(!looks_like_json(None, "true"));
+    }
+
+    #[test]
+    fn tls_failures_are_recognised() {
+        assert!(looks_like_tls(
+            "client error (Connect): invalid peer certificate: UnknownIssuer"
+        ));
+        assert!(looks_like_tls(
+            "client error (Connect): received corrupt message of type InvalidContentType"
+        ));
+        assert!(!looks_like_tls(
+            "client error (Connect): tcp connect error: Connection refused (os error 111)"
+        ));
+        assert!(!looks_like_tls(
+            "connection closed before message completed: connection reset by peer"
+        ));
+    }
+}

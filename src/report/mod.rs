@@ -1,0 +1,98 @@
+//! Reporters: turn a finished, masked [`RunReport`] into text for a person, JSON or JUnit XML.
+//!
+//! Reporters see nothing but the [`RunReport`]; the engine has already masked every secret in
+//! it, so no reporter redacts anything on its own.
+
+mod json;
+mod junit;
+mod text;
+
+use std::io::{self, Write};
+
+use owo_colors::OwoColorize;
+use serde_json::Value;
+
+use crate::engine::result::{CheckResult, Counts, Overall, RunReport};
+
+pub use json::{report_schema, JsonReporter};
+pub use junit::JunitReporter;
+pub use text::TextReporter;
+
+/// An output format for run reports.
+pub trait Reporter {
+    /// Writes one report.
+    fn write(&self, report: &RunReport, out: &mut dyn Write) -> io::Result<()>;
+
+    /// Writes several reports (one per node of a cluster, say) as one document.
+    ///
+    /// By default the reports are written one after the other, separated by a blank line.
+    fn write_many(&self, reports: &[RunReport], out: &mut dyn Write) -> io::Result<()> {
+        for (index, report) in reports.iter().enumerate() {
+            if index > 0 {
+                writeln!(out)?;
+            }
+            self.write(report, out)?;
+        }
+        Ok(())
+    }
+}
+
+/// The closing verdict line, e.g. `Overall Result: FAIL (2/5 checks passed, 1 failed, 1 error)`.
+///
+/// With `color`, PASS is green and FAIL red; the rest stays plain.
+fn overall_line(report: &RunReport, color: bool) -> String {
+    let verdict = match (report.overall, color) {
+        (Overall::Pass, false) => "PASS".to_string(),
+        (Overall::Fail, false) => "FAIL".to_string(),
+        (Overall::Pass, true) => "PASS".green().bold().to_string(),
+        (Overall::Fail, true) => "FAIL".red().bold().to_string(),
+    };
+    format!("Overall Result: {verdict} ({})", counts_phrase(&report.counts))
+}
+
+/// `2/5 checks passed, 1 warning, 1 failed, 1 error, 1 skipped`, leaving out zero counts.
+fn counts_phrase(counts: &Counts) -> String {
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let mut parts = vec![format!("{}/{} checks passed", counts.passed, counts.total)];
+    if counts.warnings > 0 {
+        parts.push(plural(counts.warnings, "warning"));
+    }
+    if counts.failed > 0 {
+        parts.push(format!("{} failed", counts.failed));
+    }
+    if counts.errors > 0 {
+        parts.push(plural(counts.errors, "error"));
+    }
+    if counts.skipped > 0 {
+        parts.push(format!("{} skipped", counts.skipped));
+    }
+    parts.join(", ")
+}
+
+/// What to do about a check: its `hint: …` and `doc: …` lines.
+fn advice_lines(check: &CheckResult) -> Vec<String> {
+    let hint = check.hint.iter().map(|hint| format!("hint: {hint}"));
+    let doc = check.doc.iter().map(|doc| format!("doc: {doc}"));
+    hint.chain(doc).collect()
+}
+
+/// What a check measured: a `metrics: key=value …` line (when there are metrics) and its details.
+fn evidence_lines(check: &CheckResult) -> Vec<String> {
+    let metrics = (!check.metrics.is_empty()).then(|| {
+        let pairs: Vec<String> = check
+            .metrics
+            .iter()
+            .map(|(key, value)| format!("{key}={}", display_value(value)))
+            .collect();
+        format!("metrics: {}", pairs.join(" "))
+    });
+    metrics.into_iter().chain(check.details.iter().cloned()).collect()
+}
+
+/// A JSON value as a person reads it: strings without quotes, everything else as JSON.
+fn display_value(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}

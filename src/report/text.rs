@@ -1,0 +1,107 @@
+//! The human-readable report: a header, one line per check, advice under problems, a verdict.
+
+use std::io::{self, Write};
+
+use owo_colors::{OwoColorize, Style};
+
+use super::{advice_lines, display_value, evidence_lines, overall_line, Reporter};
+use crate::engine::result::{CheckResult, RunReport, Status};
+
+/// Indentation of the lines under a check line.
+const INDENT: &str = "    ";
+
+/// Writes the report for a terminal or a log.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TextReporter {
+    /// Also show every check's metrics and detail lines.
+    pub verbose: bool,
+    /// Use ANSI colours; the caller decides from isatty and `NO_COLOR`.
+    pub color: bool,
+}
+
+impl Reporter for TextReporter {
+    fn write(&self, report: &RunReport, out: &mut dyn Write) -> io::Result<()> {
+        self.write_header(report, out)?;
+        for check in &report.checks {
+            self.write_check(check, out)?;
+        }
+        writeln!(out)?;
+        if report.interrupted {
+            let notice = "Run interrupted: checks that had not finished were skipped.";
+            writeln!(out, "{}", self.paint(notice, Style::new().yellow()))?;
+        }
+        writeln!(out, "{}", overall_line(report, self.color))
+    }
+}
+
+impl TextReporter {
+    fn write_header(&self, report: &RunReport, out: &mut dyn Write) -> io::Result<()> {
+        let title = format!(
+            "greptime-self-test {}: {} (playbook {})",
+            report.tool_version, report.component, report.playbook
+        );
+        writeln!(out, "{}", self.paint(&title, Style::new().bold()))?;
+        if let Some(config_file) = &report.config_file {
+            writeln!(out, "  config: {config_file}")?;
+        }
+        for (key, value) in &report.summary {
+            writeln!(out, "  {key}: {}", display_value(value))?;
+        }
+        writeln!(out, "  run id: {}", report.run_id)?;
+        writeln!(out)
+    }
+
+    fn write_check(&self, check: &CheckResult, out: &mut dyn Write) -> io::Result<()> {
+        let (symbol, style) = match check.status {
+            Status::Pass => ("✓", Style::new().green()),
+            Status::Warn => ("!", Style::new().yellow()),
+            Status::Fail | Status::Error => ("✗", Style::new().red()),
+            Status::Skipped => ("-", Style::new().dimmed()),
+        };
+        let verdict = format!("{symbol} {:<7}", check.status.as_str());
+        let duration = format!("{:>6}", short_duration(check.duration_ms));
+        let mut message_lines = check.message.lines();
+        let first_line = match message_lines.next() {
+            Some(text) if !text.is_empty() => format!("{}: {text}", check.title),
+            _ => check.title.clone(),
+        };
+        writeln!(
+            out,
+            "{} {}  {first_line}",
+            self.paint(&verdict, style),
+            self.paint(&duration, Style::new().dimmed())
+        )?;
+
+        let advice = match check.status {
+            Status::Warn | Status::Fail | Status::Error => advice_lines(check),
+            Status::Pass | Status::Skipped => Vec::new(),
+        };
+        let evidence = if self.verbose {
+            evidence_lines(check)
+        } else {
+            Vec::new()
+        };
+        for line in message_lines.map(str::to_string).chain(advice).chain(evidence) {
+            writeln!(out, "{INDENT}{line}")?;
+        }
+        Ok(())
+    }
+
+    /// Applies `style` when colour is on.
+    fn paint(&self, text: &str, style: Style) -> String {
+        if self.color {
+            text.style(style).to_string()
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// `850ms` below one second, `1.2s` above.
+fn short_duration(duration_ms: f64) -> String {
+    if duration_ms < 1000.0 {
+        format!("{duration_ms:.0}ms")
+    } else {
+        format!("{:.1}s", duration_ms / 1000.0)
+    }
+}

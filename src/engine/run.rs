@@ -90,7 +90,7 @@ impl Scope {
             vars => self.vars.clone(),
             options => self.options.clone(),
             checks => JValue::from_serialize(&*self.captures.lock().expect("captures lock")),
-            item => item.map(JValue::from_serialize),
+            item => item.map_or(JValue::UNDEFINED, JValue::from_serialize),
         };
         match output {
             // the run's names win over output fields of the same name
@@ -151,7 +151,10 @@ impl Engine {
                 };
                 match self.templates.eval(expr, &ctx) {
                     Ok(v) => v,
-                    Err(e) if e.kind() == minijinja::ErrorKind::UndefinedError => None,
+                    Err(e) if e.kind() == minijinja::ErrorKind::UndefinedError => {
+                        tracing::debug!("variable `{name}` is undefined: {e}");
+                        None
+                    }
                     Err(e) => {
                         return Err(Diagnostic::new("cannot evaluate variable", format!("`{name}`: {e}"))
                             .at(var.span("expr")))
@@ -357,27 +360,36 @@ impl<'a> Runner<'a> {
             match self.engine.templates.truthy(when, &ctx) {
                 Ok(true) => {}
                 Ok(false) => return skipped(format!("condition not met: {when}")),
-                Err(e) => return vec![self.broken(def, cleanup, &def.title, format!("cannot evaluate `when`: {e}"))],
+                Err(e) => return vec![self.broken(def, cleanup, &def.id, format!("cannot evaluate `when`: {e}"))],
             }
         }
         let items: Vec<Option<Value>> = match &def.for_each {
             None => vec![None],
             Some(expr) => match self.engine.templates.eval(expr, &ctx) {
                 Ok(Some(Value::Array(items))) => items.into_iter().map(Some).collect(),
-                Ok(None | Some(Value::Null)) => Vec::new(),
+                Ok(Some(Value::Null)) => Vec::new(),
                 Ok(Some(other)) => vec![Some(other)],
-                Err(e) => return vec![self.broken(def, cleanup, &def.title, format!("cannot evaluate `for_each`: {e}"))],
+                Ok(None) => return vec![self.broken(def, cleanup, &def.id, format!("`for_each: {expr}` is undefined (a variable it uses could not be evaluated from this config)"))],
+                Err(e) => return vec![self.broken(def, cleanup, &def.id, format!("cannot evaluate `for_each`: {e}"))],
             },
         };
         if items.is_empty() {
             return skipped(format!("nothing to check: `{}` is empty", def.for_each.as_deref().unwrap_or_default()));
         }
         let fanned = def.for_each.is_some();
-        let results = join_all(items.iter().enumerate().map(|(i, item)| {
+        let instances = items.iter().enumerate().map(|(i, item)| {
             let instance = if fanned { format!("{}[{i}]", def.id) } else { def.id.clone() };
             self.instance(def, instance, item.as_ref(), cancel, cleanup)
-        }))
-        .await;
+        });
+        let results = if def.serial {
+            let mut results = Vec::new();
+            for instance in instances {
+                results.push(instance.await);
+            }
+            results
+        } else {
+            join_all(instances).await
+        };
         let (results, captures): (Vec<CheckResult>, Vec<Map<String, Value>>) = results.into_iter().unzip();
         if !def.capture.is_empty() {
             let value = if fanned {

@@ -99,6 +99,10 @@ pub struct CheckDef {
     /// An expression giving a list: one instance of the check per element, bound to `item`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub for_each: Option<String>,
+    /// Run the `for_each` instances one after another instead of concurrently (e.g. directory
+    /// probes that may create nested directories).
+    #[serde(default)]
+    pub serial: bool,
     /// Per-attempt timeout (humantime, default 10s). A hung server can never hang the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,

@@ -183,6 +183,7 @@ impl Validator<'_> {
             .and_then(Value::as_object)
             .map(|p| p.keys().map(String::as_str).collect())
             .unwrap_or_default();
+        let before = self.problems.len();
         for key in check.def.step.with.keys() {
             if !properties.contains(&key.as_str()) {
                 let hint = did_you_mean(key, properties.iter().copied())
@@ -198,15 +199,20 @@ impl Validator<'_> {
         let required = schema.get("required").and_then(Value::as_array).cloned().unwrap_or_default();
         for name in required.iter().filter_map(Value::as_str) {
             if !check.def.step.with.contains_key(name) {
-                self.report(check, "step", "missing parameter", format!("`{kind}` needs parameter `{name}`"), Some(format!("run `greptime-self-test explain {kind}`")));
+                self.problems.push(
+                    Diagnostic::new("missing parameter", format!("`{kind}` needs parameter `{name}`"))
+                        .at(check.key_span("step.with").or_else(|| check.key_span("step")))
+                        .with_hint(format!("run `greptime-self-test explain {kind}`")),
+                );
             }
         }
+        let names_ok = self.problems.len() == before;
         let mut templated = false;
         visit_strings(&Value::Object(check.def.step.with.clone()), &mut |path, s| {
             templated |= s.contains("{{") || s.contains("{%");
             self.template(check, &format!("step.with{path}"), s);
         });
-        if !templated {
+        if names_ok && !templated {
             if let Err(e) = step.check_params(&Value::Object(check.def.step.with.clone())) {
                 self.report(check, "step.with", "invalid parameters", format!("`{kind}`: {e}"), Some(format!("run `greptime-self-test explain {kind}`")));
             }

@@ -33,7 +33,7 @@ use std::io::{self, Write};
 
 use junit_report::{Duration, Report, TestCase, TestSuite};
 
-use super::{advice_lines, display_value, evidence_lines, overall_line, Reporter};
+use super::{advice_lines, clean, display_value, evidence_lines, overall_line, Reporter};
 use crate::engine::result::{CheckResult, Counts, RunReport, Status};
 
 /// Opening of a CDATA section, which the tag rewriter passes through untouched.
@@ -240,44 +240,6 @@ fn seconds(duration_ms: f64) -> String {
 /// Text safe inside junit-report's CDATA sections: clean, with `]]>` split across two sections.
 fn cdata_text(text: &str) -> String {
     clean(text).replace("]]>", "]]]]><![CDATA[>")
-}
-
-/// Removes ANSI escape sequences and the characters XML 1.0 does not allow.
-fn clean(text: &str) -> String {
-    let mut cleaned = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' {
-            match chars.next() {
-                // CSI: parameters and intermediates, up to a final character in '@'..='~'.
-                Some('[') => {
-                    for c in chars.by_ref() {
-                        if ('@'..='~').contains(&c) {
-                            break;
-                        }
-                    }
-                }
-                // OSC: up to BEL or ST (ESC \).
-                Some(']') => {
-                    while let Some(c) = chars.next() {
-                        if c == '\x07' || (c == '\x1b' && chars.next_if_eq(&'\\').is_some()) {
-                            break;
-                        }
-                    }
-                }
-                // Any other escape is ESC plus one character.
-                _ => {}
-            }
-        } else if is_xml_char(c) {
-            cleaned.push(c);
-        }
-    }
-    cleaned
-}
-
-/// Whether XML 1.0 allows `c` (Rust chars are never surrogates).
-fn is_xml_char(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
 }
 
 /// Escapes an attribute value, keeping tabs and line breaks as character references.

@@ -96,3 +96,43 @@ fn display_value(value: &Value) -> String {
         other => other.to_string(),
     }
 }
+
+/// Removes ANSI escape sequences and control characters other than tab and newline, so that
+/// text from a check can neither drive a terminal nor break XML 1.0.
+fn clean(text: &str) -> String {
+    let mut cleaned = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            match chars.next() {
+                // CSI: parameters and intermediates, up to a final character in '@'..='~'.
+                Some('[') => {
+                    for c in chars.by_ref() {
+                        if ('@'..='~').contains(&c) {
+                            break;
+                        }
+                    }
+                }
+                // OSC: up to BEL or ST (ESC \).
+                Some(']') => {
+                    while let Some(c) = chars.next() {
+                        if c == '\x07' || (c == '\x1b' && chars.next_if_eq(&'\\').is_some()) {
+                            break;
+                        }
+                    }
+                }
+                // Any other escape is ESC plus one character.
+                _ => {}
+            }
+        } else if is_kept(c) {
+            cleaned.push(c);
+        }
+    }
+    cleaned
+}
+
+/// Whether `c` is kept: tab, newline, or a character that is neither a control character nor
+/// one of the non-characters XML 1.0 forbids (Rust chars are never surrogates).
+fn is_kept(c: char) -> bool {
+    matches!(c, '\t' | '\n') || !(c.is_control() || matches!(c, '\u{FFFE}' | '\u{FFFF}'))
+}

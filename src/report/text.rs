@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use owo_colors::{OwoColorize, Style};
 
-use super::{advice_lines, display_value, evidence_lines, overall_line, Reporter};
+use super::{advice_lines, clean, display_value, evidence_lines, overall_line, Reporter};
 use crate::engine::result::{CheckResult, RunReport, Status};
 
 /// Indentation of the lines under a check line.
@@ -40,14 +40,13 @@ impl TextReporter {
             "greptime-self-test {}: {} (playbook {})",
             report.tool_version, report.component, report.playbook
         );
-        writeln!(out, "{}", self.paint(&title, Style::new().bold()))?;
-        if let Some(config_file) = &report.config_file {
-            writeln!(out, "  config: {config_file}")?;
+        writeln!(out, "{}", self.paint(&clean(&title), Style::new().bold()))?;
+        let config = report.config_file.iter().map(|path| ("config".to_string(), path.clone()));
+        let summary = report.summary.iter().map(|(key, value)| (key.clone(), display_value(value)));
+        let run_id = ("run id".to_string(), report.run_id.clone());
+        for (key, value) in config.chain(summary).chain([run_id]) {
+            writeln!(out, "  {}", clean(&format!("{key}: {value}")))?;
         }
-        for (key, value) in &report.summary {
-            writeln!(out, "  {key}: {}", display_value(value))?;
-        }
-        writeln!(out, "  run id: {}", report.run_id)?;
         writeln!(out)
     }
 
@@ -60,16 +59,18 @@ impl TextReporter {
         };
         let verdict = format!("{symbol} {:<7}", check.status.as_str());
         let duration = format!("{:>6}", short_duration(check.duration_ms));
-        let mut message_lines = check.message.lines();
-        let first_line = match message_lines.next() {
-            Some(text) if !text.is_empty() => format!("{}: {text}", check.title),
+        let message = clean(&check.message);
+        let mut message_lines = message.lines().map(str::to_string);
+        let headline = match message_lines.next() {
+            Some(first) if !first.is_empty() => format!("{}: {first}", check.title),
             _ => check.title.clone(),
         };
         writeln!(
             out,
-            "{} {}  {first_line}",
+            "{} {}  {}",
             self.paint(&verdict, style),
-            self.paint(&duration, Style::new().dimmed())
+            self.paint(&duration, Style::new().dimmed()),
+            clean(&headline)
         )?;
 
         let advice = match check.status {
@@ -81,7 +82,8 @@ impl TextReporter {
         } else {
             Vec::new()
         };
-        for line in message_lines.map(str::to_string).chain(advice).chain(evidence) {
+        let below: Vec<String> = message_lines.chain(advice).chain(evidence).collect();
+        for line in clean(&below.join("\n")).lines() {
             writeln!(out, "{INDENT}{line}")?;
         }
         Ok(())

@@ -33,7 +33,7 @@ greptime-self-test 0.1.0: datanode (playbook object_storage)
 ! warn      1.1s  Clock offset within 100 ms: offset is 300 ms
     hint: Enable NTP or chrony on this host.
     doc: https://docs.greptime.com/user-guide/deployments/self-test#clock
-✗ fail     250ms  S3 bucket writable <&>\": PUT returned 403
+✗ fail     251ms  S3 bucket writable <&>\": PUT returned 403
     Access Denied for <&>\" key ]]> end
     hint: Grant s3:PutObject on the bucket to the configured access key.
     doc: https://docs.greptime.com/user-guide/deployments/configuration#storage-options
@@ -53,30 +53,68 @@ fn all_pass_overall_line() {
     }
     report.finalize();
     let output = render(PLAIN, &report);
-    assert!(output.ends_with("\nOverall Result: PASS (5/5 checks passed)\n"), "{output}");
-    assert_eq!(report.counts, Counts { total: 5, passed: 5, ..Counts::default() });
+    assert!(
+        output.ends_with("\nOverall Result: PASS (5/5 checks passed)\n"),
+        "{output}"
+    );
+    assert_eq!(
+        report.counts,
+        Counts {
+            total: 5,
+            passed: 5,
+            ..Counts::default()
+        }
+    );
 }
 
 #[test]
 fn verbose_shows_metrics_and_details() {
-    let verbose = TextReporter { verbose: true, color: false };
+    let verbose = TextReporter {
+        verbose: true,
+        color: false,
+    };
     let output = render(verbose, &fixture());
-    assert!(output.contains("\n    metrics: connect_ms=12.3\n"), "{output}");
-    assert!(output.contains("\n    metrics: status=403 bucket=greptime-data\n"), "{output}");
-    assert!(output.contains("\n    PUT self-test/run-2026-0001/probe → 403\n    GET skipped\n"), "{output}");
+    assert!(
+        output.contains("\n    metrics: connect_ms=12.3\n"),
+        "{output}"
+    );
+    assert!(
+        output.contains("\n    metrics: status=403 bucket=greptime-data\n"),
+        "{output}"
+    );
+    assert!(
+        output.contains("\n    PUT self-test/run-2026-0001/probe → 403\n    GET skipped\n"),
+        "{output}"
+    );
     assert!(!render(PLAIN, &fixture()).contains("metrics:"));
 }
 
 #[test]
 fn color_only_when_asked() {
-    let colored = TextReporter { verbose: false, color: true };
+    let colored = TextReporter {
+        verbose: false,
+        color: true,
+    };
     let output = render(colored, &fixture());
-    assert!(output.contains("\u{1b}[32m✓ pass   \u{1b}[39m"), "{output}");
-    assert!(output.contains("\u{1b}[31m✗ fail   \u{1b}[39m"), "{output}");
-    assert!(output.contains("Overall Result: \u{1b}[1m\u{1b}[31mFAIL"), "{output}");
+    // Green, yellow, red and dim, in SGR codes.
+    for painted in [
+        "\u{1b}[32m✓ pass",
+        "\u{1b}[33m! warn",
+        "\u{1b}[31m✗ fail",
+        "\u{1b}[2m- skipped",
+    ] {
+        assert!(output.contains(painted), "{painted:?} in {output}");
+    }
+    assert!(
+        output.contains("Overall Result: \u{1b}[1m\u{1b}[31mFAIL"),
+        "{output}"
+    );
     // Escapes and control characters inside the fixture's own message are removed.
     let plain = render(PLAIN, &fixture());
-    assert!(!plain.contains(|c: char| c.is_control() && c != '\n'), "{plain:?}");
+    assert!(
+        !plain.contains(|c: char| c.is_control() && c != '\n'),
+        "{plain:?}"
+    );
 }
 
 #[test]
@@ -84,5 +122,7 @@ fn interrupted_run_says_so() {
     let mut report = fixture();
     report.interrupted = true;
     let output = render(PLAIN, &report);
-    assert!(output.contains("\nRun interrupted: checks that had not finished were skipped.\nOverall Result: FAIL"));
+    assert!(output.contains(
+        "\nRun interrupted: checks that had not finished were skipped.\nOverall Result: FAIL"
+    ));
 }

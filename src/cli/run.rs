@@ -166,7 +166,7 @@ fn write_reports(reports: &[RunReport], args: &RunArgs, ctx: &RunContext) -> std
         OutputFormat::Junit => Box::new(junit.clone()),
     };
     let mut stdout = std::io::stdout().lock();
-    stdout_reporter.write_many(reports, &mut stdout)?;
+    emit(stdout_reporter.as_ref(), reports, &mut stdout)?;
     stdout.flush()?;
     if let Some(path) = &args.json_file {
         write_file(path, &JsonReporter, reports)?;
@@ -181,6 +181,15 @@ fn write_file(path: &Path, reporter: &dyn Reporter, reports: &[RunReport]) -> st
     let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| {
         std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
     })?);
-    reporter.write_many(reports, &mut file)?;
+    emit(reporter, reports, &mut file)?;
     file.flush()
+}
+
+/// One playbook gives one report document; several give the reporter's combined form
+/// (a JSON array, one JUnit `<testsuites>` with a suite each).
+fn emit(reporter: &dyn Reporter, reports: &[RunReport], out: &mut dyn Write) -> std::io::Result<()> {
+    match reports {
+        [one] => reporter.write(one, out),
+        many => reporter.write_many(many, out),
+    }
 }

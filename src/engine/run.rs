@@ -491,6 +491,7 @@ impl<'a> Runner<'a> {
         cancel: &CancellationToken,
     ) -> (AttemptEnd, Vec<String>) {
         let _permit = self.jobs.acquire().await.expect("semaphore open");
+        tracing::debug!(step = step.name(), %params, "running step");
         let undo = CleanupRegistry::default();
         let cx = StepCx::new(
             self.config.clone(),

@@ -23,7 +23,7 @@
 //! escapes and characters XML 1.0 forbids.
 //!
 //! The document is written by junit-report 0.8, then the attributes it cannot write are set on
-//! its tags (see [`JunitReporter::complete_tags`]): it writes no attributes on `<testsuites>`,
+//! its tags (see `complete_tags`): it writes no attributes on `<testsuites>`,
 //! no `<properties>` and no `<skipped>` message; it writes the timestamp with a zone (the Ant
 //! schema forbids one), the suite time as the sum of case times (not the run's wall time), and
 //! times via `f64::to_string` (1118 ms comes out as `1.1179999999999999`).
@@ -33,7 +33,9 @@ use std::io::{self, Write};
 
 use junit_report::{Duration, Report, TestCase, TestSuite};
 
-use super::{advice_lines, clean, display_value, evidence_lines, overall_line, Reporter};
+use super::{
+    advice_lines, clean, display_value, evidence_lines, overall_line, Reporter, INTERRUPTED_NOTICE,
+};
 use crate::engine::result::{CheckResult, Counts, RunReport, Status};
 
 /// Opening of a CDATA section, which the tag rewriter passes through untouched.
@@ -65,13 +67,17 @@ impl Reporter for JunitReporter {
 
 impl JunitReporter {
     fn testsuite(&self, report: &RunReport) -> TestSuite {
-        let mut suite = TestSuite::new(&clean(&format!("{}.{}", report.component, report.playbook)));
+        let mut suite =
+            TestSuite::new(&clean(&format!("{}.{}", report.component, report.playbook)));
         suite.package = clean(&format!("greptime.{}", report.component));
         suite.hostname = match clean(&report.hostname) {
             hostname if hostname.trim().is_empty() => "localhost".to_string(),
             hostname => hostname,
         };
-        let classname = clean(&format!("greptime.{}.{}", report.component, report.playbook));
+        let classname = clean(&format!(
+            "greptime.{}.{}",
+            report.component, report.playbook
+        ));
         let names = testcase_names(&report.checks);
         for (check, name) in report.checks.iter().zip(names) {
             suite.add_testcase(self.testcase(check, &name, &classname));
@@ -86,8 +92,12 @@ impl JunitReporter {
         let message = clean(check.message.lines().next().unwrap_or_default());
         let mut case = match check.status {
             Status::Pass | Status::Warn => TestCase::success(name, time),
-            Status::Fail => TestCase::failure(name, time, &result_type(check, "AssertionFailed"), &message),
-            Status::Error => TestCase::error(name, time, &result_type(check, "StepError"), &message),
+            Status::Fail => {
+                TestCase::failure(name, time, &result_type(check, "AssertionFailed"), &message)
+            }
+            Status::Error => {
+                TestCase::error(name, time, &result_type(check, "StepError"), &message)
+            }
             Status::Skipped => TestCase::skipped(name),
         };
         case.set_classname(classname);
@@ -108,10 +118,15 @@ impl JunitReporter {
 
     /// Sets, on junit-report's tags, what it cannot write itself (see the module docs).
     fn complete_tags(&self, xml: &str, reports: &[RunReport]) -> String {
-        let counts: Vec<Counts> = reports.iter().map(|report| Counts::of(&report.checks)).collect();
+        let counts: Vec<Counts> = reports
+            .iter()
+            .map(|report| Counts::of(&report.checks))
+            .collect();
         let mut suites = reports.iter().zip(&counts);
         let mut checks = reports.iter().flat_map(|report| &report.checks);
-        let mut skipped_checks = checks.clone().filter(|check| check.status == Status::Skipped);
+        let mut skipped_checks = checks
+            .clone()
+            .filter(|check| check.status == Status::Skipped);
         rewrite_tags(xml, |tag| match element_name(tag) {
             "testsuites" if !self.strict => {
                 let sum = |count: fn(&Counts) -> usize| counts.iter().map(count).sum::<usize>();
@@ -190,9 +205,7 @@ fn suite_output(report: &RunReport) -> String {
         .iter()
         .filter(|check| check.status == Status::Warn)
         .map(warn_line);
-    let interrupted = report
-        .interrupted
-        .then(|| "Run interrupted: checks that had not finished were skipped.".to_string());
+    let interrupted = report.interrupted.then(|| INTERRUPTED_NOTICE.to_string());
     let verdict = overall_line(report, false);
     let lines: Vec<String> = warnings.chain(interrupted).chain([verdict]).collect();
     lines.join("\n")
@@ -204,18 +217,32 @@ fn properties(report: &RunReport) -> String {
         ("component".to_string(), report.component.clone()),
         ("playbook".to_string(), report.playbook.clone()),
     ];
-    entries.extend(report.config_file.iter().map(|path| ("config_file".to_string(), path.clone())));
+    entries.extend(
+        report
+            .config_file
+            .iter()
+            .map(|path| ("config_file".to_string(), path.clone())),
+    );
     entries.push(("run_id".to_string(), report.run_id.clone()));
     entries.push(("tool_version".to_string(), report.tool_version.clone()));
     entries.push(("started_at".to_string(), report.timestamp.clone()));
     if report.interrupted {
         entries.push(("interrupted".to_string(), "true".to_string()));
     }
-    entries.extend(report.summary.iter().map(|(key, value)| (key.clone(), display_value(value))));
+    entries.extend(
+        report
+            .summary
+            .iter()
+            .map(|(key, value)| (key.clone(), display_value(value))),
+    );
     let properties: String = entries
         .iter()
         .map(|(name, value)| {
-            format!(r#"<property name="{}" value="{}"/>"#, escape_attr(name), escape_attr(value))
+            format!(
+                r#"<property name="{}" value="{}"/>"#,
+                escape_attr(name),
+                escape_attr(value)
+            )
         })
         .collect();
     format!("<properties>{properties}</properties>")
@@ -226,8 +253,8 @@ fn ant_timestamp(rfc3339: &str) -> &str {
     rfc3339.get(..19).unwrap_or(rfc3339)
 }
 
+/// Milliseconds rounded to a whole number, never negative (`max` also maps NaN to 0).
 fn whole_millis(duration_ms: f64) -> i64 {
-    // `max` also maps NaN to 0; `as` saturates.
     duration_ms.max(0.0).round() as i64
 }
 
@@ -242,7 +269,8 @@ fn cdata_text(text: &str) -> String {
     clean(text).replace("]]>", "]]]]><![CDATA[>")
 }
 
-/// Escapes an attribute value, keeping tabs and line breaks as character references.
+/// Cleans and escapes an attribute value; tabs and newlines become character references, which
+/// attribute-value normalization would otherwise turn into spaces.
 fn escape_attr(value: &str) -> String {
     let mut escaped = String::with_capacity(value.len());
     for c in clean(value).chars() {
@@ -253,7 +281,6 @@ fn escape_attr(value: &str) -> String {
             '"' => escaped.push_str("&quot;"),
             '\t' => escaped.push_str("&#9;"),
             '\n' => escaped.push_str("&#10;"),
-            '\r' => escaped.push_str("&#13;"),
             other => escaped.push(other),
         }
     }
@@ -272,7 +299,9 @@ fn rewrite_tags(xml: &str, mut rewrite: impl FnMut(&str) -> String) -> String {
         rest = &rest[start..];
         let is_cdata = rest.starts_with(CDATA_OPEN);
         let terminator = if is_cdata { "]]>" } else { ">" };
-        let end = rest.find(terminator).map_or(rest.len(), |at| at + terminator.len());
+        let end = rest
+            .find(terminator)
+            .map_or(rest.len(), |at| at + terminator.len());
         if is_cdata {
             rewritten.push_str(&rest[..end]);
         } else {
@@ -284,7 +313,7 @@ fn rewrite_tags(xml: &str, mut rewrite: impl FnMut(&str) -> String) -> String {
     rewritten
 }
 
-/// The element name of a start or empty-element tag; empty for end tags and declarations.
+/// The element name of a start or empty-element tag; empty for an end tag.
 fn element_name(tag: &str) -> &str {
     let name = tag.trim_start_matches('<');
     let end = name.find([' ', '/', '>']).unwrap_or(name.len());

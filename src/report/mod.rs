@@ -18,6 +18,9 @@ pub use json::{report_schema, JsonReporter};
 pub use junit::JunitReporter;
 pub use text::TextReporter;
 
+/// Said by every human-readable output when `RunReport::interrupted` is set.
+const INTERRUPTED_NOTICE: &str = "Run interrupted: checks that had not finished were skipped.";
+
 /// An output format for run reports.
 pub trait Reporter {
     /// Writes one report.
@@ -47,7 +50,10 @@ fn overall_line(report: &RunReport, color: bool) -> String {
         (Overall::Pass, true) => "PASS".green().bold().to_string(),
         (Overall::Fail, true) => "FAIL".red().bold().to_string(),
     };
-    format!("Overall Result: {verdict} ({})", counts_phrase(&report.counts))
+    format!(
+        "Overall Result: {verdict} ({})",
+        counts_phrase(&report.counts)
+    )
 }
 
 /// `2/5 checks passed, 1 warning, 1 failed, 1 error, 1 skipped`, leaving out zero counts.
@@ -86,7 +92,10 @@ fn evidence_lines(check: &CheckResult) -> Vec<String> {
             .collect();
         format!("metrics: {}", pairs.join(" "))
     });
-    metrics.into_iter().chain(check.details.iter().cloned()).collect()
+    metrics
+        .into_iter()
+        .chain(check.details.iter().cloned())
+        .collect()
 }
 
 /// A JSON value as a person reads it: strings without quotes, everything else as JSON.

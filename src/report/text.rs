@@ -4,7 +4,9 @@ use std::io::{self, Write};
 
 use owo_colors::{OwoColorize, Style};
 
-use super::{advice_lines, clean, display_value, evidence_lines, overall_line, Reporter};
+use super::{
+    advice_lines, clean, display_value, evidence_lines, overall_line, Reporter, INTERRUPTED_NOTICE,
+};
 use crate::engine::result::{CheckResult, RunReport, Status};
 
 /// Indentation of the lines under a check line.
@@ -27,8 +29,8 @@ impl Reporter for TextReporter {
         }
         writeln!(out)?;
         if report.interrupted {
-            let notice = "Run interrupted: checks that had not finished were skipped.";
-            writeln!(out, "{}", self.paint(notice, Style::new().yellow()))?;
+            let notice = self.paint(INTERRUPTED_NOTICE, Style::new().yellow());
+            writeln!(out, "{notice}")?;
         }
         writeln!(out, "{}", overall_line(report, self.color))
     }
@@ -41,8 +43,14 @@ impl TextReporter {
             report.tool_version, report.component, report.playbook
         );
         writeln!(out, "{}", self.paint(&clean(&title), Style::new().bold()))?;
-        let config = report.config_file.iter().map(|path| ("config".to_string(), path.clone()));
-        let summary = report.summary.iter().map(|(key, value)| (key.clone(), display_value(value)));
+        let config = report
+            .config_file
+            .iter()
+            .map(|path| ("config".to_string(), path.clone()));
+        let summary = report
+            .summary
+            .iter()
+            .map(|(key, value)| (key.clone(), display_value(value)));
         let run_id = ("run id".to_string(), report.run_id.clone());
         for (key, value) in config.chain(summary).chain([run_id]) {
             writeln!(out, "  {}", clean(&format!("{key}: {value}")))?;
@@ -99,10 +107,11 @@ impl TextReporter {
     }
 }
 
-/// `850ms` below one second, `1.2s` above.
+/// `850ms` below one second, `1.2s` from there on.
 fn short_duration(duration_ms: f64) -> String {
-    if duration_ms < 1000.0 {
-        format!("{duration_ms:.0}ms")
+    let whole_ms = duration_ms.round();
+    if whole_ms < 1000.0 {
+        format!("{whole_ms}ms")
     } else {
         format!("{:.1}s", duration_ms / 1000.0)
     }

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Overhead benchmark: wall time of the standalone and datanode playbooks next to a bare
+# process start (`--version`) and `true`, with hyperfine (installed from Debian if missing).
+#
+#   bash scripts/bench.sh            # prints a table; results also in target/bench/overhead.md
+#
+# The datanode run uses GreptimeDB's example config, whose metasrv (127.0.0.1:3002) is not
+# running: connection refused is immediate, so the figure is the tool's own overhead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v hyperfine >/dev/null 2>&1 || {
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends hyperfine >/dev/null
+}
+cargo build --release --locked -q
+bin="$PWD/target/release/greptime-self-test"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p target/bench
+cd "$work"
+hyperfine --warmup 3 --runs 30 -N --ignore-failure \
+  --export-markdown "$OLDPWD/target/bench/overhead.md" \
+  -n 'true' 'true' \
+  -n 'process start (--version)' "$bin --version" \
+  -n 'standalone playbook' "$bin standalone -c $OLDPWD/examples/standalone.toml" \
+  -n 'datanode playbook (metasrv down)' "$bin datanode -c $OLDPWD/../shared/reference/greptimedb-config/datanode.example.toml"

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian machine (as root): installs what is missing,
+# starts every service the tests need, runs formatting, lint and all tests, stops the services.
+#
+#   bash scripts/test.sh
+#
+# `.ci/run` calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v xmllint >/dev/null 2>&1 || need_apt+=(libxml2-utils)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "==> installing ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+if [ -x scripts/services.sh ]; then
+  echo "==> starting test services"
+  scripts/services.sh start
+  trap 'scripts/services.sh stop' EXIT
+fi
+
+echo "==> cargo fmt --check"
+cargo fmt --all -- --check
+echo "==> cargo clippy"
+cargo clippy --all-targets --locked -- -D warnings
+echo "==> cargo test"
+cargo test --locked --all-targets

@@ -1,0 +1,226 @@
+//! Finding secret values in config trees, so the engine can mask them in every output.
+
+use serde_json::Value;
+
+/// Key names whose values are secrets: GreptimeDB's `SecretString` object-store fields (except
+/// `credential_path`, a file path), Azblob `sas_token`, Kafka `sasl.password`, and generic
+/// password/token/authorization keys (e.g. an OTLP `Authorization` header).
+const SECRET_KEYS: [&str; 10] = [
+    "access_key_id",
+    "secret_access_key",
+    "access_key_secret",
+    "account_name",
+    "account_key",
+    "sas_token",
+    "credential",
+    "password",
+    "token",
+    "authorization",
+];
+
+/// Keys whose values are connection strings that may embed a password.
+const CONNECTION_STRING_KEYS: [&str; 3] = ["store_addrs", "store_addr", "connection_string"];
+
+/// Whether the value of `key` (a bare or dotted key, compared case-insensitively on its last
+/// segment, e.g. `storage.secret_access_key` or `wal.sasl.password`) is a secret.
+pub fn is_secret_key(key: &str) -> bool {
+    let leaf = key.rsplit('.').next().unwrap_or(key);
+    SECRET_KEYS.iter().any(|secret| leaf.eq_ignore_ascii_case(secret))
+}
+
+/// The passwords inside a metadata-store address: URL userinfo (`scheme://user:PASS@host`, also
+/// percent-decoded), URL query parameters with a secret name (`?password=PASS`), and libpq
+/// keyword values (`password=PASS`, `password='p w'`).
+pub fn secrets_in_connection_string(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    match text.split_once("://") {
+        Some((_, rest)) => {
+            let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            if let Some((userinfo, _)) = rest[..authority_end].rsplit_once('@') {
+                if let Some((_, password)) = userinfo.split_once(':') {
+                    push_with_decoded(&mut found, password);
+                }
+            }
+            let query = rest.split_once('?').map_or("", |(_, q)| q);
+            let query = query.split('#').next().unwrap_or_default();
+            for (key, value) in query.split('&').filter_map(|pair| pair.split_once('=')) {
+                if is_secret_key(key) {
+                    push_with_decoded(&mut found, value);
+                }
+            }
+        }
+        None => {
+            for (key, value) in libpq_pairs(text) {
+                if is_secret_key(&key) {
+                    found.push(value);
+                }
+            }
+        }
+    }
+    found.retain(|s| !s.is_empty());
+    found
+}
+
+/// Every secret value in `trees` (the layers of a config), without duplicates.
+pub(crate) fn collect(trees: &[&Value]) -> Vec<String> {
+    let mut found = Vec::new();
+    for tree in trees {
+        collect_in(tree, "", &mut found);
+    }
+    let mut unique = Vec::with_capacity(found.len());
+    for secret in found {
+        if !secret.is_empty() && !unique.contains(&secret) {
+            unique.push(secret);
+        }
+    }
+    unique
+}
+
+fn collect_in(value: &Value, key: &str, found: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => map.iter().for_each(|(k, v)| collect_in(v, k, found)),
+        Value::Array(items) => items.iter().for_each(|v| collect_in(v, key, found)),
+        Value::String(text) if CONNECTION_STRING_KEYS.contains(&key) => {
+            found.extend(secrets_in_connection_string(text));
+        }
+        Value::String(text) if key == "user_provider" => found.extend(secrets_in_user_provider(text)),
+        Value::String(text) if is_secret_key(key) => found.push(text.clone()),
+        Value::Number(n) if is_secret_key(key) => found.push(n.to_string()),
+        _ => {}
+    }
+}
+
+/// Passwords of `static_user_provider:cmd:user=pwd,user2=pwd2`; a `plain:` verifier prefix is
+/// also stripped, since the bare password is what may appear elsewhere.
+fn secrets_in_user_provider(text: &str) -> Vec<String> {
+    let Some(users) = text.strip_prefix("static_user_provider:cmd:") else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for (_, password) in users.split(',').filter_map(|user| user.split_once('=')) {
+        found.push(password.to_owned());
+        if let Some(plain) = password.strip_prefix("plain:") {
+            found.push(plain.to_owned());
+        }
+    }
+    found
+}
+
+fn push_with_decoded(found: &mut Vec<String>, raw: &str) {
+    found.push(raw.to_owned());
+    if let Some(decoded) = percent_decode(raw).filter(|d| d != raw) {
+        found.push(decoded);
+    }
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// `key=value` pairs of a libpq keyword string; values may be single-quoted with `\` escapes.
+fn libpq_pairs(text: &str) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    let mut chars = text.chars().peekable();
+    loop {
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        let key: String = std::iter::from_fn(|| chars.next_if(|c| *c != '=' && !c.is_whitespace())).collect();
+        if key.is_empty() {
+            break;
+        }
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        if chars.next_if_eq(&'=').is_none() {
+            continue;
+        }
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        let mut value = String::new();
+        if chars.next_if_eq(&'\'').is_some() {
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => value.extend(chars.next()),
+                    '\'' => break,
+                    c => value.push(c),
+                }
+            }
+        } else {
+            value.extend(std::iter::from_fn(|| chars.next_if(|c| !c.is_whitespace())));
+        }
+        pairs.push((key, value));
+    }
+    pairs
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn secret_keys_match_on_the_last_segment() {
+        for key in ["secret_access_key", "storage.access_key_id", "wal.sasl.password", "Authorization", "sas_token"] {
+            assert!(is_secret_key(key), "{key}");
+        }
+        for key in ["credential_path", "username", "bucket", "password_file"] {
+            assert!(!is_secret_key(key), "{key}");
+        }
+    }
+
+    #[test]
+    fn url_userinfo_and_query_passwords() {
+        assert_eq!(
+            secrets_in_connection_string("postgresql://greptime:s3cr%40t@db:5432/meta?connect_timeout=10"),
+            ["s3cr%40t", "s3cr@t"]
+        );
+        assert_eq!(
+            secrets_in_connection_string("mysql://root:pw@mysql:3306/meta?ssl-mode=VERIFY_CA"),
+            ["pw"]
+        );
+        assert_eq!(
+            secrets_in_connection_string("postgresql://db/meta?user=u&password=qp"),
+            ["qp"]
+        );
+        assert!(secrets_in_connection_string("postgresql://user@db/meta").is_empty());
+        assert!(secrets_in_connection_string("127.0.0.1:2379").is_empty());
+    }
+
+    #[test]
+    fn libpq_passwords_plain_and_quoted() {
+        assert_eq!(
+            secrets_in_connection_string("host=db port=5432 user=postgres password=hunter2 dbname=meta"),
+            ["hunter2"]
+        );
+        assert_eq!(
+            secrets_in_connection_string(r"host=db password = 'p w\'x' dbname=meta"),
+            ["p w'x"]
+        );
+    }
+
+    #[test]
+    fn collects_keys_connection_strings_and_user_provider() {
+        let tree = json!({
+            "store_addrs": ["postgresql://u:pg-pass@db/meta"],
+            "storage": {"type": "S3", "secret_access_key": "sk", "access_key_id": "", "bucket": "b",
+                        "providers": [{"account_key": "ak"}]},
+            "wal": {"sasl": {"password": "kafka-pass"}},
+            "user_provider": "static_user_provider:cmd:alice=plain:pa,bob=pb",
+        });
+        let env = json!({"storage": {"secret_access_key": "sk"}, "wal": {"sasl": {"password": 1234}}});
+        assert_eq!(
+            collect(&[&tree, &env]),
+            ["pg-pass", "sk", "ak", "kafka-pass", "plain:pa", "pa", "pb", "1234"]
+        );
+    }
+}

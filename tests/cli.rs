@@ -1,0 +1,402 @@
+//! End-to-end tests of the binary: example configs, reports, exit codes, bad input,
+//! timeouts, engine semantics and secret masking.
+
+mod common;
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use common::{assert_valid_xml, junit_validator, path, run, run_in, shared_example};
+use serde_json::Value;
+
+fn json_of(stdout: &str) -> Value {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{stdout}"))
+}
+
+fn check<'a>(report: &'a Value, id: &str) -> Vec<&'a Value> {
+    report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["id"] == id)
+        .collect()
+}
+
+/// A listener that accepts connections and never answers; kept open while the guard lives.
+fn hung_server() -> (String, std::thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let handle = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().take(4) {
+            held.push(stream);
+        }
+        std::thread::sleep(Duration::from_secs(30));
+    });
+    (addr, handle)
+}
+
+/// A port with nothing listening on it.
+fn closed_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn standalone_example_passes_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = path("examples/standalone.toml");
+    let r = run_in(dir.path(), &["standalone", "-c", example.to_str().unwrap()], &[]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains("Overall Result: PASS"), "{}", r.stdout);
+    assert!(r.stdout.contains("✓"), "{}", r.stdout);
+    assert!(r.stdout.contains("storage.data_home"), "{}", r.stdout);
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "probe directories left behind: {left:?}");
+}
+
+#[test]
+fn datanode_example_reports_unreachable_metasrv() {
+    let example = shared_example("datanode");
+    let r = run(&["datanode", "-c", example.to_str().unwrap()]);
+    assert_eq!(r.code, 3, "{}", r.all());
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| l.contains("metasrv 127.0.0.1:3002"))
+        .unwrap_or_else(|| panic!("no metasrv line:\n{}", r.stdout));
+    assert!(line.contains('✗'), "{line}");
+    assert!(r.stdout.contains("meta_client.metasrv_addrs"), "hint missing:\n{}", r.stdout);
+    assert!(r.stdout.contains("Overall Result: FAIL"), "{}", r.stdout);
+}
+
+#[test]
+fn every_shared_example_loads_without_false_warnings() {
+    for component in ["metasrv", "frontend", "datanode", "flownode", "standalone"] {
+        let example = shared_example(component);
+        let r = run(&[component, "-c", example.to_str().unwrap(), "--output", "json"]);
+        assert!(r.code == 0 || r.code == 3, "{component}: {}", r.all());
+        let report = json_of(&r.stdout);
+        let lint = check(&report, "config_lint");
+        assert_eq!(lint.len(), 1, "{component}");
+        assert_eq!(lint[0]["status"], "pass", "{component}: {}", lint[0]);
+        let broken: Vec<_> = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["status"] == "error" && c["metrics"]["error_kind"].is_null())
+            .collect();
+        assert!(broken.is_empty(), "{component}: playbook errors {broken:?}");
+    }
+}
+
+#[test]
+fn json_report_matches_its_schema() {
+    let example = shared_example("datanode");
+    let r = run(&["datanode", "-c", example.to_str().unwrap(), "--output", "json"]);
+    let report = json_of(&r.stdout);
+    for key in ["component", "config_file", "timestamp", "overall", "counts", "duration_ms", "checks"] {
+        assert!(report.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(report["overall"], "FAIL");
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(path("schemas/report.schema.json")).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = validator.iter_errors(&report).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+#[test]
+fn junit_reports_validate_against_both_schemas() {
+    let Some((jenkins, ant)) = junit_validator() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let example = shared_example("datanode");
+    let default_xml = dir.path().join("default.xml");
+    let strict_xml = dir.path().join("strict.xml");
+    let r = run_in(
+        dir.path(),
+        &["datanode", "-c", example.to_str().unwrap(), "--junit-file", default_xml.to_str().unwrap(), "--output", "junit"],
+        &[],
+    );
+    assert_eq!(r.code, 3, "{}", r.all());
+    assert!(r.stdout.starts_with("<?xml"), "{}", r.stdout);
+    assert_valid_xml(&default_xml, &jenkins);
+    let r = run_in(
+        dir.path(),
+        &["datanode", "-c", example.to_str().unwrap(), "--junit-file", strict_xml.to_str().unwrap(), "--junit-strict"],
+        &[],
+    );
+    assert_eq!(r.code, 3, "{}", r.all());
+    assert_valid_xml(&strict_xml, &jenkins);
+    assert_valid_xml(&strict_xml, &ant);
+    let xml = std::fs::read_to_string(&default_xml).unwrap();
+    assert!(xml.contains("classname=\"greptime.datanode.datanode\""), "{xml}");
+    assert!(xml.contains("<failure"), "{xml}");
+}
+
+#[test]
+fn exit_codes_distinguish_outcomes() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = path("examples/standalone.toml");
+    let example = example.to_str().unwrap();
+    // 0: all passed
+    assert_eq!(run_in(dir.path(), &["standalone", "-c", example], &[]).code, 0);
+    // 4: --strict and a warning (an unknown key)
+    let typo = dir.path().join("typo.toml");
+    let text = std::fs::read_to_string(example).unwrap().replace("[wal]", "[wal]\npurge_treshold = \"1GB\"");
+    std::fs::write(&typo, text).unwrap();
+    let r = run_in(dir.path(), &["standalone", "-c", typo.to_str().unwrap(), "--strict"], &[]);
+    assert_eq!(r.code, 4, "{}", r.all());
+    assert!(r.stdout.contains("purge_treshold"), "{}", r.stdout);
+    let r = run_in(dir.path(), &["standalone", "-c", typo.to_str().unwrap()], &[]);
+    assert_eq!(r.code, 0, "warnings alone pass without --strict: {}", r.all());
+    // 3: a check failed
+    let shared = shared_example("datanode");
+    assert_eq!(run_in(dir.path(), &["datanode", "-c", shared.to_str().unwrap()], &[]).code, 3);
+    // 2: bad command line
+    assert_eq!(run_in(dir.path(), &["standalone", "--no-such-flag"], &[]).code, 2);
+    // 1: the report cannot be written (an internal, local failure)
+    let r = run_in(dir.path(), &["standalone", "-c", example, "--json-file", "/nonexistent-dir/r.json"], &[]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stderr.contains("/nonexistent-dir/r.json"), "{}", r.stderr);
+}
+
+#[test]
+fn bad_playbooks_name_file_line_and_column() {
+    let cases = [
+        ("unknown_step.yaml", "unknown_step.yaml:8:13", "did you mean `net.tcp_connect`?"),
+        ("unknown_param.yaml", "unknown_param.yaml:10:9", "did you mean `address`?"),
+        ("bad_template.yaml", "bad_template.yaml:6:12", "bad template"),
+        ("bad_jsonpath.yaml", "bad_jsonpath.yaml:6:15", "bad JSONPath"),
+        ("cycle.yaml", "cycle.yaml:7:17", "a → b → a"),
+        ("malformed.yaml", "malformed.yaml:5:12", "invalid playbook"),
+        ("unknown_field.yaml", "unknown_field.yaml:7:5", "unknown field `retries`"),
+    ];
+    for (file, place, text) in cases {
+        let playbook = path(&format!("tests/fixtures/bad/{file}"));
+        for args in [
+            vec!["validate", playbook.to_str().unwrap()],
+            vec!["run", playbook.to_str().unwrap()],
+        ] {
+            let r = run(&args);
+            assert_eq!(r.code, 2, "{file} {args:?}: {}", r.all());
+            assert!(r.stderr.contains(place), "{file}: expected {place} in:\n{}", r.stderr);
+            assert!(r.stderr.contains(text), "{file}: expected {text} in:\n{}", r.stderr);
+        }
+    }
+}
+
+#[test]
+fn malformed_toml_names_file_line_and_column() {
+    let bad = path("tests/fixtures/bad/malformed.toml");
+    let r = run(&["datanode", "-c", bad.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(r.stderr.contains("malformed.toml:3:"), "{}", r.stderr);
+    assert!(r.stderr.contains("data_home"), "source line shown: {}", r.stderr);
+}
+
+#[test]
+fn built_in_playbooks_validate() {
+    for component in ["metasrv", "frontend", "datanode", "flownode", "standalone"] {
+        let file = format!("checks/{component}.yaml");
+        let r = common::run_in(&common::root(), &["validate", &file], &[]);
+        assert_eq!(r.code, 0, "{file}: {}", r.all());
+    }
+}
+
+#[test]
+fn hung_server_fails_at_the_check_timeout() {
+    let (addr, _server) = hung_server();
+    let playbook = path("tests/fixtures/playbooks/hung.yaml");
+    let started = Instant::now();
+    let r = run(&[
+        "run", playbook.to_str().unwrap(), "--set", &format!("http.addr={addr}"), "--output", "json",
+    ]);
+    let elapsed = started.elapsed();
+    assert_eq!(r.code, 3, "{}", r.all());
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+    let report = json_of(&r.stdout);
+    let c = check(&report, "health");
+    assert_eq!(c[0]["status"], "fail", "{}", c[0]);
+    assert!(c[0]["message"].as_str().unwrap().contains("no answer within 1s"), "{}", c[0]);
+    assert_eq!(c[0]["metrics"]["error_kind"], "Timeout");
+    let blocked = check(&report, "after_health");
+    assert_eq!(blocked[0]["status"], "skipped");
+    assert!(blocked[0]["message"].as_str().unwrap().contains("dependency `health`"), "{}", blocked[0]);
+}
+
+#[test]
+fn overall_timeout_stops_the_run_and_still_cleans_up() {
+    let (addr, _server) = hung_server();
+    let playbook = path("tests/fixtures/playbooks/hung.yaml");
+    let started = Instant::now();
+    let r = run(&[
+        "run", playbook.to_str().unwrap(), "--set", &format!("http.addr={addr}"), "--output", "json",
+        "--timeout", "300ms",
+    ]);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(r.code, 3, "{}", r.all());
+    let report = json_of(&r.stdout);
+    assert_eq!(report["interrupted"], true);
+    let cleanup = check(&report, "cleanup_probe");
+    assert_eq!(cleanup[0]["status"], "pass", "cleanup checks always run: {}", cleanup[0]);
+}
+
+#[test]
+fn engine_semantics_fanout_captures_outcomes_retries() {
+    let open = TcpListener::bind("127.0.0.1:0").unwrap();
+    let open_addr = open.local_addr().unwrap().to_string();
+    let closed = format!("127.0.0.1:{}", closed_port());
+    let playbook = path("tests/fixtures/playbooks/engine.yaml");
+    let r = run(&[
+        "run", playbook.to_str().unwrap(), "--output", "json",
+        "--set", &format!("meta_client.metasrv_addrs=[\"{open_addr}\", \"{closed}\"]"),
+        "--set", &format!("grpc.bind_addr=\"{open_addr}\""),
+    ]);
+    assert_eq!(r.code, 3, "{}", r.all());
+    let report = json_of(&r.stdout);
+    let fanned = check(&report, "each_metasrv");
+    assert_eq!(fanned.len(), 2);
+    assert_eq!(fanned[0]["instance"], "each_metasrv[0]");
+    assert_eq!(fanned[0]["status"], "pass");
+    assert_eq!(fanned[1]["status"], "fail");
+    assert_eq!(fanned[1]["metrics"]["error_kind"], "Unreachable");
+    assert!(fanned[1]["hint"].as_str().unwrap().contains("metasrv_addrs"), "{}", fanned[1]);
+    // retries: the failing instance was attempted twice
+    assert_eq!(fanned[1]["attempts"], 2);
+    // a capture of a passing check feeds a later check
+    let reuse = check(&report, "reuse_capture");
+    assert_eq!(reuse[0]["status"], "warn", "{}", reuse[0]);
+    assert_eq!(reuse[0]["message"], format!("connected again to {open_addr}"));
+    // dependency on a partly failing fan-out: skipped with the reason
+    let blocked = check(&report, "needs_all_metasrv");
+    assert_eq!(blocked[0]["status"], "skipped");
+    assert!(blocked[0]["message"].as_str().unwrap().contains("each_metasrv"));
+    // when: false → skipped with the condition
+    let never = check(&report, "never");
+    assert_eq!(never[0]["status"], "skipped");
+    assert!(never[0]["message"].as_str().unwrap().contains("condition not met"));
+    // assertion failure is `fail` with the expression
+    let asserted = check(&report, "assert_port");
+    assert_eq!(asserted[0]["status"], "fail");
+    assert_eq!(asserted[0]["message"], "assertion failed: port == 1");
+    // titles are unique and counts add up
+    let counts = &report["counts"];
+    assert_eq!(counts["total"], report["checks"].as_array().unwrap().len());
+}
+
+#[test]
+fn canary_secrets_never_appear_in_any_output() {
+    const CANARIES: [&str; 7] = [
+        "CANARY-s3-secret-7f3a",
+        "CANARY-azure-key-81bd",
+        "CANARY-sas-token-2c9e",
+        "CANARY-url-password-55aa",
+        "CANARY-env-secret-93d1",
+        "CANARY-declared-secret-0b7c",
+        "CANARY-set-secret-6e42",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("datanode.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"node_id = 1
+[meta_client]
+metasrv_addrs = ["127.0.0.1:{port}"]
+[storage]
+type = "S3"
+bucket = "b"
+root = "r"
+endpoint = "http://gt:{url_pw}@127.0.0.1:{port}"
+access_key_id = "AKIDEXAMPLE"
+secret_access_key = "{s3}"
+[[storage.providers]]
+name = "azure"
+type = "Azblob"
+container = "c"
+root = "r"
+account_name = "acct"
+account_key = "{azure}"
+sas_token = "{sas}"
+endpoint = "http://127.0.0.1:{port}"
+"#,
+            port = closed_port(),
+            url_pw = CANARIES[3],
+            s3 = CANARIES[0],
+            azure = CANARIES[1],
+            sas = CANARIES[2],
+        ),
+    )
+    .unwrap();
+    let playbook = path("tests/fixtures/playbooks/canary.yaml");
+    let json_file = dir.path().join("r.json");
+    let junit_file = dir.path().join("r.xml");
+    // CANARIES[5] is declared secret inside the playbook itself
+    let env = [("GREPTIMEDB_DATANODE__STORAGE__ACCESS_KEY_SECRET", CANARIES[4])];
+    let base = [
+        "-c", config.to_str().unwrap(), "-v", "--log-level", "debug",
+        "--set", &format!("storage.credential=\"{}\"", CANARIES[6]),
+    ];
+    let mut outputs = Vec::new();
+    for extra in [
+        vec!["--output", "text"],
+        vec!["--output", "json", "--json-file", json_file.to_str().unwrap()],
+        vec!["--output", "junit", "--junit-file", junit_file.to_str().unwrap()],
+    ] {
+        let mut args = vec!["run", playbook.to_str().unwrap()];
+        args.extend(base);
+        args.extend(extra);
+        let r = run_in(dir.path(), &args, &env);
+        assert_eq!(r.code, 3, "{}", r.all());
+        assert!(r.all().contains("******"), "nothing was masked, so the canaries never reached output:\n{}", r.all());
+        outputs.push(r.all());
+    }
+    let r = run_in(dir.path(), &["render", playbook.to_str().unwrap(), "-c", config.to_str().unwrap(), "--set", &format!("storage.credential=\"{}\"", CANARIES[6])], &env);
+    assert_eq!(r.code, 0, "{}", r.all());
+    outputs.push(r.all());
+    outputs.push(std::fs::read_to_string(&json_file).unwrap());
+    outputs.push(std::fs::read_to_string(&junit_file).unwrap());
+    for (i, out) in outputs.iter().enumerate() {
+        for canary in CANARIES {
+            assert!(!out.contains(canary), "output {i} leaks {canary}:\n{out}");
+        }
+    }
+}
+
+#[test]
+fn committed_schemas_are_fresh() {
+    let playbook = serde_json::to_string_pretty(&greptime_self_test::playbook::schema::playbook_schema()).unwrap();
+    let report = serde_json::to_string_pretty(&greptime_self_test::report::report_schema()).unwrap();
+    for (file, fresh) in [("schemas/playbook.schema.json", playbook), ("schemas/report.schema.json", report)] {
+        let committed = std::fs::read_to_string(path(file)).unwrap_or_default();
+        assert_eq!(
+            committed.trim_end(),
+            fresh.trim_end(),
+            "{file} is stale: run `cargo run -- schema {} > {file}`",
+            if file.contains("playbook") { "playbook" } else { "report" }
+        );
+    }
+}
+
+#[test]
+fn explain_and_list_describe_every_step() {
+    let r = run(&["list"]);
+    assert_eq!(r.code, 0);
+    for step in greptime_self_test::plugins::registry::all() {
+        assert!(r.stdout.contains(step.name()), "{}", step.name());
+        let e = run(&["explain", step.name()]);
+        assert_eq!(e.code, 0, "{}", e.all());
+        assert!(e.stdout.contains("Parameters"), "{}", e.stdout);
+        assert!(e.stdout.contains("Example"), "{}", e.stdout);
+    }
+    let e = run(&["explain", "net.tcp_conect"]);
+    assert_eq!(e.code, 2);
+    assert!(e.stderr.contains("did you mean `net.tcp_connect`?"), "{}", e.stderr);
+}
+
+#[test]
+fn version_names_the_playbook_format() {
+    let r = run(&["--version"]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("playbook format 1"), "{}", r.stdout);
+}

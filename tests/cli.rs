@@ -195,10 +195,16 @@ fn malformed_toml_names_file_line_and_column() {
 }
 
 #[test]
-fn built_in_playbooks_validate() {
-    for component in ["metasrv", "frontend", "datanode", "flownode", "standalone"] {
-        let file = format!("checks/{component}.yaml");
-        let r = common::run_in(&common::root(), &["validate", &file], &[]);
+fn built_in_playbooks_and_the_readme_example_validate() {
+    for file in [
+        "checks/metasrv.yaml",
+        "checks/frontend.yaml",
+        "checks/datanode.yaml",
+        "checks/flownode.yaml",
+        "checks/standalone.yaml",
+        "examples/site-datanode.yaml",
+    ] {
+        let r = common::run_in(&common::root(), &["validate", file], &[]);
         assert_eq!(r.code, 0, "{file}: {}", r.all());
     }
 }

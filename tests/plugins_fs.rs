@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use greptime_self_test::config::{Component, EffectiveConfig};
-use greptime_self_test::plugins::{registry, CleanupRegistry, ErrorKind, StepCx, StepError, StepOutput};
+use greptime_self_test::plugins::{
+    registry, CleanupRegistry, ErrorKind, StepCx, StepError, StepOutput,
+};
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
@@ -26,7 +28,11 @@ fn cx(read_only: bool, cleanup: &CleanupRegistry) -> StepCx {
     )
 }
 
-async fn run(params: Value, read_only: bool, cleanup: &CleanupRegistry) -> Result<StepOutput, StepError> {
+async fn run(
+    params: Value,
+    read_only: bool,
+    cleanup: &CleanupRegistry,
+) -> Result<StepOutput, StepError> {
     let step = registry::get("fs.writable").expect("registered");
     step.run_dyn(params, &cx(read_only, cleanup)).await
 }
@@ -36,7 +42,10 @@ async fn run_cleanup(cleanup: &CleanupRegistry) -> usize {
     let actions = cleanup.drain();
     let count = actions.len();
     for action in actions {
-        action.action.await.unwrap_or_else(|e| panic!("cleanup `{}` failed: {e}", action.label));
+        action
+            .action
+            .await
+            .unwrap_or_else(|e| panic!("cleanup `{}` failed: {e}", action.label));
     }
     count
 }
@@ -52,7 +61,9 @@ fn entries(dir: &Path) -> Vec<String> {
 
 fn is_root() -> bool {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
 }
 
 #[test]
@@ -60,14 +71,18 @@ fn example_parses_into_params() {
     let step = registry::get("fs.writable").unwrap();
     let params: Value = serde_yaml::from_str(step.example()).expect("example is YAML");
     step.check_params(&params).expect("EXAMPLE parses");
-    assert!(step.check_params(&json!({"path": "/x", "mkdir": true})).is_err());
+    assert!(step
+        .check_params(&json!({"path": "/x", "mkdir": true}))
+        .is_err());
 }
 
 #[tokio::test]
 async fn existing_directory_is_probed_and_left_clean() {
     let tmp = tempfile::tempdir().unwrap();
     let cleanup = CleanupRegistry::default();
-    let out = run(json!({"path": tmp.path()}), false, &cleanup).await.expect("writable");
+    let out = run(json!({"path": tmp.path()}), false, &cleanup)
+        .await
+        .expect("writable");
     let v = &out.value;
     assert_eq!(v["path"], tmp.path().display().to_string());
     assert_eq!(v["existed"], true);
@@ -78,12 +93,28 @@ async fn existing_directory_is_probed_and_left_clean() {
     }
     assert!(v["total_bytes"].as_u64().unwrap() > 0);
     assert!(v["free_bytes"].as_u64().unwrap() <= v["total_bytes"].as_u64().unwrap());
-    let schema = registry::get("fs.writable").unwrap().output_schema().to_value();
-    assert!(jsonschema::is_valid(&schema, v), "output matches its schema: {v}");
+    let schema = registry::get("fs.writable")
+        .unwrap()
+        .output_schema()
+        .to_value();
+    assert!(
+        jsonschema::is_valid(&schema, v),
+        "output matches its schema: {v}"
+    );
 
-    assert!(entries(tmp.path()).is_empty(), "probe removed by the step itself");
-    assert_eq!(run_cleanup(&cleanup).await, 1, "one undo action was registered");
-    assert!(tmp.path().is_dir(), "an existing directory is never removed");
+    assert!(
+        entries(tmp.path()).is_empty(),
+        "probe removed by the step itself"
+    );
+    assert_eq!(
+        run_cleanup(&cleanup).await,
+        1,
+        "one undo action was registered"
+    );
+    assert!(
+        tmp.path().is_dir(),
+        "an existing directory is never removed"
+    );
 }
 
 #[tokio::test]
@@ -91,14 +122,19 @@ async fn nested_directories_are_created_then_removed_by_cleanup() {
     let tmp = tempfile::tempdir().unwrap();
     let target = tmp.path().join("data/wal/raft");
     let cleanup = CleanupRegistry::default();
-    let out = run(json!({"path": target}), false, &cleanup).await.expect("writable");
+    let out = run(json!({"path": target}), false, &cleanup)
+        .await
+        .expect("writable");
     assert_eq!(out.value["existed"], false);
     assert_eq!(out.value["created"], true);
     assert!(target.is_dir(), "created for the check");
     assert!(entries(&target).is_empty(), "probe already removed");
 
     run_cleanup(&cleanup).await;
-    assert!(entries(tmp.path()).is_empty(), "every created directory removed");
+    assert!(
+        entries(tmp.path()).is_empty(),
+        "every created directory removed"
+    );
 }
 
 #[tokio::test]
@@ -106,12 +142,18 @@ async fn cleanup_keeps_directories_that_gained_content() {
     let tmp = tempfile::tempdir().unwrap();
     let target = tmp.path().join("home/cache");
     let cleanup = CleanupRegistry::default();
-    run(json!({"path": target}), false, &cleanup).await.expect("writable");
+    run(json!({"path": target}), false, &cleanup)
+        .await
+        .expect("writable");
     std::fs::write(tmp.path().join("home/keep.txt"), b"not ours").unwrap();
 
     run_cleanup(&cleanup).await;
     assert!(!target.exists(), "empty created directory removed");
-    assert_eq!(entries(&tmp.path().join("home")), ["keep.txt"], "non-empty directory kept");
+    assert_eq!(
+        entries(&tmp.path().join("home")),
+        ["keep.txt"],
+        "non-empty directory kept"
+    );
 }
 
 #[tokio::test]
@@ -119,9 +161,15 @@ async fn cleanup_is_idempotent_when_things_are_already_gone() {
     let tmp = tempfile::tempdir().unwrap();
     let target = tmp.path().join("x/y");
     let cleanup = CleanupRegistry::default();
-    run(json!({"path": target}), false, &cleanup).await.expect("writable");
+    run(json!({"path": target}), false, &cleanup)
+        .await
+        .expect("writable");
     std::fs::remove_dir_all(tmp.path().join("x")).unwrap();
-    assert_eq!(run_cleanup(&cleanup).await, 1, "undo succeeds with nothing left to remove");
+    assert_eq!(
+        run_cleanup(&cleanup).await,
+        1,
+        "undo succeeds with nothing left to remove"
+    );
     assert!(entries(tmp.path()).is_empty());
 }
 
@@ -129,9 +177,13 @@ async fn cleanup_is_idempotent_when_things_are_already_gone() {
 async fn missing_directory_without_create_is_misconfigured() {
     let tmp = tempfile::tempdir().unwrap();
     let cleanup = CleanupRegistry::default();
-    let err = run(json!({"path": tmp.path().join("nope"), "create": false}), false, &cleanup)
-        .await
-        .unwrap_err();
+    let err = run(
+        json!({"path": tmp.path().join("nope"), "create": false}),
+        false,
+        &cleanup,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Misconfigured, "{err:?}");
     assert!(err.message.contains("does not exist"), "{}", err.message);
     assert!(entries(tmp.path()).is_empty());
@@ -144,16 +196,28 @@ async fn a_file_where_a_directory_belongs_is_misconfigured() {
     std::fs::write(&file, b"oops").unwrap();
     let cleanup = CleanupRegistry::default();
 
-    let err = run(json!({ "path": file }), false, &cleanup).await.unwrap_err();
+    let err = run(json!({ "path": file }), false, &cleanup)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Misconfigured, "{err:?}");
-    assert!(err.message.contains("exists but is a file"), "{}", err.message);
+    assert!(
+        err.message.contains("exists but is a file"),
+        "{}",
+        err.message
+    );
 
-    let err = run(json!({"path": file.join("wal")}), false, &cleanup).await.unwrap_err();
+    let err = run(json!({"path": file.join("wal")}), false, &cleanup)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Misconfigured, "{err:?}");
     assert!(err.message.contains("is a file"), "{}", err.message);
 
     run_cleanup(&cleanup).await;
-    assert_eq!(entries(tmp.path()), ["data_home"], "nothing created, nothing removed");
+    assert_eq!(
+        entries(tmp.path()),
+        ["data_home"],
+        "nothing created, nothing removed"
+    );
 }
 
 #[tokio::test]
@@ -170,7 +234,9 @@ async fn unwritable_directory_is_rejected_with_path_and_user() {
         dir
     };
     let cleanup = CleanupRegistry::default();
-    let err = run(json!({ "path": dir }), false, &cleanup).await.unwrap_err();
+    let err = run(json!({ "path": dir }), false, &cleanup)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Rejected, "{err:?}");
     assert!(
         err.message.contains(&dir.display().to_string()),
@@ -178,14 +244,22 @@ async fn unwritable_directory_is_rejected_with_path_and_user() {
         err.message
     );
     if err.message.contains("permission denied") {
-        assert!(err.message.contains("uid "), "names the user: {}", err.message);
+        assert!(
+            err.message.contains("uid "),
+            "names the user: {}",
+            err.message
+        );
         assert!(err.hint.unwrap().contains(&dir.display().to_string()));
     }
 
     // A directory that would have to be created below it is refused the same way.
-    let err = run(json!({"path": dir.join("greptime-self-test-nope/wal")}), false, &cleanup)
-        .await
-        .unwrap_err();
+    let err = run(
+        json!({"path": dir.join("greptime-self-test-nope/wal")}),
+        false,
+        &cleanup,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Rejected, "{err:?}");
     run_cleanup(&cleanup).await;
     assert!(!dir.join("greptime-self-test-nope").exists());
@@ -196,13 +270,17 @@ async fn read_only_mode_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let cleanup = CleanupRegistry::default();
 
-    let out = run(json!({"path": tmp.path()}), true, &cleanup).await.expect("checked");
+    let out = run(json!({"path": tmp.path()}), true, &cleanup)
+        .await
+        .expect("checked");
     assert_eq!(out.value["existed"], true);
     assert_eq!(out.value["probed"], false);
     assert!(out.value["total_bytes"].as_u64().unwrap() > 0);
 
     let missing = tmp.path().join("a/b");
-    let out = run(json!({ "path": missing }), true, &cleanup).await.expect("checked");
+    let out = run(json!({ "path": missing }), true, &cleanup)
+        .await
+        .expect("checked");
     assert_eq!(out.value["existed"], false);
     assert_eq!(out.value["created"], false);
 

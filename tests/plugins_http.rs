@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use greptime_self_test::config::{Component, EffectiveConfig};
-use greptime_self_test::plugins::{registry, CleanupRegistry, ErrorKind, StepCx, StepError, StepOutput};
+use greptime_self_test::plugins::{
+    registry, CleanupRegistry, ErrorKind, StepCx, StepError, StepOutput,
+};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -80,9 +82,7 @@ async fn read_request(stream: &mut TcpStream) -> Option<Seen> {
 }
 
 /// Serves `respond(path)` to every connection; reports each request on the channel.
-async fn serve(
-    respond: fn(&str) -> Vec<u8>,
-) -> (SocketAddr, mpsc::UnboundedReceiver<Seen>) {
+async fn serve(respond: fn(&str) -> Vec<u8>) -> (SocketAddr, mpsc::UnboundedReceiver<Seen>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = mpsc::unbounded_channel();
@@ -110,7 +110,10 @@ async fn serve(
 }
 
 fn response(status: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
-    let mut out = format!("HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n", body.len());
+    let mut out = format!(
+        "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n",
+        body.len()
+    );
     for (name, value) in headers {
         out.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -124,21 +127,42 @@ fn routes(path: &str) -> Vec<u8> {
     match path {
         "/health" => response(
             "200 OK",
-            &[("Content-Type", "application/json"), ("X-Greptime", "a"), ("X-Greptime", "b")],
+            &[
+                ("Content-Type", "application/json"),
+                ("X-Greptime", "a"),
+                ("X-Greptime", "b"),
+            ],
             br#"{"status":"ok","nodes":[1,2]}"#,
         ),
-        "/down" => response("503 Service Unavailable", &[("content-type", "text/plain")], b"not ready"),
-        "/big" => response("200 OK", &[("content-type", "application/json")], &[b'['; 100 * 1024]),
+        "/down" => response(
+            "503 Service Unavailable",
+            &[("content-type", "text/plain")],
+            b"not ready",
+        ),
+        "/big" => response(
+            "200 OK",
+            &[("content-type", "application/json")],
+            &[b'['; 100 * 1024],
+        ),
         "/old" => response("302 Found", &[("location", "/health")], b""),
         _ => response("404 Not Found", &[], b""),
     }
 }
 
 fn assert_matches_schema(output: &Value) {
-    let schema = registry::get("http.request").unwrap().output_schema().to_value();
+    let schema = registry::get("http.request")
+        .unwrap()
+        .output_schema()
+        .to_value();
     let validator = jsonschema::validator_for(&schema).expect("valid schema");
-    let errors: Vec<String> = validator.iter_errors(output).map(|e| e.to_string()).collect();
-    assert!(errors.is_empty(), "output {output} violates its schema: {errors:?}");
+    let errors: Vec<String> = validator
+        .iter_errors(output)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "output {output} violates its schema: {errors:?}"
+    );
 }
 
 #[test]
@@ -146,20 +170,28 @@ fn example_parses_into_params() {
     let step = registry::get("http.request").unwrap();
     let params: Value = serde_yaml::from_str(step.example()).expect("example is YAML");
     step.check_params(&params).expect("EXAMPLE parses");
-    assert!(step.check_params(&json!({"url": "http://x", "verify": false})).is_err());
+    assert!(step
+        .check_params(&json!({"url": "http://x", "verify": false}))
+        .is_err());
 }
 
 #[tokio::test]
 async fn ok_with_json_body() {
     let (addr, _seen) = serve(routes).await;
-    let out = run(json!({"url": format!("http://{addr}/health")}), Duration::from_secs(5))
-        .await
-        .expect("200");
+    let out = run(
+        json!({"url": format!("http://{addr}/health")}),
+        Duration::from_secs(5),
+    )
+    .await
+    .expect("200");
     let v = &out.value;
     assert_eq!(v["status"], 200);
     assert_eq!(v["url"], format!("http://{addr}/health"));
     assert_eq!(v["headers"]["content-type"], "application/json");
-    assert_eq!(v["headers"]["x-greptime"], "a, b", "repeated headers are joined");
+    assert_eq!(
+        v["headers"]["x-greptime"], "a, b",
+        "repeated headers are joined"
+    );
     assert_eq!(v["json"]["status"], "ok");
     assert_eq!(v["json"]["nodes"], json!([1, 2]));
     assert_eq!(v["body_truncated"], false);
@@ -183,17 +215,31 @@ async fn sends_method_headers_and_body() {
     .expect("200");
     assert_eq!(out.value["status"], 200);
     let request = seen.recv().await.expect("the server saw the request");
-    assert!(request.head.starts_with("POST /health HTTP/1.1\r\n"), "{}", request.head);
-    assert!(request.head.to_ascii_lowercase().contains("x-probe: self-test"), "{}", request.head);
+    assert!(
+        request.head.starts_with("POST /health HTTP/1.1\r\n"),
+        "{}",
+        request.head
+    );
+    assert!(
+        request
+            .head
+            .to_ascii_lowercase()
+            .contains("x-probe: self-test"),
+        "{}",
+        request.head
+    );
     assert_eq!(request.body, b"hello");
 }
 
 #[tokio::test]
 async fn non_2xx_is_an_output_not_an_error() {
     let (addr, _seen) = serve(routes).await;
-    let out = run(json!({"url": format!("http://{addr}/down")}), Duration::from_secs(5))
-        .await
-        .expect("503 is data");
+    let out = run(
+        json!({"url": format!("http://{addr}/down")}),
+        Duration::from_secs(5),
+    )
+    .await
+    .expect("503 is data");
     assert_eq!(out.value["status"], 503);
     assert_eq!(out.value["body"], "not ready");
     assert_eq!(out.value["json"], Value::Null);
@@ -204,13 +250,18 @@ async fn non_2xx_is_an_output_not_an_error() {
 async fn redirects_are_reported_unless_followed() {
     let (addr, _seen) = serve(routes).await;
     let url = format!("http://{addr}/old");
-    let out = run(json!({ "url": url }), Duration::from_secs(5)).await.unwrap();
+    let out = run(json!({ "url": url }), Duration::from_secs(5))
+        .await
+        .unwrap();
     assert_eq!(out.value["status"], 302);
     assert_eq!(out.value["headers"]["location"], "/health");
 
-    let out = run(json!({"url": url, "follow_redirects": true}), Duration::from_secs(5))
-        .await
-        .unwrap();
+    let out = run(
+        json!({"url": url, "follow_redirects": true}),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
     assert_eq!(out.value["status"], 200);
     assert_eq!(out.value["url"], format!("http://{addr}/health"));
 }
@@ -218,9 +269,12 @@ async fn redirects_are_reported_unless_followed() {
 #[tokio::test]
 async fn long_bodies_are_cut_at_64_kib() {
     let (addr, _seen) = serve(routes).await;
-    let out = run(json!({"url": format!("http://{addr}/big")}), Duration::from_secs(5))
-        .await
-        .unwrap();
+    let out = run(
+        json!({"url": format!("http://{addr}/big")}),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
     assert_eq!(out.value["body"].as_str().unwrap().len(), 64 * 1024);
     assert_eq!(out.value["body_truncated"], true);
     assert_eq!(out.value["json"], Value::Null, "a cut body is not parsed");
@@ -254,31 +308,55 @@ async fn hung_server_ends_by_the_deadline_with_timeout() {
 
 #[tokio::test]
 async fn refused_is_unreachable() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let err = run(json!({"url": format!("http://127.0.0.1:{port}/health")}), Duration::from_secs(5))
-        .await
-        .unwrap_err();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err = run(
+        json!({"url": format!("http://127.0.0.1:{port}/health")}),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Unreachable, "{err:?}");
-    assert!(err.hint.unwrap().contains(&format!("nothing listens on 127.0.0.1:{port}")));
+    assert!(err
+        .hint
+        .unwrap()
+        .contains(&format!("nothing listens on 127.0.0.1:{port}")));
 }
 
 #[tokio::test]
 async fn unresolvable_host_is_unreachable() {
-    let err = run(json!({"url": "http://no-such-host.invalid:4000/health"}), Duration::from_secs(10))
-        .await
-        .unwrap_err();
-    assert!(matches!(err.kind, ErrorKind::Unreachable | ErrorKind::Timeout), "{err:?}");
+    let err = run(
+        json!({"url": "http://no-such-host.invalid:4000/health"}),
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err.kind, ErrorKind::Unreachable | ErrorKind::Timeout),
+        "{err:?}"
+    );
     if err.kind == ErrorKind::Unreachable {
-        assert!(err.message.contains("cannot resolve `no-such-host.invalid`"), "{}", err.message);
+        assert!(
+            err.message
+                .contains("cannot resolve `no-such-host.invalid`"),
+            "{}",
+            err.message
+        );
     }
 }
 
 #[tokio::test]
 async fn https_to_a_plain_http_port_is_a_tls_rejection() {
     let (addr, _seen) = serve(routes).await;
-    let err = run(json!({"url": format!("https://{addr}/health")}), Duration::from_secs(5))
-        .await
-        .unwrap_err();
+    let err = run(
+        json!({"url": format!("https://{addr}/health")}),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Rejected, "{err:?}");
     assert!(err.message.starts_with("TLS with"), "{}", err.message);
     assert!(err.hint.unwrap().contains("insecure_skip_verify"));
@@ -286,17 +364,23 @@ async fn https_to_a_plain_http_port_is_a_tls_rejection() {
 
 #[tokio::test]
 async fn unusable_params() {
-    let err = run(json!({"url": "127.0.0.1:4000/health"}), Duration::from_secs(5))
-        .await
-        .unwrap_err();
+    let err = run(
+        json!({"url": "127.0.0.1:4000/health"}),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Misconfigured, "{err:?}");
     let err = run(json!({"url": "ftp://example.com/"}), Duration::from_secs(5))
         .await
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Misconfigured, "{err:?}");
-    let err = run(json!({"url": "http://127.0.0.1:1/", "method": "GE T"}), Duration::from_secs(5))
-        .await
-        .unwrap_err();
+    let err = run(
+        json!({"url": "http://127.0.0.1:1/", "method": "GE T"}),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.kind, ErrorKind::CouldNotRun, "{err:?}");
     let err = run(
         json!({"url": "http://127.0.0.1:1/", "headers": {"x": "a\nb"}}),

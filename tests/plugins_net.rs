@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use greptime_self_test::config::{Component, EffectiveConfig};
-use greptime_self_test::plugins::{registry, CleanupRegistry, ErrorKind, StepCx, StepError, StepOutput};
+use greptime_self_test::plugins::{
+    registry, CleanupRegistry, ErrorKind, StepCx, StepError, StepOutput,
+};
 use serde_json::{json, Value};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::Instant;
@@ -35,13 +37,23 @@ async fn run(name: &str, params: Value, budget: Duration) -> Result<StepOutput, 
 fn assert_matches_schema(name: &str, output: &Value) {
     let schema = registry::get(name).unwrap().output_schema().to_value();
     let validator = jsonschema::validator_for(&schema).expect("valid schema");
-    let errors: Vec<String> = validator.iter_errors(output).map(|e| e.to_string()).collect();
-    assert!(errors.is_empty(), "{name} output {output} violates its schema: {errors:?}");
+    let errors: Vec<String> = validator
+        .iter_errors(output)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{name} output {output} violates its schema: {errors:?}"
+    );
 }
 
 /// A port nothing listens on: bound, then released.
 fn closed_port() -> u16 {
-    StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[test]
@@ -53,8 +65,12 @@ fn examples_parse_into_params() {
             .unwrap_or_else(|e| panic!("{name} EXAMPLE does not parse: {e}"));
     }
     let step = registry::get("net.tcp_connect").unwrap();
-    assert!(step.check_params(&json!({"address": "a:1", "timeout": "soon"})).is_err());
-    assert!(step.check_params(&json!({"address": "a:1", "port": 1})).is_err());
+    assert!(step
+        .check_params(&json!({"address": "a:1", "timeout": "soon"}))
+        .is_err());
+    assert!(step
+        .check_params(&json!({"address": "a:1", "port": 1}))
+        .is_err());
 }
 
 #[tokio::test]
@@ -99,7 +115,10 @@ async fn tcp_connect_accepts_urls_and_host_names() {
     .await
     .expect("connects through an etcd-style URL");
     assert_eq!(out.value["host"], "127.0.0.1");
-    assert_eq!(out.value["address"], format!("http://127.0.0.1:{port}/v3/kv"));
+    assert_eq!(
+        out.value["address"],
+        format!("http://127.0.0.1:{port}/v3/kv")
+    );
 
     // `localhost` may also resolve to ::1, where nothing listens: the step moves on.
     let out = run(
@@ -129,7 +148,10 @@ async fn tcp_connect_refused_is_unreachable_with_hint() {
     assert_eq!(err.kind, ErrorKind::Unreachable, "{err:?}");
     assert!(err.message.contains("refused"), "{}", err.message);
     let hint = err.hint.unwrap();
-    assert!(hint.contains(&format!("nothing listens on 127.0.0.1:{port}")), "{hint}");
+    assert!(
+        hint.contains(&format!("nothing listens on 127.0.0.1:{port}")),
+        "{hint}"
+    );
     assert!(hint.contains("is the port right?"), "{hint}");
 }
 
@@ -148,7 +170,8 @@ async fn tcp_connect_unresolvable_host_is_unreachable() {
     );
     if err.kind == ErrorKind::Unreachable {
         assert!(
-            err.message.contains("cannot resolve `no-such-host.invalid`"),
+            err.message
+                .contains("cannot resolve `no-such-host.invalid`"),
             "{}",
             err.message
         );
@@ -199,13 +222,20 @@ async fn tcp_connect_times_out_on_a_saturated_listener() {
     .await
     .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Timeout, "{err:?}");
-    assert!(started.elapsed() < Duration::from_secs(3), "the param timeout was honoured");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the param timeout was honoured"
+    );
 
     // Without a `timeout`, the deadline bounds the attempt.
     let budget = Duration::from_millis(500);
     let result = tokio::time::timeout(
         budget + Duration::from_millis(500),
-        run("net.tcp_connect", json!({"address": addr.to_string()}), budget),
+        run(
+            "net.tcp_connect",
+            json!({"address": addr.to_string()}),
+            budget,
+        ),
     )
     .await
     .expect("ends by the deadline");
@@ -243,7 +273,8 @@ async fn bind_available_port_in_use_is_rejected() {
         .unwrap_err();
         assert_eq!(err.kind, ErrorKind::Rejected, "{address}: {err:?}");
         assert!(
-            err.message.contains(&format!("port {port} is already in use")),
+            err.message
+                .contains(&format!("port {port} is already in use")),
             "{}",
             err.message
         );
@@ -263,7 +294,8 @@ async fn bind_available_foreign_ip_is_misconfigured() {
     .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Misconfigured, "{err:?}");
     assert!(
-        err.message.contains("`192.0.2.1` is not an address of this host"),
+        err.message
+            .contains("`192.0.2.1` is not an address of this host"),
         "{}",
         err.message
     );
@@ -272,7 +304,11 @@ async fn bind_available_foreign_ip_is_misconfigured() {
 
 #[tokio::test]
 async fn bind_available_bad_or_unresolvable_address_is_misconfigured() {
-    for address in ["no-such-host.invalid:4001", "http://0.0.0.0:4000", "0.0.0.0"] {
+    for address in [
+        "no-such-host.invalid:4001",
+        "http://0.0.0.0:4000",
+        "0.0.0.0",
+    ] {
         let err = run(
             "net.bind_available",
             json!({ "address": address }),
@@ -288,7 +324,9 @@ async fn bind_available_bad_or_unresolvable_address_is_misconfigured() {
 async fn bind_available_privileged_port() {
     let is_root = {
         use std::os::unix::fs::MetadataExt;
-        std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+        std::fs::metadata("/proc/self")
+            .map(|m| m.uid() == 0)
+            .unwrap_or(false)
     };
     let result = run(
         "net.bind_available",

@@ -76,28 +76,28 @@ impl Step for Writable {
             return Err(StepError::misconfigured("the directory path is empty")
                 .with_hint("set the directory in the component config"));
         }
-        let path = std::path::absolute(raw).map_err(|e| {
-            StepError::could_not_run(format!("cannot make `{raw}` absolute: {e}"))
-        })?;
+        let path = std::path::absolute(raw)
+            .map_err(|e| StepError::could_not_run(format!("cannot make `{raw}` absolute: {e}")))?;
 
         let (existing, missing) = locate(&path).await?;
         let existed = missing.is_empty();
         if !existed && !params.create {
-            return Err(StepError::misconfigured(format!(
-                "`{}` does not exist",
-                path.display()
-            ))
-            .with_hint(
-                "create it, writable by the user GreptimeDB runs as, or set `create: true` if \
+            return Err(
+                StepError::misconfigured(format!("`{}` does not exist", path.display())).with_hint(
+                    "create it, writable by the user GreptimeDB runs as, or set `create: true` if \
                  GreptimeDB creates it at start-up",
-            ));
+                ),
+            );
         }
 
         if cx.read_only {
             let dir = existing.clone();
             blocking(move || {
-                rustix::fs::access(&dir, rustix::fs::Access::WRITE_OK | rustix::fs::Access::EXEC_OK)
-                    .map_err(|e| fs_error("write to", &dir, &dir, &io::Error::from(e)))
+                rustix::fs::access(
+                    &dir,
+                    rustix::fs::Access::WRITE_OK | rustix::fs::Access::EXEC_OK,
+                )
+                .map_err(|e| fs_error("write to", &dir, &dir, &io::Error::from(e)))
             })
             .await?;
             let (free_bytes, total_bytes) = space(existing).await?;
@@ -194,14 +194,7 @@ async fn locate(path: &Path) -> Result<(PathBuf, Vec<PathBuf>), StepError> {
             {
                 missing.push(dir.to_path_buf());
             }
-            Err(e) => {
-                return Err(fs_error(
-                    "look up",
-                    dir,
-                    dir.parent().unwrap_or(dir),
-                    &e,
-                ))
-            }
+            Err(e) => return Err(fs_error("look up", dir, dir.parent().unwrap_or(dir), &e)),
         }
     }
     Err(StepError::could_not_run(format!(
@@ -335,10 +328,8 @@ fn fs_error(op: &str, path: &Path, dir: &Path, e: &io::Error) -> StepError {
     match Errno::from_io_error(e) {
         Some(Errno::ACCESS) | Some(Errno::PERM) => {
             let user = current_user();
-            StepError::rejected(format!(
-                "permission denied: cannot {op} `{path}` as {user}"
-            ))
-            .with_hint(format!(
+            StepError::rejected(format!("permission denied: cannot {op} `{path}` as {user}"))
+                .with_hint(format!(
                 "give {user} write access to `{dir}` (e.g. `chown` or `chmod u+wx`); GreptimeDB \
                  needs the same access, so run this check as the user GreptimeDB runs as"
             ))
@@ -371,14 +362,16 @@ fn current_user() -> String {
         return "the current user".into();
     };
     let uid = meta.uid();
-    let name = std::fs::read_to_string("/etc/passwd").ok().and_then(|passwd| {
-        passwd.lines().find_map(|line| {
-            let mut fields = line.split(':');
-            let name = fields.next()?;
-            let id = fields.nth(1)?.parse::<u32>().ok()?;
-            (id == uid).then(|| name.to_string())
-        })
-    });
+    let name = std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|passwd| {
+            passwd.lines().find_map(|line| {
+                let mut fields = line.split(':');
+                let name = fields.next()?;
+                let id = fields.nth(1)?.parse::<u32>().ok()?;
+                (id == uid).then(|| name.to_string())
+            })
+        });
     match name {
         Some(name) => format!("user `{name}` (uid {uid})"),
         None => format!("uid {uid}"),

@@ -105,9 +105,8 @@ insecure_skip_verify: false
             })?;
         let mut headers = HeaderMap::new();
         for (name, value) in &params.headers {
-            let header_name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
-                StepError::could_not_run(format!("invalid header name `{name}`"))
-            })?;
+            let header_name = HeaderName::from_bytes(name.trim().as_bytes())
+                .map_err(|_| StepError::could_not_run(format!("invalid header name `{name}`")))?;
             let header_value = HeaderValue::from_str(value).map_err(|_| {
                 StepError::could_not_run(format!("invalid value for header `{name}`"))
                     .with_hint("header values must be visible ASCII without line breaks")
@@ -171,8 +170,10 @@ insecure_skip_verify: false
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
         let body = String::from_utf8_lossy(&body).into_owned();
         let json = if !body_truncated
-            && looks_like_json(response_headers.get("content-type").map(String::as_str), &body)
-        {
+            && looks_like_json(
+                response_headers.get("content-type").map(String::as_str),
+                &body,
+            ) {
             serde_json::from_str(&body).ok()
         } else {
             None
@@ -194,7 +195,12 @@ insecure_skip_verify: false
 /// starts like a JSON object or array.
 fn looks_like_json(content_type: Option<&str>, body: &str) -> bool {
     let by_type = content_type.is_some_and(|ct| {
-        let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let mime = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         mime == "application/json" || mime.ends_with("+json")
     });
     by_type || body.trim_start().starts_with(['{', '['])
@@ -207,7 +213,9 @@ fn chain(e: &reqwest::Error) -> String {
     let mut source = e.source();
     while let Some(err) = source {
         let text = err.to_string();
-        if !parts.last().is_some_and(|last| last.contains(&text)) {
+        // hyper-util's `client error (Connect)` wrapper says nothing its source does not.
+        let noise = text.starts_with("client error (");
+        if !noise && !parts.last().is_some_and(|last| last.contains(&text)) {
             parts.push(text);
         }
         source = err.source();
@@ -278,21 +286,21 @@ fn request_error(url: &Url, e: &reqwest::Error, timeout: Duration) -> StepError 
     if e.is_connect() {
         if detail.contains("dns error") {
             return StepError::unreachable(format!("cannot resolve `{host}`: {detail}")).with_hint(
-                format!("check the host name `{host}`; it must resolve from this host (DNS, /etc/hosts)"),
+                format!(
+                "check the host name `{host}`; it must resolve from this host (DNS, /etc/hosts)"
+            ),
             );
         }
         return match io_kind(e) {
-            Some(io::ErrorKind::ConnectionRefused) => {
-                StepError::unreachable(format!("cannot connect to {target}: {detail}")).with_hint(
-                    format!(
-                        "nothing listens on {target}; is the service running, and is the port right?"
-                    ),
-                )
-            }
-            _ => StepError::unreachable(format!("cannot connect to {target}: {detail}"))
-                .with_hint(format!(
-                    "check routing and firewall rules between this host and {target}"
-                )),
+            Some(io::ErrorKind::ConnectionRefused) => StepError::unreachable(format!(
+                "cannot connect to {target}: {detail}"
+            ))
+            .with_hint(format!(
+                "nothing listens on {target}; is the service running, and is the port right?"
+            )),
+            _ => StepError::unreachable(format!("cannot connect to {target}: {detail}")).with_hint(
+                format!("check routing and firewall rules between this host and {target}"),
+            ),
         };
     }
     if e.is_redirect() {
@@ -311,7 +319,10 @@ mod tests {
 
     #[test]
     fn json_is_recognised_by_content_type_or_shape() {
-        assert!(looks_like_json(Some("application/json; charset=utf-8"), "1"));
+        assert!(looks_like_json(
+            Some("application/json; charset=utf-8"),
+            "1"
+        ));
         assert!(looks_like_json(Some("application/problem+json"), ""));
         assert!(looks_like_json(None, "  {\"a\":1}"));
         assert!(looks_like_json(Some("text/plain"), "[1]"));

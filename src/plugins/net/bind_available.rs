@@ -55,15 +55,13 @@ impl Step for BindAvailable {
                 let lookup = tokio::net::lookup_host((target.host.as_str(), target.port));
                 match tokio::time::timeout(cx.remaining(), lookup).await {
                     Ok(Ok(addrs)) => addrs.collect(),
-                    Ok(Err(e)) => {
-                        return Err(StepError::misconfigured(format!(
-                            "cannot resolve listen host `{}`: {e}",
-                            target.host
-                        ))
-                        .with_hint(
-                            "use an IP address of this host, or 0.0.0.0 to listen on all interfaces",
-                        ))
-                    }
+                    Ok(Err(e)) => return Err(StepError::misconfigured(format!(
+                        "cannot resolve listen host `{}`: {e}",
+                        target.host
+                    ))
+                    .with_hint(
+                        "use an IP address of this host, or 0.0.0.0 to listen on all interfaces",
+                    )),
                     Err(_) => {
                         return Err(StepError::timeout(format!(
                             "resolving `{}` did not finish before the deadline",
@@ -119,15 +117,14 @@ fn bind_error(addr: &SocketAddr, e: &io::Error) -> StepError {
                      nodes dial belongs in `server_addr`"
                 ))
         }
-        io::ErrorKind::AddrInUse => {
-            StepError::rejected(format!("port {port} is already in use on {ip}")).with_hint(
-                format!(
-                    "another process listens there (`ss -ltnp 'sport = :{port}'` shows which); \
+        io::ErrorKind::AddrInUse => StepError::rejected(format!(
+            "port {port} is already in use on {ip}"
+        ))
+        .with_hint(format!(
+            "another process listens there (`ss -ltnp 'sport = :{port}'` shows which); \
                      stop it, or pick another port — two components on one host need different \
                      ports"
-                ),
-            )
-        }
+        )),
         io::ErrorKind::PermissionDenied if port < 1024 => StepError::rejected(format!(
             "binding port {port} on {ip} is not permitted ({e})"
         ))
@@ -135,10 +132,10 @@ fn bind_error(addr: &SocketAddr, e: &io::Error) -> StepError {
             "ports below 1024 need root or CAP_NET_BIND_SERVICE (e.g. systemd \
              `AmbientCapabilities=CAP_NET_BIND_SERVICE`); or use a port of 1024 or above",
         ),
-        io::ErrorKind::PermissionDenied => StepError::rejected(format!(
-            "binding {addr} is not permitted ({e})"
-        ))
-        .with_hint("a security policy (SELinux, AppArmor, seccomp) forbids this bind"),
+        io::ErrorKind::PermissionDenied => {
+            StepError::rejected(format!("binding {addr} is not permitted ({e})"))
+                .with_hint("a security policy (SELinux, AppArmor, seccomp) forbids this bind")
+        }
         _ => StepError::could_not_run(format!("cannot bind {addr}: {e}")),
     }
 }

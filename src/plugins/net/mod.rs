@@ -94,7 +94,9 @@ impl HostPort {
             Some(port) => port
                 .parse::<u16>()
                 .map_err(|_| format!("`{port}` in `{text}` is not a port number (0-65535)"))?,
-            None => default_port.ok_or_else(|| format!("`{text}` has no port; write `host:port`"))?,
+            None => {
+                default_port.ok_or_else(|| format!("`{text}` has no port; write `host:port`"))?
+            }
         };
         Ok(HostPort {
             host: host.to_string(),

@@ -173,7 +173,11 @@ fn summarize(target: &HostPort, failures: Vec<(SocketAddr, StepError)>) -> StepE
         .position(|(_, e)| e.kind == ErrorKind::Timeout)
         .unwrap_or(0);
     let message = if let [(addr, e)] = failures.as_slice() {
-        format!("cannot connect to {target} ({addr}): {}", e.message)
+        if addr.to_string() == target.to_string() {
+            format!("cannot connect to {target}: {}", e.message)
+        } else {
+            format!("cannot connect to {target} ({addr}): {}", e.message)
+        }
     } else {
         let parts: Vec<String> = failures
             .iter()

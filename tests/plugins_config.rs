@@ -1,0 +1,116 @@
+//! `config.lint` reports the loader's findings; the playbook owns the verdict.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use greptime_self_test::config::{Component, EffectiveConfig, LintFinding, Severity};
+use greptime_self_test::plugins::{registry, CleanupRegistry, ErrorKind, StepCx};
+use serde_json::{json, Value};
+use tokio::time::Instant;
+
+fn finding(
+    severity: Severity,
+    code: &str,
+    key: &str,
+    location: Option<&str>,
+    hint: Option<&str>,
+) -> LintFinding {
+    LintFinding {
+        severity,
+        code: code.into(),
+        key: key.into(),
+        message: format!("problem with {key}"),
+        hint: hint.map(Into::into),
+        location: location.map(Into::into),
+    }
+}
+
+fn cx(findings: Vec<LintFinding>) -> StepCx {
+    let config = EffectiveConfig {
+        component: Component::Datanode,
+        file: Some("datanode.toml".into()),
+        value: json!({}),
+        findings,
+        secrets: Vec::new(),
+    };
+    StepCx::new(
+        Arc::new(config),
+        "lint-test".into(),
+        Instant::now() + Duration::from_secs(5),
+        false,
+        CleanupRegistry::default(),
+    )
+}
+
+#[test]
+fn example_parses_and_unknown_params_are_refused() {
+    let step = registry::get("config.lint").expect("registered");
+    let params: Value = serde_yaml::from_str(step.example()).expect("example is YAML");
+    step.check_params(&params).expect("EXAMPLE parses");
+    assert!(step.check_params(&json!({"strict": true})).is_err());
+}
+
+#[tokio::test]
+async fn counts_and_details_follow_the_findings() {
+    let findings = vec![
+        finding(
+            Severity::Error,
+            "invalid_enum",
+            "storage.type",
+            Some("datanode.toml:12:8"),
+            Some("did you mean `S3`?"),
+        ),
+        finding(
+            Severity::Warning,
+            "unknown_key",
+            "storage.bukcet",
+            Some("datanode.toml:13:1"),
+            None,
+        ),
+        finding(
+            Severity::Error,
+            "missing_required",
+            "node_id",
+            None,
+            Some("set `node_id`"),
+        ),
+    ];
+    let step = registry::get("config.lint").unwrap();
+    let out = step
+        .run_dyn(json!({}), &cx(findings))
+        .await
+        .expect("lint only reports");
+    assert_eq!(out.value["errors"], 2);
+    assert_eq!(out.value["warnings"], 1);
+    assert_eq!(out.value["findings"].as_array().unwrap().len(), 3);
+    assert_eq!(out.value["findings"][0]["severity"], "error");
+    assert_eq!(out.value["findings"][0]["location"], "datanode.toml:12:8");
+    let schema = step.output_schema().to_value();
+    assert!(jsonschema::is_valid(&schema, &out.value), "{}", out.value);
+
+    assert_eq!(
+        out.details,
+        [
+            "error invalid_enum storage.type (datanode.toml:12:8): problem with storage.type — hint did you mean `S3`?",
+            "warning unknown_key storage.bukcet (datanode.toml:13:1): problem with storage.bukcet",
+            "error missing_required node_id: problem with node_id — hint set `node_id`",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_clean_config_reports_zero() {
+    let step = registry::get("config.lint").unwrap();
+    let out = step.run_dyn(json!({}), &cx(Vec::new())).await.unwrap();
+    assert_eq!(
+        out.value,
+        json!({"errors": 0, "warnings": 0, "findings": []})
+    );
+    assert!(out.details.is_empty());
+
+    let err = step
+        .run_dyn(json!({"x": 1}), &cx(Vec::new()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::CouldNotRun);
+}

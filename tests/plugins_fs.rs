@@ -122,9 +122,11 @@ async fn nested_directories_are_created_then_removed_by_cleanup() {
     let tmp = tempfile::tempdir().unwrap();
     let target = tmp.path().join("data/wal/raft");
     let cleanup = CleanupRegistry::default();
-    let out = run(json!({"path": target}), false, &cleanup)
+    let given = format!("{}/./data/wal/raft/", tmp.path().display());
+    let out = run(json!({ "path": given }), false, &cleanup)
         .await
         .expect("writable");
+    assert_eq!(out.value["path"], target.display().to_string());
     assert_eq!(out.value["existed"], false);
     assert_eq!(out.value["created"], true);
     assert!(target.is_dir(), "created for the check");

@@ -301,6 +301,11 @@ async fn hung_server_ends_by_the_deadline_with_timeout() {
     .expect("the step ended by its deadline");
     let err = result.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Timeout, "{err:?}");
+    assert!(
+        err.message.contains("no answer within 800ms"),
+        "{}",
+        err.message
+    );
     assert!(started.elapsed() >= budget - Duration::from_millis(100));
     assert!(err.hint.unwrap().contains(&addr.to_string()));
     server.abort();

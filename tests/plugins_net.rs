@@ -223,6 +223,11 @@ async fn tcp_connect_times_out_on_a_saturated_listener() {
     .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Timeout, "{err:?}");
     assert!(
+        err.message.contains("no answer within 300ms"),
+        "{}",
+        err.message
+    );
+    assert!(
         started.elapsed() < Duration::from_secs(3),
         "the param timeout was honoured"
     );

@@ -163,7 +163,7 @@ fn write_reports(reports: &[RunReport], args: &RunArgs, ctx: &RunContext) -> std
             color: ctx.color,
         }),
         OutputFormat::Json => Box::new(JsonReporter),
-        OutputFormat::Junit => Box::new(junit.clone()),
+        OutputFormat::Junit => Box::new(junit),
     };
     let mut stdout = std::io::stdout().lock();
     emit(stdout_reporter.as_ref(), reports, &mut stdout)?;

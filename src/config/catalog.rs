@@ -78,7 +78,9 @@ static CATALOGS: LazyLock<HashMap<Component, ComponentCatalog>> = LazyLock::new(
         .map(|component| {
             let spec = components[component.as_str()]
                 .as_table()
-                .unwrap_or_else(|| panic!("catalog.toml lacks [components.{}]", component.as_str()));
+                .unwrap_or_else(|| {
+                    panic!("catalog.toml lacks [components.{}]", component.as_str())
+                });
             (component, build_component(spec, sections))
         })
         .collect()
@@ -121,9 +123,13 @@ fn build_table(spec: &toml::Table, sections: &toml::Table) -> TableSpec {
             "@include" => {}
             "@required" => table.required = string_list(value),
             "@one_of" => table.exactly_one = value.as_bool().expect("@one_of is a bool"),
-            directive if directive.starts_with('@') => panic!("unknown catalog directive {directive}"),
+            directive if directive.starts_with('@') => {
+                panic!("unknown catalog directive {directive}")
+            }
             _ => {
-                table.fields.insert(key.clone(), build_node(key, value, sections));
+                table
+                    .fields
+                    .insert(key.clone(), build_node(key, value, sections));
             }
         }
     }
@@ -191,12 +197,17 @@ mod tests {
     fn references_includes_and_directives_resolve() {
         let datanode = catalog(Component::Datanode);
         assert_eq!(datanode.root.required, ["node_id", "meta_client"]);
-        assert!(datanode.env_list_keys.contains(&"meta_client.metasrv_addrs".to_owned()));
+        assert!(datanode
+            .env_list_keys
+            .contains(&"meta_client.metasrv_addrs".to_owned()));
         assert!(matches!(
             datanode.root.lookup("storage.type"),
             Some(Node::Leaf(Kind::Enum(values))) if values.contains(&"S3".to_owned())
         ));
-        assert!(matches!(datanode.root.lookup("storage.http_client.timeout"), Some(Node::Leaf(Kind::Duration))));
+        assert!(matches!(
+            datanode.root.lookup("storage.http_client.timeout"),
+            Some(Node::Leaf(Kind::Duration))
+        ));
         let Some(Node::TableList(provider)) = datanode.root.lookup("storage.providers") else {
             panic!("storage.providers is an array of tables");
         };
@@ -210,7 +221,10 @@ mod tests {
     #[test]
     fn components_differ_where_greptimedb_does() {
         assert!(catalog(Component::Flownode).env_list_keys.is_empty());
-        assert!(catalog(Component::Standalone).root.lookup("meta_client").is_none());
+        assert!(catalog(Component::Standalone)
+            .root
+            .lookup("meta_client")
+            .is_none());
         assert!(catalog(Component::Metasrv).root.lookup("query").is_none());
         let provider = |c| match catalog(c).root.lookup("wal.provider") {
             Some(Node::Leaf(Kind::Enum(values))) => values.clone(),
@@ -219,7 +233,10 @@ mod tests {
         assert!(provider(Component::Datanode).contains(&"noop".to_owned()));
         assert!(!provider(Component::Standalone).contains(&"noop".to_owned()));
         assert_eq!(
-            catalog(Component::Metasrv).deprecated.iter().find(|(old, _)| old == "bind_addr"),
+            catalog(Component::Metasrv)
+                .deprecated
+                .iter()
+                .find(|(old, _)| old == "bind_addr"),
             Some(&("bind_addr".to_owned(), "grpc.bind_addr".to_owned()))
         );
     }

@@ -17,13 +17,17 @@ use crate::diag::{Diagnostic, SourceSpan};
 /// Where a user-supplied value came from. Defaults and derived values have no origin.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Origin {
-    Env { var: String },
+    Env {
+        var: String,
+    },
     /// Byte ranges of the key and of the value (a table's header for tables) in the file.
     File {
         key: Option<Range<usize>>,
         value: Option<Range<usize>>,
     },
-    Override { arg: String },
+    Override {
+        arg: String,
+    },
 }
 
 /// One input: a tree and the origin of every path in it.
@@ -68,7 +72,11 @@ pub(crate) fn defaults_when_present(key: &str) -> Option<Map<String, Value>> {
         "meta_client" => include_str!("defaults/meta_client.toml"),
         _ => return None,
     };
-    Some(parse_toml(Path::new("meta_client.toml"), text).expect("embedded defaults parse").value)
+    Some(
+        parse_toml(Path::new("meta_client.toml"), text)
+            .expect("embedded defaults parse")
+            .value,
+    )
 }
 
 /// Reads and parses the config file.
@@ -78,7 +86,13 @@ pub(crate) fn read_file(path: &Path) -> Result<(SourceFile, Layer), Diagnostic> 
             .with_hint("check the path given for the config file and that this user can read it")
     })?;
     let layer = parse_toml(path, &text)?;
-    Ok((SourceFile { path: path.to_owned(), text }, layer))
+    Ok((
+        SourceFile {
+            path: path.to_owned(),
+            text,
+        },
+        layer,
+    ))
 }
 
 /// Parses TOML text into a layer with file origins. Syntax errors name file, line and column.
@@ -163,7 +177,10 @@ pub(crate) fn env_layer(env: &[(String, String)], prefix: &str, list_keys: &[Str
     let mut vars: Vec<(String, &String, &String)> = env
         .iter()
         .filter_map(|(name, value)| {
-            let key = name.to_lowercase().strip_prefix(&pattern)?.replace("__", ".");
+            let key = name
+                .to_lowercase()
+                .strip_prefix(&pattern)?
+                .replace("__", ".");
             (!key.is_empty()).then_some((key, name, value))
         })
         .collect();
@@ -190,7 +207,11 @@ fn parse_env_value(text: &str, is_list_key: bool) -> Value {
         return Value::Number(float);
     }
     if is_list_key {
-        return Value::Array(text.split(',').map(|s| Value::String(s.to_owned())).collect());
+        return Value::Array(
+            text.split(',')
+                .map(|s| Value::String(s.to_owned()))
+                .collect(),
+        );
     }
     Value::String(text.to_owned())
 }
@@ -209,7 +230,9 @@ pub(crate) fn override_layer(args: &[String]) -> Result<Layer, Diagnostic> {
                     .with_hint("write e.g. --set storage.type=S3 or --set 'meta_client.metasrv_addrs=[\"meta:3002\"]'")
             })?;
         set_path(&mut layer.value, key, parse_override_value(raw));
-        layer.origins.insert(key.to_owned(), Origin::Override { arg: arg.clone() });
+        layer
+            .origins
+            .insert(key.to_owned(), Origin::Override { arg: arg.clone() });
     }
     Ok(layer)
 }
@@ -245,12 +268,13 @@ fn set_path(root: &mut Map<String, Value>, dotted: &str, value: Value) {
 }
 
 /// A user value that a later layer replaced.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 pub(crate) struct Replaced {
     pub path: String,
     pub origin: Origin,
-    /// The path the later layer set.
+    /// The path the later layer set, and its origin.
     pub by: String,
+    pub by_origin: Option<Origin>,
 }
 
 /// The effective tree under construction, with the origin of every user-supplied path.
@@ -272,7 +296,14 @@ impl Merged {
     /// (arrays included) replaces. Returns the user values that were replaced.
     pub fn merge(&mut self, layer: Layer) -> Vec<Replaced> {
         let mut replaced = Vec::new();
-        merge_tables(&mut self.value, layer.value, "", &layer.origins, &mut self.origins, &mut replaced);
+        merge_tables(
+            &mut self.value,
+            layer.value,
+            "",
+            &layer.origins,
+            &mut self.origins,
+            &mut replaced,
+        );
         replaced
     }
 
@@ -329,10 +360,14 @@ fn merge_tables(
                 merge_tables(existing, incoming, &path, source_origins, origins, replaced);
             }
             (_, value) => {
-                replaced.extend(take_within(origins, &path).into_iter().map(|(p, origin)| Replaced {
-                    path: p,
-                    origin,
-                    by: path.clone(),
+                let by_origin = source_origins.get(&path);
+                replaced.extend(take_within(origins, &path).into_iter().map(|(p, origin)| {
+                    Replaced {
+                        path: p,
+                        origin,
+                        by: path.clone(),
+                        by_origin: by_origin.cloned(),
+                    }
                 }));
                 origins.extend(
                     source_origins
@@ -387,7 +422,9 @@ mod tests {
     use super::*;
 
     fn env(vars: &[(&str, &str)]) -> Vec<(String, String)> {
-        vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        vars.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn layer_json(layer: &Layer) -> Value {
@@ -426,7 +463,9 @@ mod tests {
         );
         assert_eq!(
             layer.origins.get("storage.type"),
-            Some(&Origin::Env { var: "greptimedb_datanode__STORAGE__TYPE".into() })
+            Some(&Origin::Env {
+                var: "greptimedb_datanode__STORAGE__TYPE".into()
+            })
         );
     }
 
@@ -437,7 +476,10 @@ mod tests {
             ("P__WAL__BROKER_ENDPOINTS", "k:9092"),
             ("P__STORE_ADDRS", "host=db password=x,y"),
         ]);
-        let keys = vec!["meta_client.metasrv_addrs".to_owned(), "wal.broker_endpoints".to_owned()];
+        let keys = vec![
+            "meta_client.metasrv_addrs".to_owned(),
+            "wal.broker_endpoints".to_owned(),
+        ];
         assert_eq!(
             layer_json(&env_layer(&vars, "P", &keys)),
             json!({"meta_client": {"metasrv_addrs": ["a:3002", "b:3002"]},
@@ -477,13 +519,22 @@ mod tests {
     #[test]
     fn file_origins_point_at_keys_values_and_headers() {
         let text = "node_id = 1\n[storage]\ntype = \"S3\"\n[[storage.providers]]\nname = \"a\"\n";
-        let file = SourceFile { path: "d.toml".into(), text: text.to_owned() };
+        let file = SourceFile {
+            path: "d.toml".into(),
+            text: text.to_owned(),
+        };
         let layer = parse_toml(&file.path, text).unwrap();
         let at = |path: &str, pick: fn(&Origin) -> Option<Range<usize>>| {
             file.location(pick(&layer.origins[path]).unwrap())
         };
-        let key = |o: &Origin| match o { Origin::File { key, .. } => key.clone(), _ => None };
-        let value = |o: &Origin| match o { Origin::File { value, .. } => value.clone(), _ => None };
+        let key = |o: &Origin| match o {
+            Origin::File { key, .. } => key.clone(),
+            _ => None,
+        };
+        let value = |o: &Origin| match o {
+            Origin::File { value, .. } => value.clone(),
+            _ => None,
+        };
         assert_eq!(at("storage.type", key), "d.toml:3:1");
         assert_eq!(at("storage.type", value), "d.toml:3:8");
         assert_eq!(at("storage.providers[0]", key), "d.toml:4:1");
@@ -493,9 +544,14 @@ mod tests {
 
     #[test]
     fn malformed_toml_names_line_and_column() {
-        let err = parse_toml(Path::new("datanode.toml"), "a = 1\n[b]\nc = \"x\nd = 1\n").unwrap_err();
+        let err =
+            parse_toml(Path::new("datanode.toml"), "a = 1\n[b]\nc = \"x\nd = 1\n").unwrap_err();
         assert_eq!(err.title, "malformed TOML");
-        assert!(err.to_string().starts_with("datanode.toml:3:7: malformed TOML: "), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("datanode.toml:3:7: malformed TOML: "),
+            "{err}"
+        );
         assert!(err.message.contains("basic string"), "{}", err.message);
         let rendered = err.render(Some("a = 1\n[b]\nc = \"x\nd = 1\n"));
         assert!(rendered.contains("3 | c = \"x"), "{rendered}");
@@ -518,23 +574,41 @@ mod tests {
                 .unwrap(),
         );
         let env = env_layer(
-            &env(&[("P__WAL__DIR", "/env"), ("P__WAL__PROVIDER", "kafka"), ("P__STORE_ADDRS", "b")]),
+            &env(&[
+                ("P__WAL__DIR", "/env"),
+                ("P__WAL__PROVIDER", "kafka"),
+                ("P__STORE_ADDRS", "b"),
+            ]),
             "P",
             &[],
         );
         assert!(merged.merge(env).is_empty());
         let file = parse_toml(Path::new("f.toml"), "[wal]\ndir = \"/file\"\n").unwrap();
         let replaced = merged.merge(file);
+        assert_eq!(replaced.len(), 1);
         assert_eq!(
-            replaced,
-            [Replaced { path: "wal.dir".into(), origin: Origin::Env { var: "P__WAL__DIR".into() }, by: "wal.dir".into() }]
+            (replaced[0].path.as_str(), replaced[0].by.as_str()),
+            ("wal.dir", "wal.dir")
         );
+        assert_eq!(
+            replaced[0].origin,
+            Origin::Env {
+                var: "P__WAL__DIR".into()
+            }
+        );
+        assert!(matches!(replaced[0].by_origin, Some(Origin::File { .. })));
         assert_eq!(
             Value::Object(merged.value.clone()),
             json!({"wal": {"provider": "kafka", "dir": "/file"}, "store_addrs": "b"})
         );
-        assert!(matches!(merged.origin("wal.dir"), Some(Origin::File { .. })));
-        assert!(matches!(merged.origin("wal.provider"), Some(Origin::Env { .. })));
+        assert!(matches!(
+            merged.origin("wal.dir"),
+            Some(Origin::File { .. })
+        ));
+        assert!(matches!(
+            merged.origin("wal.provider"),
+            Some(Origin::Env { .. })
+        ));
         assert_eq!(merged.origin("wal_x"), None);
         assert_eq!(merged.get("wal.provider"), Some(&json!("kafka")));
         merged.set("wal.dir", json!("/derived"), None);

@@ -1,6 +1,6 @@
 //! Finding secret values in config trees, so the engine can mask them in every output.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// Key names whose values are secrets: GreptimeDB's `SecretString` object-store fields (except
 /// `credential_path`, a file path), Azblob `sas_token`, Kafka `sasl.password`, and generic
@@ -18,14 +18,17 @@ const SECRET_KEYS: [&str; 10] = [
     "authorization",
 ];
 
-/// Keys whose values are connection strings that may embed a password.
+/// Keys whose values are metadata-store connection strings, which may be libpq keyword strings
+/// as well as URLs.
 const CONNECTION_STRING_KEYS: [&str; 3] = ["store_addrs", "store_addr", "connection_string"];
 
 /// Whether the value of `key` (a bare or dotted key, compared case-insensitively on its last
 /// segment, e.g. `storage.secret_access_key` or `wal.sasl.password`) is a secret.
 pub fn is_secret_key(key: &str) -> bool {
     let leaf = key.rsplit('.').next().unwrap_or(key);
-    SECRET_KEYS.iter().any(|secret| leaf.eq_ignore_ascii_case(secret))
+    SECRET_KEYS
+        .iter()
+        .any(|secret| leaf.eq_ignore_ascii_case(secret))
 }
 
 /// The passwords inside a metadata-store address: URL userinfo (`scheme://user:PASS@host`, also
@@ -62,10 +65,10 @@ pub fn secrets_in_connection_string(text: &str) -> Vec<String> {
 }
 
 /// Every secret value in `trees` (the layers of a config), without duplicates.
-pub(crate) fn collect(trees: &[&Value]) -> Vec<String> {
+pub(crate) fn collect(trees: &[&Map<String, Value>]) -> Vec<String> {
     let mut found = Vec::new();
-    for tree in trees {
-        collect_in(tree, "", &mut found);
+    for (key, value) in trees.iter().flat_map(|tree| tree.iter()) {
+        collect_in(value, key, &mut found);
     }
     let mut unique = Vec::with_capacity(found.len());
     for secret in found {
@@ -80,12 +83,15 @@ fn collect_in(value: &Value, key: &str, found: &mut Vec<String>) {
     match value {
         Value::Object(map) => map.iter().for_each(|(k, v)| collect_in(v, k, found)),
         Value::Array(items) => items.iter().for_each(|v| collect_in(v, key, found)),
-        Value::String(text) if CONNECTION_STRING_KEYS.contains(&key) => {
-            found.extend(secrets_in_connection_string(text));
-        }
-        Value::String(text) if key == "user_provider" => found.extend(secrets_in_user_provider(text)),
         Value::String(text) if is_secret_key(key) => found.push(text.clone()),
         Value::Number(n) if is_secret_key(key) => found.push(n.to_string()),
+        Value::String(text) if key == "user_provider" => {
+            found.extend(secrets_in_user_provider(text))
+        }
+        // Any URL may carry `user:password@` (an object-store endpoint, an OTLP endpoint).
+        Value::String(text) if CONNECTION_STRING_KEYS.contains(&key) || text.contains("://") => {
+            found.extend(secrets_in_connection_string(text));
+        }
         _ => {}
     }
 }
@@ -136,7 +142,8 @@ fn libpq_pairs(text: &str) -> Vec<(String, String)> {
     let mut chars = text.chars().peekable();
     loop {
         while chars.next_if(|c| c.is_whitespace()).is_some() {}
-        let key: String = std::iter::from_fn(|| chars.next_if(|c| *c != '=' && !c.is_whitespace())).collect();
+        let key: String =
+            std::iter::from_fn(|| chars.next_if(|c| *c != '=' && !c.is_whitespace())).collect();
         if key.is_empty() {
             break;
         }
@@ -170,7 +177,13 @@ mod tests {
 
     #[test]
     fn secret_keys_match_on_the_last_segment() {
-        for key in ["secret_access_key", "storage.access_key_id", "wal.sasl.password", "Authorization", "sas_token"] {
+        for key in [
+            "secret_access_key",
+            "storage.access_key_id",
+            "wal.sasl.password",
+            "Authorization",
+            "sas_token",
+        ] {
             assert!(is_secret_key(key), "{key}");
         }
         for key in ["credential_path", "username", "bucket", "password_file"] {
@@ -181,7 +194,9 @@ mod tests {
     #[test]
     fn url_userinfo_and_query_passwords() {
         assert_eq!(
-            secrets_in_connection_string("postgresql://greptime:s3cr%40t@db:5432/meta?connect_timeout=10"),
+            secrets_in_connection_string(
+                "postgresql://greptime:s3cr%40t@db:5432/meta?connect_timeout=10"
+            ),
             ["s3cr%40t", "s3cr@t"]
         );
         assert_eq!(
@@ -199,7 +214,9 @@ mod tests {
     #[test]
     fn libpq_passwords_plain_and_quoted() {
         assert_eq!(
-            secrets_in_connection_string("host=db port=5432 user=postgres password=hunter2 dbname=meta"),
+            secrets_in_connection_string(
+                "host=db port=5432 user=postgres password=hunter2 dbname=meta"
+            ),
             ["hunter2"]
         );
         assert_eq!(
@@ -213,14 +230,27 @@ mod tests {
         let tree = json!({
             "store_addrs": ["postgresql://u:pg-pass@db/meta"],
             "storage": {"type": "S3", "secret_access_key": "sk", "access_key_id": "", "bucket": "b",
+                        "endpoint": "http://minio:url-pass@minio:9000",
                         "providers": [{"account_key": "ak"}]},
             "wal": {"sasl": {"password": "kafka-pass"}},
             "user_provider": "static_user_provider:cmd:alice=plain:pa,bob=pb",
         });
-        let env = json!({"storage": {"secret_access_key": "sk"}, "wal": {"sasl": {"password": 1234}}});
+        let env =
+            json!({"storage": {"secret_access_key": "sk"}, "wal": {"sasl": {"password": 1234}}});
+        let (tree, env) = (tree.as_object().unwrap(), env.as_object().unwrap());
         assert_eq!(
-            collect(&[&tree, &env]),
-            ["pg-pass", "sk", "ak", "kafka-pass", "plain:pa", "pa", "pb", "1234"]
+            collect(&[tree, env]),
+            [
+                "pg-pass",
+                "sk",
+                "url-pass",
+                "ak",
+                "kafka-pass",
+                "plain:pa",
+                "pa",
+                "pb",
+                "1234"
+            ]
         );
     }
 }

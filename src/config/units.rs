@@ -20,7 +20,9 @@ pub fn parse_size(value: &Value) -> Result<u64, String> {
             .as_u64()
             .ok_or_else(|| format!("invalid size {n}: expected a non-negative integer of bytes")),
         Value::String(text) => parse_size_text(text),
-        other => Err(format!("invalid size {other}: expected a string such as \"512MB\"")),
+        other => Err(format!(
+            "invalid size {other}: expected a string such as \"512MB\""
+        )),
     }
 }
 
@@ -109,7 +111,17 @@ mod tests {
 
     #[test]
     fn sizes_reject_what_greptimedb_rejects() {
-        for bad in ["0.5kb", "0.5k", "1gb", "B", "gb", "1K24B", "", "5 parsecs", "1.2.3MB"] {
+        for bad in [
+            "0.5kb",
+            "0.5k",
+            "1gb",
+            "B",
+            "gb",
+            "1K24B",
+            "",
+            "5 parsecs",
+            "1.2.3MB",
+        ] {
             assert!(parse_size(&json!(bad)).is_err(), "{bad}");
         }
         for bad in [json!(-1), json!(1.5), json!(true), json!(["1MB"])] {

@@ -77,7 +77,10 @@ impl Step for Writable {
                 .with_hint("set the directory in the component config"));
         }
         let path = std::path::absolute(raw)
-            .map_err(|e| StepError::could_not_run(format!("cannot make `{raw}` absolute: {e}")))?;
+            .map_err(|e| StepError::could_not_run(format!("cannot make `{raw}` absolute: {e}")))?
+            // Drops `.` components and a trailing `/`; `..` is kept, as the kernel resolves it.
+            .components()
+            .collect::<PathBuf>();
 
         let (existing, missing) = locate(&path).await?;
         let existed = missing.is_empty();

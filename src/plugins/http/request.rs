@@ -206,6 +206,19 @@ fn looks_like_json(content_type: Option<&str>, body: &str) -> bool {
     by_type || body.trim_start().starts_with(['{', '['])
 }
 
+/// A duration for messages, rounded to 10 ms below a second and to 100 ms above (`1s`, not
+/// `999.93ms`, for a deadline that has just begun to run).
+fn human(duration: Duration) -> String {
+    let ms = (duration.as_secs_f64() * 1000.0).round() as u64;
+    let step = if ms >= 995 { 100 } else { 10 };
+    let ms = if ms < 10 {
+        ms
+    } else {
+        (ms + step / 2) / step * step
+    };
+    humantime::format_duration(Duration::from_millis(ms)).to_string()
+}
+
 /// The messages of an error's sources, without repeats: `client error (Connect): tcp connect
 /// error: Connection refused (os error 111)`.
 fn chain(e: &reqwest::Error) -> String {
@@ -266,14 +279,11 @@ fn request_error(url: &Url, e: &reqwest::Error, timeout: Duration) -> StepError 
         None => host.to_string(),
     };
     if e.is_timeout() {
-        return StepError::timeout(format!(
-            "no complete response from {url} within {:.1}s",
-            timeout.as_secs_f64()
-        ))
-        .with_hint(format!(
-            "{target} did not answer in time: the server may be hung or overloaded, or a \
+        return StepError::timeout(format!("no answer within {} from {url}", human(timeout)))
+            .with_hint(format!(
+                "{target} did not answer in time: the server may be hung or overloaded, or a \
              firewall drops the packets"
-        ));
+            ));
     }
     if url.scheme() == "https" && looks_like_tls(&detail) {
         return StepError::rejected(format!("TLS with {target} failed: {detail}")).with_hint(

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use super::{de_opt_duration, millis, HostPort};
+use super::{de_opt_duration, human, millis, HostPort};
 use crate::plugins::{ErrorKind, Step, StepCx, StepError};
 
 /// Resolves an address and opens a TCP connection to it, then closes it at once.
@@ -131,10 +131,12 @@ impl Step for TcpConnect {
                 Ok(Err(e)) => failures.push((*addr, connect_error(addr, &e))),
                 Err(_) => failures.push((
                     *addr,
-                    StepError::timeout(format!("no answer within {limit:?}")).with_hint(format!(
+                    StepError::timeout(format!("no answer within {}", human(limit))).with_hint(
+                        format!(
                         "nothing answered at {addr}: a firewall or security group may drop the \
                          packets, or the host is down"
-                    )),
+                    ),
+                    ),
                 )),
             }
         }

@@ -545,7 +545,7 @@ impl<'a> Runner<'a> {
             }
             AttemptEnd::TimedOut(t) => {
                 result.status = Status::Fail;
-                result.message = format!("no answer within {}", humantime::format_duration(t));
+                result.message = format!("no answer within {}", crate::plugins::human(t));
                 result.hint = render_hint(&plain_ctx, Some("the server accepted the connection or request but did not answer; check its health, or raise the check's `timeout`"));
                 result.metrics.insert("error_kind".into(), ErrorKind::Timeout.as_str().into());
                 return Map::new();

@@ -295,7 +295,7 @@ fn write_probe(probe: &Path, dir: &Path, data: &[u8]) -> Result<Timings, StepErr
 }
 
 fn ms(started: Instant) -> f64 {
-    started.elapsed().as_secs_f64() * 1000.0
+    crate::plugins::millis(started.elapsed())
 }
 
 /// Free and total bytes of the filesystem holding `dir`.

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::plugins::{Step, StepCx, StepError};
+use crate::plugins::{human, millis, Step, StepCx, StepError};
 
 /// Bodies longer than this are cut in the output.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -167,7 +167,7 @@ insecure_skip_verify: false
             }
             body.extend_from_slice(&chunk);
         }
-        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let elapsed_ms = millis(started.elapsed());
         let body = String::from_utf8_lossy(&body).into_owned();
         let json = if !body_truncated
             && looks_like_json(
@@ -204,19 +204,6 @@ fn looks_like_json(content_type: Option<&str>, body: &str) -> bool {
         mime == "application/json" || mime.ends_with("+json")
     });
     by_type || body.trim_start().starts_with(['{', '['])
-}
-
-/// A duration for messages, rounded to 10 ms below a second and to 100 ms above (`1s`, not
-/// `999.93ms`, for a deadline that has just begun to run).
-fn human(duration: Duration) -> String {
-    let ms = (duration.as_secs_f64() * 1000.0).round() as u64;
-    let step = if ms >= 995 { 100 } else { 10 };
-    let ms = if ms < 10 {
-        ms
-    } else {
-        (ms + step / 2) / step * step
-    };
-    humantime::format_duration(Duration::from_millis(ms)).to_string()
 }
 
 /// The messages of an error's sources, without repeats: `client error (Connect): tcp connect

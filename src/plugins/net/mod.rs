@@ -5,9 +5,7 @@ mod bind_available;
 mod tcp_connect;
 
 use std::fmt;
-use std::time::Duration;
 
-use serde::{Deserialize, Deserializer};
 
 pub use bind_available::{BindAvailable, BindAvailableOutput, BindAvailableParams};
 pub use tcp_connect::{TcpConnect, TcpConnectOutput, TcpConnectParams};
@@ -105,46 +103,10 @@ impl HostPort {
     }
 }
 
-/// Deserializes an optional humantime duration (`"3s"`, `"500ms"`).
-pub(crate) fn de_opt_duration<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<Duration>, D::Error> {
-    Option::<String>::deserialize(deserializer)?
-        .map(|text| crate::config::units::parse_duration(&text).map_err(serde::de::Error::custom))
-        .transpose()
-}
-
-/// Milliseconds as f64, for `*_ms` outputs.
-pub(crate) fn millis(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
-}
-
-/// A duration for messages, rounded to 10 ms below a second and to 100 ms above (`1s`, not
-/// `999.93ms`, for a deadline that has just begun to run).
-pub(crate) fn human(duration: Duration) -> String {
-    let ms = (duration.as_secs_f64() * 1000.0).round() as u64;
-    let step = if ms >= 995 { 100 } else { 10 };
-    let ms = if ms < 10 {
-        ms
-    } else {
-        (ms + step / 2) / step * step
-    };
-    humantime::format_duration(Duration::from_millis(ms)).to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::HostPort;
 
-    #[test]
-    fn human_durations_are_rounded() {
-        use std::time::Duration;
-        assert_eq!(super::human(Duration::from_micros(999_930)), "1s");
-        assert_eq!(super::human(Duration::from_micros(299_700)), "300ms");
-        assert_eq!(super::human(Duration::from_millis(2_960)), "3s");
-        assert_eq!(super::human(Duration::from_millis(1_450)), "1s 500ms");
-        assert_eq!(super::human(Duration::from_millis(3)), "3ms");
-    }
 
     fn hp(host: &str, port: u16) -> HostPort {
         HostPort {

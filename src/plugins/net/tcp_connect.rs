@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use super::{de_opt_duration, human, millis, HostPort};
+use super::HostPort;
+use crate::plugins::{de_opt_duration, human, millis};
 use crate::plugins::{ErrorKind, Step, StepCx, StepError};
 
 /// Resolves an address and opens a TCP connection to it, then closes it at once.

@@ -121,7 +121,10 @@ impl fmt::Display for Diagnostic {
 impl std::error::Error for Diagnostic {}
 
 /// Returns the candidate closest to `word` when it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(word, c), c))
@@ -151,7 +154,10 @@ mod tests {
         assert!(text.contains("--> p.yaml:2:9"), "{text}");
         assert!(text.contains("2 |   type: net.tcp_conect"), "{text}");
         assert!(text.contains("  |         ^^^^^^^^^^^^^^"), "{text}");
-        assert!(text.contains("hint: did you mean net.tcp_connect?"), "{text}");
+        assert!(
+            text.contains("hint: did you mean net.tcp_connect?"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -38,14 +38,22 @@ fn hung_server() -> (String, std::thread::JoinHandle<()>) {
 
 /// A port with nothing listening on it.
 fn closed_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[test]
 fn standalone_example_passes_and_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let example = path("examples/standalone.toml");
-    let r = run_in(dir.path(), &["standalone", "-c", example.to_str().unwrap()], &[]);
+    let r = run_in(
+        dir.path(),
+        &["standalone", "-c", example.to_str().unwrap()],
+        &[],
+    );
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(r.stdout.contains("Overall Result: PASS"), "{}", r.stdout);
     assert!(r.stdout.contains("✓"), "{}", r.stdout);
@@ -65,7 +73,11 @@ fn datanode_example_reports_unreachable_metasrv() {
         .find(|l| l.contains("metasrv 127.0.0.1:3002"))
         .unwrap_or_else(|| panic!("no metasrv line:\n{}", r.stdout));
     assert!(line.contains('✗'), "{line}");
-    assert!(r.stdout.contains("meta_client.metasrv_addrs"), "hint missing:\n{}", r.stdout);
+    assert!(
+        r.stdout.contains("meta_client.metasrv_addrs"),
+        "hint missing:\n{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("Overall Result: FAIL"), "{}", r.stdout);
 }
 
@@ -73,7 +85,13 @@ fn datanode_example_reports_unreachable_metasrv() {
 fn every_shared_example_loads_without_false_warnings() {
     for component in ["metasrv", "frontend", "datanode", "flownode", "standalone"] {
         let example = shared_example(component);
-        let r = run(&[component, "-c", example.to_str().unwrap(), "--output", "json"]);
+        let r = run(&[
+            component,
+            "-c",
+            example.to_str().unwrap(),
+            "--output",
+            "json",
+        ]);
         assert!(r.code == 0 || r.code == 3, "{component}: {}", r.all());
         let report = json_of(&r.stdout);
         let lint = check(&report, "config_lint");
@@ -92,29 +110,57 @@ fn every_shared_example_loads_without_false_warnings() {
 #[test]
 fn json_report_matches_its_schema() {
     let example = shared_example("datanode");
-    let r = run(&["datanode", "-c", example.to_str().unwrap(), "--output", "json"]);
+    let r = run(&[
+        "datanode",
+        "-c",
+        example.to_str().unwrap(),
+        "--output",
+        "json",
+    ]);
     let report = json_of(&r.stdout);
-    for key in ["component", "config_file", "timestamp", "overall", "counts", "duration_ms", "checks"] {
+    for key in [
+        "component",
+        "config_file",
+        "timestamp",
+        "overall",
+        "counts",
+        "duration_ms",
+        "checks",
+    ] {
         assert!(report.get(key).is_some(), "missing {key}");
     }
     assert_eq!(report["overall"], "FAIL");
     let schema: Value =
-        serde_json::from_str(&std::fs::read_to_string(path("schemas/report.schema.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(path("schemas/report.schema.json")).unwrap())
+            .unwrap();
     let validator = jsonschema::validator_for(&schema).expect("schema compiles");
-    let errors: Vec<String> = validator.iter_errors(&report).map(|e| e.to_string()).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| e.to_string())
+        .collect();
     assert!(errors.is_empty(), "{errors:?}");
 }
 
 #[test]
 fn junit_reports_validate_against_both_schemas() {
-    let Some((jenkins, ant)) = junit_validator() else { return };
+    let Some((jenkins, ant)) = junit_validator() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let example = shared_example("datanode");
     let default_xml = dir.path().join("default.xml");
     let strict_xml = dir.path().join("strict.xml");
     let r = run_in(
         dir.path(),
-        &["datanode", "-c", example.to_str().unwrap(), "--junit-file", default_xml.to_str().unwrap(), "--output", "junit"],
+        &[
+            "datanode",
+            "-c",
+            example.to_str().unwrap(),
+            "--junit-file",
+            default_xml.to_str().unwrap(),
+            "--output",
+            "junit",
+        ],
         &[],
     );
     assert_eq!(r.code, 3, "{}", r.all());
@@ -122,14 +168,24 @@ fn junit_reports_validate_against_both_schemas() {
     assert_valid_xml(&default_xml, &jenkins);
     let r = run_in(
         dir.path(),
-        &["datanode", "-c", example.to_str().unwrap(), "--junit-file", strict_xml.to_str().unwrap(), "--junit-strict"],
+        &[
+            "datanode",
+            "-c",
+            example.to_str().unwrap(),
+            "--junit-file",
+            strict_xml.to_str().unwrap(),
+            "--junit-strict",
+        ],
         &[],
     );
     assert_eq!(r.code, 3, "{}", r.all());
     assert_valid_xml(&strict_xml, &jenkins);
     assert_valid_xml(&strict_xml, &ant);
     let xml = std::fs::read_to_string(&default_xml).unwrap();
-    assert!(xml.contains("classname=\"greptime.datanode.datanode\""), "{xml}");
+    assert!(
+        xml.contains("classname=\"greptime.datanode.datanode\""),
+        "{xml}"
+    );
     assert!(xml.contains("<failure"), "{xml}");
 }
 
@@ -139,23 +195,62 @@ fn exit_codes_distinguish_outcomes() {
     let example = path("examples/standalone.toml");
     let example = example.to_str().unwrap();
     // 0: all passed
-    assert_eq!(run_in(dir.path(), &["standalone", "-c", example], &[]).code, 0);
+    assert_eq!(
+        run_in(dir.path(), &["standalone", "-c", example], &[]).code,
+        0
+    );
     // 4: --strict and a warning (an unknown key)
     let typo = dir.path().join("typo.toml");
-    let text = std::fs::read_to_string(example).unwrap().replace("[wal]", "[wal]\npurge_treshold = \"1GB\"");
+    let text = std::fs::read_to_string(example)
+        .unwrap()
+        .replace("[wal]", "[wal]\npurge_treshold = \"1GB\"");
     std::fs::write(&typo, text).unwrap();
-    let r = run_in(dir.path(), &["standalone", "-c", typo.to_str().unwrap(), "--strict"], &[]);
+    let r = run_in(
+        dir.path(),
+        &["standalone", "-c", typo.to_str().unwrap(), "--strict"],
+        &[],
+    );
     assert_eq!(r.code, 4, "{}", r.all());
     assert!(r.stdout.contains("purge_treshold"), "{}", r.stdout);
-    let r = run_in(dir.path(), &["standalone", "-c", typo.to_str().unwrap()], &[]);
-    assert_eq!(r.code, 0, "warnings alone pass without --strict: {}", r.all());
+    let r = run_in(
+        dir.path(),
+        &["standalone", "-c", typo.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(
+        r.code,
+        0,
+        "warnings alone pass without --strict: {}",
+        r.all()
+    );
     // 3: a check failed
     let shared = shared_example("datanode");
-    assert_eq!(run_in(dir.path(), &["datanode", "-c", shared.to_str().unwrap()], &[]).code, 3);
+    assert_eq!(
+        run_in(
+            dir.path(),
+            &["datanode", "-c", shared.to_str().unwrap()],
+            &[]
+        )
+        .code,
+        3
+    );
     // 2: bad command line
-    assert_eq!(run_in(dir.path(), &["standalone", "--no-such-flag"], &[]).code, 2);
+    assert_eq!(
+        run_in(dir.path(), &["standalone", "--no-such-flag"], &[]).code,
+        2
+    );
     // 1: the report cannot be written (an internal, local failure)
-    let r = run_in(dir.path(), &["standalone", "-c", example, "--json-file", "/nonexistent-dir/r.json"], &[]);
+    let r = run_in(
+        dir.path(),
+        &[
+            "standalone",
+            "-c",
+            example,
+            "--json-file",
+            "/nonexistent-dir/r.json",
+        ],
+        &[],
+    );
     assert_eq!(r.code, 1, "{}", r.all());
     assert!(r.stderr.contains("/nonexistent-dir/r.json"), "{}", r.stderr);
 }
@@ -163,13 +258,33 @@ fn exit_codes_distinguish_outcomes() {
 #[test]
 fn bad_playbooks_name_file_line_and_column() {
     let cases = [
-        ("unknown_step.yaml", "unknown_step.yaml:8:13", "did you mean `net.tcp_connect`?"),
-        ("unknown_param.yaml", "unknown_param.yaml:10:9", "did you mean `address`?"),
-        ("bad_template.yaml", "bad_template.yaml:6:12", "bad template"),
-        ("bad_jsonpath.yaml", "bad_jsonpath.yaml:6:15", "bad JSONPath"),
+        (
+            "unknown_step.yaml",
+            "unknown_step.yaml:8:13",
+            "did you mean `net.tcp_connect`?",
+        ),
+        (
+            "unknown_param.yaml",
+            "unknown_param.yaml:10:9",
+            "did you mean `address`?",
+        ),
+        (
+            "bad_template.yaml",
+            "bad_template.yaml:6:12",
+            "bad template",
+        ),
+        (
+            "bad_jsonpath.yaml",
+            "bad_jsonpath.yaml:6:15",
+            "bad JSONPath",
+        ),
         ("cycle.yaml", "cycle.yaml:7:17", "a → b → a"),
         ("malformed.yaml", "malformed.yaml:5:12", "invalid playbook"),
-        ("unknown_field.yaml", "unknown_field.yaml:7:5", "unknown field `retries`"),
+        (
+            "unknown_field.yaml",
+            "unknown_field.yaml:7:5",
+            "unknown field `retries`",
+        ),
     ];
     for (file, place, text) in cases {
         let playbook = path(&format!("tests/fixtures/bad/{file}"));
@@ -179,8 +294,16 @@ fn bad_playbooks_name_file_line_and_column() {
         ] {
             let r = run(&args);
             assert_eq!(r.code, 2, "{file} {args:?}: {}", r.all());
-            assert!(r.stderr.contains(place), "{file}: expected {place} in:\n{}", r.stderr);
-            assert!(r.stderr.contains(text), "{file}: expected {text} in:\n{}", r.stderr);
+            assert!(
+                r.stderr.contains(place),
+                "{file}: expected {place} in:\n{}",
+                r.stderr
+            );
+            assert!(
+                r.stderr.contains(text),
+                "{file}: expected {text} in:\n{}",
+                r.stderr
+            );
         }
     }
 }
@@ -191,7 +314,11 @@ fn malformed_toml_names_file_line_and_column() {
     let r = run(&["datanode", "-c", bad.to_str().unwrap()]);
     assert_eq!(r.code, 2, "{}", r.all());
     assert!(r.stderr.contains("malformed.toml:3:"), "{}", r.stderr);
-    assert!(r.stderr.contains("data_home"), "source line shown: {}", r.stderr);
+    assert!(
+        r.stderr.contains("data_home"),
+        "source line shown: {}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -215,7 +342,12 @@ fn hung_server_fails_at_the_check_timeout() {
     let playbook = path("tests/fixtures/playbooks/hung.yaml");
     let started = Instant::now();
     let r = run(&[
-        "run", playbook.to_str().unwrap(), "--set", &format!("http.addr={addr}"), "--output", "json",
+        "run",
+        playbook.to_str().unwrap(),
+        "--set",
+        &format!("http.addr={addr}"),
+        "--output",
+        "json",
     ]);
     let elapsed = started.elapsed();
     assert_eq!(r.code, 3, "{}", r.all());
@@ -223,11 +355,25 @@ fn hung_server_fails_at_the_check_timeout() {
     let report = json_of(&r.stdout);
     let c = check(&report, "health");
     assert_eq!(c[0]["status"], "fail", "{}", c[0]);
-    assert!(c[0]["message"].as_str().unwrap().contains("no answer within 1s"), "{}", c[0]);
+    assert!(
+        c[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no answer within 1s"),
+        "{}",
+        c[0]
+    );
     assert_eq!(c[0]["metrics"]["error_kind"], "Timeout");
     let blocked = check(&report, "after_health");
     assert_eq!(blocked[0]["status"], "skipped");
-    assert!(blocked[0]["message"].as_str().unwrap().contains("dependency `health`"), "{}", blocked[0]);
+    assert!(
+        blocked[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("dependency `health`"),
+        "{}",
+        blocked[0]
+    );
 }
 
 #[test]
@@ -236,15 +382,25 @@ fn overall_timeout_stops_the_run_and_still_cleans_up() {
     let playbook = path("tests/fixtures/playbooks/hung.yaml");
     let started = Instant::now();
     let r = run(&[
-        "run", playbook.to_str().unwrap(), "--set", &format!("http.addr={addr}"), "--output", "json",
-        "--timeout", "300ms",
+        "run",
+        playbook.to_str().unwrap(),
+        "--set",
+        &format!("http.addr={addr}"),
+        "--output",
+        "json",
+        "--timeout",
+        "300ms",
     ]);
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(r.code, 3, "{}", r.all());
     let report = json_of(&r.stdout);
     assert_eq!(report["interrupted"], true);
     let cleanup = check(&report, "cleanup_probe");
-    assert_eq!(cleanup[0]["status"], "pass", "cleanup checks always run: {}", cleanup[0]);
+    assert_eq!(
+        cleanup[0]["status"], "pass",
+        "cleanup checks always run: {}",
+        cleanup[0]
+    );
 }
 
 #[test]
@@ -254,9 +410,14 @@ fn engine_semantics_fanout_captures_outcomes_retries() {
     let closed = format!("127.0.0.1:{}", closed_port());
     let playbook = path("tests/fixtures/playbooks/engine.yaml");
     let r = run(&[
-        "run", playbook.to_str().unwrap(), "--output", "json",
-        "--set", &format!("meta_client.metasrv_addrs=[\"{open_addr}\", \"{closed}\"]"),
-        "--set", &format!("grpc.bind_addr=\"{open_addr}\""),
+        "run",
+        playbook.to_str().unwrap(),
+        "--output",
+        "json",
+        "--set",
+        &format!("meta_client.metasrv_addrs=[\"{open_addr}\", \"{closed}\"]"),
+        "--set",
+        &format!("grpc.bind_addr=\"{open_addr}\""),
     ]);
     assert_eq!(r.code, 3, "{}", r.all());
     let report = json_of(&r.stdout);
@@ -266,21 +427,37 @@ fn engine_semantics_fanout_captures_outcomes_retries() {
     assert_eq!(fanned[0]["status"], "pass");
     assert_eq!(fanned[1]["status"], "fail");
     assert_eq!(fanned[1]["metrics"]["error_kind"], "Unreachable");
-    assert!(fanned[1]["hint"].as_str().unwrap().contains("metasrv_addrs"), "{}", fanned[1]);
+    assert!(
+        fanned[1]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("metasrv_addrs"),
+        "{}",
+        fanned[1]
+    );
     // retries: the failing instance was attempted twice
     assert_eq!(fanned[1]["attempts"], 2);
     // a capture of a passing check feeds a later check
     let reuse = check(&report, "reuse_capture");
     assert_eq!(reuse[0]["status"], "warn", "{}", reuse[0]);
-    assert_eq!(reuse[0]["message"], format!("connected again to {open_addr}"));
+    assert_eq!(
+        reuse[0]["message"],
+        format!("connected again to {open_addr}")
+    );
     // dependency on a partly failing fan-out: skipped with the reason
     let blocked = check(&report, "needs_all_metasrv");
     assert_eq!(blocked[0]["status"], "skipped");
-    assert!(blocked[0]["message"].as_str().unwrap().contains("each_metasrv"));
+    assert!(blocked[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("each_metasrv"));
     // when: false → skipped with the condition
     let never = check(&report, "never");
     assert_eq!(never[0]["status"], "skipped");
-    assert!(never[0]["message"].as_str().unwrap().contains("condition not met"));
+    assert!(never[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("condition not met"));
     // assertion failure is `fail` with the expression
     let asserted = check(&report, "assert_port");
     assert_eq!(asserted[0]["status"], "fail");
@@ -338,26 +515,59 @@ endpoint = "http://127.0.0.1:{port}"
     let json_file = dir.path().join("r.json");
     let junit_file = dir.path().join("r.xml");
     // CANARIES[5] is declared secret inside the playbook itself
-    let env = [("GREPTIMEDB_DATANODE__STORAGE__ACCESS_KEY_SECRET", CANARIES[4])];
+    let env = [(
+        "GREPTIMEDB_DATANODE__STORAGE__ACCESS_KEY_SECRET",
+        CANARIES[4],
+    )];
     let base = [
-        "-c", config.to_str().unwrap(), "-v", "--log-level", "debug",
-        "--set", &format!("storage.credential=\"{}\"", CANARIES[6]),
+        "-c",
+        config.to_str().unwrap(),
+        "-v",
+        "--log-level",
+        "debug",
+        "--set",
+        &format!("storage.credential=\"{}\"", CANARIES[6]),
     ];
     let mut outputs = Vec::new();
     for extra in [
         vec!["--output", "text"],
-        vec!["--output", "json", "--json-file", json_file.to_str().unwrap()],
-        vec!["--output", "junit", "--junit-file", junit_file.to_str().unwrap()],
+        vec![
+            "--output",
+            "json",
+            "--json-file",
+            json_file.to_str().unwrap(),
+        ],
+        vec![
+            "--output",
+            "junit",
+            "--junit-file",
+            junit_file.to_str().unwrap(),
+        ],
     ] {
         let mut args = vec!["run", playbook.to_str().unwrap()];
         args.extend(base);
         args.extend(extra);
         let r = run_in(dir.path(), &args, &env);
         assert_eq!(r.code, 3, "{}", r.all());
-        assert!(r.all().contains("******"), "nothing was masked, so the canaries never reached output:\n{}", r.all());
+        assert!(
+            r.all().contains("******"),
+            "nothing was masked, so the canaries never reached output:\n{}",
+            r.all()
+        );
         outputs.push(r.all());
     }
-    let r = run_in(dir.path(), &["render", playbook.to_str().unwrap(), "-c", config.to_str().unwrap(), "--set", &format!("storage.credential=\"{}\"", CANARIES[6])], &env);
+    let r = run_in(
+        dir.path(),
+        &[
+            "render",
+            playbook.to_str().unwrap(),
+            "-c",
+            config.to_str().unwrap(),
+            "--set",
+            &format!("storage.credential=\"{}\"", CANARIES[6]),
+        ],
+        &env,
+    );
     assert_eq!(r.code, 0, "{}", r.all());
     outputs.push(r.all());
     outputs.push(std::fs::read_to_string(&json_file).unwrap());
@@ -371,15 +581,25 @@ endpoint = "http://127.0.0.1:{port}"
 
 #[test]
 fn committed_schemas_are_fresh() {
-    let playbook = serde_json::to_string_pretty(&greptime_self_test::playbook::schema::playbook_schema()).unwrap();
-    let report = serde_json::to_string_pretty(&greptime_self_test::report::report_schema()).unwrap();
-    for (file, fresh) in [("schemas/playbook.schema.json", playbook), ("schemas/report.schema.json", report)] {
+    let playbook =
+        serde_json::to_string_pretty(&greptime_self_test::playbook::schema::playbook_schema())
+            .unwrap();
+    let report =
+        serde_json::to_string_pretty(&greptime_self_test::report::report_schema()).unwrap();
+    for (file, fresh) in [
+        ("schemas/playbook.schema.json", playbook),
+        ("schemas/report.schema.json", report),
+    ] {
         let committed = std::fs::read_to_string(path(file)).unwrap_or_default();
         assert_eq!(
             committed.trim_end(),
             fresh.trim_end(),
             "{file} is stale: run `cargo run -- schema {} > {file}`",
-            if file.contains("playbook") { "playbook" } else { "report" }
+            if file.contains("playbook") {
+                "playbook"
+            } else {
+                "report"
+            }
         );
     }
 }
@@ -397,7 +617,11 @@ fn explain_and_list_describe_every_step() {
     }
     let e = run(&["explain", "net.tcp_conect"]);
     assert_eq!(e.code, 2);
-    assert!(e.stderr.contains("did you mean `net.tcp_connect`?"), "{}", e.stderr);
+    assert!(
+        e.stderr.contains("did you mean `net.tcp_connect`?"),
+        "{}",
+        e.stderr
+    );
 }
 
 #[test]

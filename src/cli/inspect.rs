@@ -21,7 +21,10 @@ pub fn list() -> ExitCode {
         println!("  {name:<12} {}", description(text));
     }
     println!("\nBuilt-in fragments (include: [name]):");
-    for (name, text) in BUILTIN.iter().filter_map(|(n, t)| Some((n.strip_prefix("fragments/")?, t))) {
+    for (name, text) in BUILTIN
+        .iter()
+        .filter_map(|(n, t)| Some((n.strip_prefix("fragments/")?, t)))
+    {
         println!("  {name:<24} {}", description(text));
     }
     println!("\nStep types (greptime-self-test explain TYPE):");
@@ -77,8 +80,15 @@ fn print_fields(schema: &schemars::Schema) {
     };
     for (name, prop) in props {
         let kind = type_name(prop);
-        let flag = if required.contains(&name.as_str()) { ", required" } else { "" };
-        let doc = prop.get("description").and_then(|d| d.as_str()).unwrap_or_default();
+        let flag = if required.contains(&name.as_str()) {
+            ", required"
+        } else {
+            ""
+        };
+        let doc = prop
+            .get("description")
+            .and_then(|d| d.as_str())
+            .unwrap_or_default();
         println!("  {name} ({kind}{flag})");
         for line in doc.lines() {
             println!("      {line}");
@@ -89,7 +99,11 @@ fn print_fields(schema: &schemars::Schema) {
 fn type_name(prop: &serde_json::Value) -> String {
     match prop.get("type") {
         Some(serde_json::Value::String(t)) => t.clone(),
-        Some(serde_json::Value::Array(ts)) => ts.iter().filter_map(|t| t.as_str()).collect::<Vec<_>>().join("|"),
+        Some(serde_json::Value::Array(ts)) => ts
+            .iter()
+            .filter_map(|t| t.as_str())
+            .collect::<Vec<_>>()
+            .join("|"),
         _ if prop.get("$ref").is_some() || prop.get("anyOf").is_some() => "object".into(),
         _ => "any".into(),
     }
@@ -101,7 +115,12 @@ pub fn validate(paths: &[PathBuf]) -> Result<ExitCode, Failure> {
     for path in paths {
         let playbook = playbook::load_file(path)?;
         ensure_valid(&playbook, &engine)?;
-        println!("{}: ok ({} checks, {} cleanup)", path.display(), playbook.checks.len(), playbook.cleanup.len());
+        println!(
+            "{}: ok ({} checks, {} cleanup)",
+            path.display(),
+            playbook.checks.len(),
+            playbook.cleanup.len()
+        );
     }
     Ok(ExitCode::from(exit::OK))
 }
@@ -145,6 +164,9 @@ pub fn schema(which: SchemaKind) -> ExitCode {
         SchemaKind::Playbook => playbook::schema::playbook_schema(),
         SchemaKind::Report => crate::report::report_schema(),
     };
-    println!("{}", serde_json::to_string_pretty(&schema).expect("schema serializes"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&schema).expect("schema serializes")
+    );
     ExitCode::from(exit::OK)
 }

@@ -165,12 +165,19 @@ pub fn main(ctx: RunContext) -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { exit::BAD_INPUT } else { exit::OK });
+            return ExitCode::from(if e.use_stderr() {
+                exit::BAD_INPUT
+            } else {
+                exit::OK
+            });
         }
     };
     let masker = Arc::new(Masker::default());
     init_logging(cli.log_level.as_deref(), &ctx.env, masker.clone());
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -202,7 +209,10 @@ impl Failure {
             .iter()
             .map(|d| {
                 let source = d.span.as_ref().and_then(|span| {
-                    self.sources.iter().find(|(name, _)| *name == span.file).map(|(_, t)| t.as_str())
+                    self.sources
+                        .iter()
+                        .find(|(name, _)| *name == span.file)
+                        .map(|(_, t)| t.as_str())
                 });
                 d.render(source)
             })
@@ -225,7 +235,11 @@ impl From<Diagnostic> for Failure {
         let sources = d
             .span
             .as_ref()
-            .and_then(|s| std::fs::read_to_string(&s.file).ok().map(|t| (s.file.clone(), t)))
+            .and_then(|s| {
+                std::fs::read_to_string(&s.file)
+                    .ok()
+                    .map(|t| (s.file.clone(), t))
+            })
             .into_iter()
             .collect();
         Self {
@@ -236,18 +250,30 @@ impl From<Diagnostic> for Failure {
     }
 }
 
-async fn dispatch(command: Command, ctx: &RunContext, masker: Arc<Masker>) -> Result<ExitCode, Failure> {
+async fn dispatch(
+    command: Command,
+    ctx: &RunContext,
+    masker: Arc<Masker>,
+) -> Result<ExitCode, Failure> {
     match command {
         Command::Metasrv(args) => run::builtin(Component::Metasrv, args, ctx, masker).await,
         Command::Frontend(args) => run::builtin(Component::Frontend, args, ctx, masker).await,
         Command::Datanode(args) => run::builtin(Component::Datanode, args, ctx, masker).await,
         Command::Flownode(args) => run::builtin(Component::Flownode, args, ctx, masker).await,
         Command::Standalone(args) => run::builtin(Component::Standalone, args, ctx, masker).await,
-        Command::Run { playbooks, component, args } => run::files(&playbooks, component, args, ctx, masker).await,
+        Command::Run {
+            playbooks,
+            component,
+            args,
+        } => run::files(&playbooks, component, args, ctx, masker).await,
         Command::List => Ok(inspect::list()),
         Command::Explain { step_type } => inspect::explain(&step_type),
         Command::Validate { playbooks } => inspect::validate(&playbooks),
-        Command::Render { playbook, config, component } => inspect::render(&playbook, &config, component, ctx, masker),
+        Command::Render {
+            playbook,
+            config,
+            component,
+        } => inspect::render(&playbook, &config, component, ctx, masker),
         Command::Schema { which } => Ok(inspect::schema(which)),
     }
 }
@@ -255,7 +281,11 @@ async fn dispatch(command: Command, ctx: &RunContext, masker: Arc<Masker>) -> Re
 fn init_logging(level: Option<&str>, env: &[(String, String)], masker: Arc<Masker>) {
     let filter = level
         .map(str::to_string)
-        .or_else(|| env.iter().find(|(k, _)| k == "RUST_LOG").map(|(_, v)| v.clone()))
+        .or_else(|| {
+            env.iter()
+                .find(|(k, _)| k == "RUST_LOG")
+                .map(|(_, v)| v.clone())
+        })
         .unwrap_or_else(|| "warn".into());
     let filter = tracing_subscriber::EnvFilter::try_new(&filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));

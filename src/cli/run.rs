@@ -85,14 +85,19 @@ pub fn load_config(
 }
 
 /// The component a playbook applies to: `--component`, else the playbook's own.
-pub fn component_of(playbook: &LoadedPlaybook, flag: Option<Component>) -> Result<Component, Failure> {
+pub fn component_of(
+    playbook: &LoadedPlaybook,
+    flag: Option<Component>,
+) -> Result<Component, Failure> {
     flag.or(playbook.component).ok_or_else(|| {
         Failure::bad_input(
             Diagnostic::new(
                 "unknown component",
                 format!("playbook `{}` names no component", playbook.name),
             )
-            .with_hint("add `component: datanode` (or another) to the playbook, or pass --component"),
+            .with_hint(
+                "add `component: datanode` (or another) to the playbook, or pass --component",
+            ),
         )
     })
 }
@@ -105,7 +110,9 @@ async fn execute(
     masker: Arc<Masker>,
 ) -> Result<ExitCode, Failure> {
     let overall_timeout = config::units::parse_duration(&args.timeout).map_err(|e| {
-        Failure::bad_input(Diagnostic::new("bad --timeout", e).with_hint("use a duration like 90s or 5m"))
+        Failure::bad_input(
+            Diagnostic::new("bad --timeout", e).with_hint("use a duration like 90s or 5m"),
+        )
     })?;
     let engine = Engine::new(masker.clone());
     let mut planned = Vec::new();
@@ -118,7 +125,10 @@ async fn execute(
     let cancel = CancellationToken::new();
     let interrupt = tokio::spawn(watch_ctrl_c(cancel.clone()));
     let mut options = Map::new();
-    options.insert("include_performance".into(), Value::Bool(args.include_performance));
+    options.insert(
+        "include_performance".into(),
+        Value::Bool(args.include_performance),
+    );
     options.insert("read_only".into(), Value::Bool(args.read_only));
     let mut reports = Vec::new();
     for (playbook, config) in &planned {
@@ -129,12 +139,19 @@ async fn execute(
             options: options.clone(),
             run_id: new_run_id(),
         };
-        reports.push(engine.run(playbook, config.clone(), &opts, cancel.clone()).await?);
+        reports.push(
+            engine
+                .run(playbook, config.clone(), &opts, cancel.clone())
+                .await?,
+        );
     }
     interrupt.abort();
     write_reports(&reports, &args, ctx).map_err(|e| Failure {
         code: exit::INTERNAL,
-        diagnostics: vec![Diagnostic::new("cannot write report", masker.mask(&e.to_string()))],
+        diagnostics: vec![Diagnostic::new(
+            "cannot write report",
+            masker.mask(&e.to_string()),
+        )],
         sources: Vec::new(),
     })?;
     Ok(exit::for_reports(&reports, args.strict))
@@ -178,16 +195,21 @@ fn write_reports(reports: &[RunReport], args: &RunArgs, ctx: &RunContext) -> std
 }
 
 fn write_file(path: &Path, reporter: &dyn Reporter, reports: &[RunReport]) -> std::io::Result<()> {
-    let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| {
-        std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
-    })?);
+    let mut file = std::io::BufWriter::new(
+        std::fs::File::create(path)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?,
+    );
     emit(reporter, reports, &mut file)?;
     file.flush()
 }
 
 /// One playbook gives one report document; several give the reporter's combined form
 /// (a JSON array, one JUnit `<testsuites>` with a suite each).
-fn emit(reporter: &dyn Reporter, reports: &[RunReport], out: &mut dyn Write) -> std::io::Result<()> {
+fn emit(
+    reporter: &dyn Reporter,
+    reports: &[RunReport],
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     match reports {
         [one] => reporter.write(one, out),
         many => reporter.write_many(many, out),

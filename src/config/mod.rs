@@ -229,11 +229,16 @@ mod tests {
 
     use super::*;
 
+    /// GreptimeDB's own example config, from `../shared` beside the project.
     fn example(component: Component) -> PathBuf {
         let name = format!("{}.example.toml", component.as_str());
-        [env!("CARGO_MANIFEST_DIR"), "src/config/testdata", &name]
-            .iter()
-            .collect()
+        [
+            env!("CARGO_MANIFEST_DIR"),
+            "../shared/reference/greptimedb-config",
+            &name,
+        ]
+        .iter()
+        .collect()
     }
 
     fn options(component: Component, file: Option<PathBuf>) -> LoadOptions {

@@ -20,7 +20,8 @@ static URL_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?P<pre>[A-Za-z][A-Za-z0-9+.\-]*://[^/\s:@]*:)(?P<pw>[^@\s/]+)@").expect("regex")
 });
 static KEYWORD_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)(?P<pre>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|[^\s'",;&]+)"#).expect("regex")
+    Regex::new(r#"(?i)(?P<pre>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|[^\s'",;&]+)"#)
+        .expect("regex")
 });
 
 /// Knows every secret of a run and removes them from text.

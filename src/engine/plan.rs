@@ -23,7 +23,9 @@ impl Engine {
         let vars = self.resolve_vars(playbook, config, opts)?;
         let scope = Scope::new(config, opts, &vars);
         let checks = |list: &[Located<CheckDef>]| -> Vec<Value> {
-            list.iter().map(|c| self.plan_check(&c.def, &scope)).collect()
+            list.iter()
+                .map(|c| self.plan_check(&c.def, &scope))
+                .collect()
         };
         let mut plan = json!({
             "playbook": playbook.name,
@@ -50,7 +52,10 @@ impl Engine {
             entry.insert("depends_on".into(), json!(def.depends_on));
         }
         if let Some(when) = &def.when {
-            let v = t.truthy(when, &ctx).map(Value::Bool).unwrap_or_else(deferred);
+            let v = t
+                .truthy(when, &ctx)
+                .map(Value::Bool)
+                .unwrap_or_else(deferred);
             entry.insert("when".into(), json!({ "expr": when, "value": v }));
         }
         let items = match &def.for_each {
@@ -68,7 +73,10 @@ impl Engine {
                 .map(|item| {
                     let item = (!item.is_null()).then_some(item);
                     let ctx = scope.context(item, None);
-                    let title = t.render(&def.title, &ctx).map(Value::String).unwrap_or_else(deferred);
+                    let title = t
+                        .render(&def.title, &ctx)
+                        .map(Value::String)
+                        .unwrap_or_else(deferred);
                     let with = t
                         .render_value(&Value::Object(def.step.with.clone()), &ctx)
                         .unwrap_or_else(deferred);

@@ -70,7 +70,11 @@ pub(super) struct Scope {
 }
 
 impl Scope {
-    pub(super) fn new(config: &EffectiveConfig, opts: &RunOptions, vars: &Map<String, Value>) -> Self {
+    pub(super) fn new(
+        config: &EffectiveConfig,
+        opts: &RunOptions,
+        vars: &Map<String, Value>,
+    ) -> Self {
         Self {
             config: JValue::from_serialize(&config.value),
             component: config.component.as_str(),
@@ -156,8 +160,11 @@ impl Engine {
                         None
                     }
                     Err(e) => {
-                        return Err(Diagnostic::new("cannot evaluate variable", format!("`{name}`: {e}"))
-                            .at(var.span("expr")))
+                        return Err(Diagnostic::new(
+                            "cannot evaluate variable",
+                            format!("`{name}`: {e}"),
+                        )
+                        .at(var.span("expr")))
                     }
                 }
             } else {
@@ -191,7 +198,8 @@ impl Engine {
                 Ok(Some(value)) => mask_learn(&self.masker, &value),
                 Ok(None) => {}
                 Err(e) => {
-                    return Err(Diagnostic::new("cannot evaluate secret", e.to_string()).at(secret.span("")))
+                    return Err(Diagnostic::new("cannot evaluate secret", e.to_string())
+                        .at(secret.span("")))
                 }
             }
         }
@@ -320,18 +328,28 @@ impl<'a> Runner<'a> {
                     let mut blocked = None;
                     for (id, dep) in deps {
                         let results = dep.await;
-                        if let Some(bad) = results.iter().find(|r| !r.status.satisfies_dependency()) {
-                            blocked.get_or_insert(format!("dependency `{id}` did not pass ({})", bad.status.as_str()));
+                        if let Some(bad) = results.iter().find(|r| !r.status.satisfies_dependency())
+                        {
+                            blocked.get_or_insert(format!(
+                                "dependency `{id}` did not pass ({})",
+                                bad.status.as_str()
+                            ));
                         }
                     }
-                    Arc::new(self.check(check, blocked.filter(|_| !cleanup), &cancel, cleanup).await)
+                    Arc::new(
+                        self.check(check, blocked.filter(|_| !cleanup), &cancel, cleanup)
+                            .await,
+                    )
                 }
                 .boxed()
                 .shared();
                 built.insert(check.def.id.as_str(), fut);
                 false
             });
-            assert!(pending.len() < before, "dependency graph must be acyclic and closed");
+            assert!(
+                pending.len() < before,
+                "dependency graph must be acyclic and closed"
+            );
         }
         for id in earlier.keys() {
             built.remove(id);
@@ -360,7 +378,14 @@ impl<'a> Runner<'a> {
             match self.engine.templates.truthy(when, &ctx) {
                 Ok(true) => {}
                 Ok(false) => return skipped(format!("condition not met: {when}")),
-                Err(e) => return vec![self.broken(def, cleanup, &def.id, format!("cannot evaluate `when`: {e}"))],
+                Err(e) => {
+                    return vec![self.broken(
+                        def,
+                        cleanup,
+                        &def.id,
+                        format!("cannot evaluate `when`: {e}"),
+                    )]
+                }
             }
         }
         let items: Vec<Option<Value>> = match &def.for_each {
@@ -374,11 +399,18 @@ impl<'a> Runner<'a> {
             },
         };
         if items.is_empty() {
-            return skipped(format!("nothing to check: `{}` is empty", def.for_each.as_deref().unwrap_or_default()));
+            return skipped(format!(
+                "nothing to check: `{}` is empty",
+                def.for_each.as_deref().unwrap_or_default()
+            ));
         }
         let fanned = def.for_each.is_some();
         let instances = items.iter().enumerate().map(|(i, item)| {
-            let instance = if fanned { format!("{}[{i}]", def.id) } else { def.id.clone() };
+            let instance = if fanned {
+                format!("{}[{i}]", def.id)
+            } else {
+                def.id.clone()
+            };
             self.instance(def, instance, item.as_ref(), cancel, cleanup)
         });
         let results = if def.serial {
@@ -390,19 +422,31 @@ impl<'a> Runner<'a> {
         } else {
             join_all(instances).await
         };
-        let (results, captures): (Vec<CheckResult>, Vec<Map<String, Value>>) = results.into_iter().unzip();
+        let (results, captures): (Vec<CheckResult>, Vec<Map<String, Value>>) =
+            results.into_iter().unzip();
         if !def.capture.is_empty() {
             let value = if fanned {
                 Value::Array(captures.into_iter().map(Value::Object).collect())
             } else {
                 Value::Object(captures.into_iter().next().unwrap_or_default())
             };
-            self.scope.captures.lock().expect("captures lock").insert(def.id.clone(), value);
+            self.scope
+                .captures
+                .lock()
+                .expect("captures lock")
+                .insert(def.id.clone(), value);
         }
         results
     }
 
-    fn base_result(&self, def: &CheckDef, cleanup: bool, title: &str, status: Status, message: String) -> CheckResult {
+    fn base_result(
+        &self,
+        def: &CheckDef,
+        cleanup: bool,
+        title: &str,
+        status: Status,
+        message: String,
+    ) -> CheckResult {
         CheckResult {
             id: def.id.clone(),
             instance: def.id.clone(),
@@ -422,7 +466,11 @@ impl<'a> Runner<'a> {
 
     fn skipped(&self, def: &CheckDef, cleanup: bool, title: &str, reason: String) -> CheckResult {
         // a title that needs `item` cannot be rendered before fan-out; the id names it then
-        let title = self.engine.templates.render(title, &self.scope.context(None, None)).unwrap_or_else(|_| def.id.clone());
+        let title = self
+            .engine
+            .templates
+            .render(title, &self.scope.context(None, None))
+            .unwrap_or_else(|_| def.id.clone());
         self.base_result(def, cleanup, &title, Status::Skipped, reason)
     }
 
@@ -441,20 +489,41 @@ impl<'a> Runner<'a> {
     ) -> (CheckResult, Map<String, Value>) {
         let started = Instant::now();
         let ctx = self.scope.context(item, None);
-        let title = self.engine.templates.render(&def.title, &ctx).unwrap_or_else(|e| format!("{} ({e})", def.id));
+        let title = self
+            .engine
+            .templates
+            .render(&def.title, &ctx)
+            .unwrap_or_else(|e| format!("{} ({e})", def.id));
         let mut result = self.base_result(def, cleanup, &title, Status::Error, String::new());
         result.instance = instance;
-        result.doc = def.doc.as_ref().and_then(|d| self.engine.templates.render(d, &ctx).ok());
-        let timeout = def.timeout.as_deref().and_then(|t| units::parse_duration(t).ok()).unwrap_or(DEFAULT_CHECK_TIMEOUT);
+        result.doc = def
+            .doc
+            .as_ref()
+            .and_then(|d| self.engine.templates.render(d, &ctx).ok());
+        let timeout = def
+            .timeout
+            .as_deref()
+            .and_then(|t| units::parse_duration(t).ok())
+            .unwrap_or(DEFAULT_CHECK_TIMEOUT);
         let (attempts, delay) = match &def.retry {
-            Some(r) => (r.attempts.max(1), r.delay.as_deref().and_then(|d| units::parse_duration(d).ok()).unwrap_or(DEFAULT_RETRY_DELAY)),
+            Some(r) => (
+                r.attempts.max(1),
+                r.delay
+                    .as_deref()
+                    .and_then(|d| units::parse_duration(d).ok())
+                    .unwrap_or(DEFAULT_RETRY_DELAY),
+            ),
             None => (1, DEFAULT_RETRY_DELAY),
         };
         let step = registry::get(&def.step.kind).expect("validated step type");
         let mut captures = Map::new();
         for attempt in 1..=attempts {
             result.attempts = attempt;
-            let params = match self.engine.templates.render_value(&Value::Object(def.step.with.clone()), &ctx) {
+            let params = match self
+                .engine
+                .templates
+                .render_value(&Value::Object(def.step.with.clone()), &ctx)
+            {
                 Ok(p) => p,
                 Err(e) => {
                     result.status = Status::Error;
@@ -465,7 +534,9 @@ impl<'a> Runner<'a> {
             let (end, cleanup_notes) = self.attempt(step, params, timeout, cancel).await;
             result.details = cleanup_notes;
             captures = self.judge(def, end, item, &mut result);
-            let retry = matches!(result.status, Status::Fail | Status::Error) && attempt < attempts && !cancel.is_cancelled();
+            let retry = matches!(result.status, Status::Fail | Status::Error)
+                && attempt < attempts
+                && !cancel.is_cancelled();
             if !retry {
                 break;
             }
@@ -474,7 +545,12 @@ impl<'a> Runner<'a> {
                 _ = cancel.cancelled() => break,
             }
         }
-        if result.details.iter().any(|d| d.starts_with("cleanup failed")) && result.status == Status::Pass {
+        if result
+            .details
+            .iter()
+            .any(|d| d.starts_with("cleanup failed"))
+            && result.status == Status::Pass
+        {
             result.status = Status::Warn;
             result.message = format!("{} (but cleanup failed; see details)", result.message);
         }
@@ -523,10 +599,19 @@ impl<'a> Runner<'a> {
     }
 
     /// Turns an attempt's end into status, message, hint and metrics; returns captures.
-    fn judge(&self, def: &CheckDef, end: AttemptEnd, item: Option<&Value>, result: &mut CheckResult) -> Map<String, Value> {
+    fn judge(
+        &self,
+        def: &CheckDef,
+        end: AttemptEnd,
+        item: Option<&Value>,
+        result: &mut CheckResult,
+    ) -> Map<String, Value> {
         let templates = &self.engine.templates;
         let render_hint = |ctx: &JValue, extra: Option<&str>| {
-            let own = def.hint.as_ref().and_then(|h| templates.render(h, ctx).ok());
+            let own = def
+                .hint
+                .as_ref()
+                .and_then(|h| templates.render(h, ctx).ok());
             match (own, extra) {
                 (Some(a), Some(b)) if a != b => Some(format!("{a} ({b})")),
                 (Some(a), _) => Some(a),
@@ -537,29 +622,41 @@ impl<'a> Runner<'a> {
         let output = match end {
             AttemptEnd::Output(output) => output,
             AttemptEnd::Failed(e) => {
-                result.status = if e.kind.is_verdict() { Status::Fail } else { Status::Error };
+                result.status = if e.kind.is_verdict() {
+                    Status::Fail
+                } else {
+                    Status::Error
+                };
                 result.message = e.message;
                 result.hint = render_hint(&plain_ctx, e.hint.as_deref());
-                result.metrics.insert("error_kind".into(), e.kind.as_str().into());
+                result
+                    .metrics
+                    .insert("error_kind".into(), e.kind.as_str().into());
                 return Map::new();
             }
             AttemptEnd::TimedOut(t) => {
                 result.status = Status::Fail;
                 result.message = format!("no answer within {}", crate::plugins::human(t));
                 result.hint = render_hint(&plain_ctx, Some("the server accepted the connection or request but did not answer; check its health, or raise the check's `timeout`"));
-                result.metrics.insert("error_kind".into(), ErrorKind::Timeout.as_str().into());
+                result
+                    .metrics
+                    .insert("error_kind".into(), ErrorKind::Timeout.as_str().into());
                 return Map::new();
             }
             AttemptEnd::Interrupted => {
                 result.status = Status::Error;
                 result.message = "interrupted".into();
-                result.metrics.insert("error_kind".into(), "Interrupted".into());
+                result
+                    .metrics
+                    .insert("error_kind".into(), "Interrupted".into());
                 return Map::new();
             }
             AttemptEnd::Crashed(e) => {
                 result.status = Status::Error;
                 result.message = format!("step crashed: {e}");
-                result.metrics.insert("error_kind".into(), "Internal".into());
+                result
+                    .metrics
+                    .insert("error_kind".into(), "Internal".into());
                 return Map::new();
             }
         };
@@ -571,18 +668,28 @@ impl<'a> Runner<'a> {
             match templates.truthy(expr, &ctx) {
                 Ok(true) => {}
                 Ok(false) => {
-                    verdict = (Status::Fail, Some(format!("assertion failed: {expr}")), None);
+                    verdict = (
+                        Status::Fail,
+                        Some(format!("assertion failed: {expr}")),
+                        None,
+                    );
                     break;
                 }
                 Err(e) => {
-                    verdict = (Status::Error, Some(format!("cannot evaluate assertion `{expr}`: {e}")), None);
+                    verdict = (
+                        Status::Error,
+                        Some(format!("cannot evaluate assertion `{expr}`: {e}")),
+                        None,
+                    );
                     break;
                 }
             }
         }
         if verdict.0 == Status::Pass {
             for outcome in &def.outcomes {
-                let Some((kind, cond)) = outcome.condition() else { continue };
+                let Some((kind, cond)) = outcome.condition() else {
+                    continue;
+                };
                 match templates.truthy(cond, &ctx) {
                     Ok(false) => continue,
                     Ok(true) => {
@@ -591,11 +698,22 @@ impl<'a> Runner<'a> {
                             OutcomeKind::Warn => Status::Warn,
                             OutcomeKind::Pass => Status::Pass,
                         };
-                        let message = templates.render(&outcome.message, &ctx).unwrap_or_else(|e| format!("{} ({e})", outcome.message));
-                        let hint = outcome.hint.as_ref().and_then(|h| templates.render(h, &ctx).ok());
+                        let message = templates
+                            .render(&outcome.message, &ctx)
+                            .unwrap_or_else(|e| format!("{} ({e})", outcome.message));
+                        let hint = outcome
+                            .hint
+                            .as_ref()
+                            .and_then(|h| templates.render(h, &ctx).ok());
                         verdict = (status, Some(message), hint);
                     }
-                    Err(e) => verdict = (Status::Error, Some(format!("cannot evaluate outcome `{cond}`: {e}")), None),
+                    Err(e) => {
+                        verdict = (
+                            Status::Error,
+                            Some(format!("cannot evaluate outcome `{cond}`: {e}")),
+                            None,
+                        )
+                    }
                 }
                 break;
             }
@@ -603,7 +721,9 @@ impl<'a> Runner<'a> {
         let (status, message, hint) = verdict;
         result.status = status;
         result.message = message.unwrap_or_else(|| match &def.message {
-            Some(m) => templates.render(m, &ctx).unwrap_or_else(|e| format!("{m} ({e})")),
+            Some(m) => templates
+                .render(m, &ctx)
+                .unwrap_or_else(|e| format!("{m} ({e})")),
             None => "ok".into(),
         });
         if status != Status::Pass {

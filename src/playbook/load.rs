@@ -104,7 +104,9 @@ pub fn load_file(path: &Path) -> Result<LoadedPlaybook, Diagnostic> {
                     "cannot read playbook",
                     format!("{}: {e}", path.display()),
                 )
-                .with_hint("give a playbook file, or a built-in name (see `greptime-self-test list`)"))
+                .with_hint(
+                    "give a playbook file, or a built-in name (see `greptime-self-test list`)",
+                ))
             }
         },
     };
@@ -120,7 +122,10 @@ fn builtin_path(name: &str) -> PathBuf {
 }
 
 fn builtin_for_path(path: &Path) -> Option<&'static str> {
-    let name = path.to_str()?.strip_prefix("checks/")?.strip_suffix(".yaml")?;
+    let name = path
+        .to_str()?
+        .strip_prefix("checks/")?
+        .strip_suffix(".yaml")?;
     builtin_text(name)
 }
 
@@ -130,7 +135,11 @@ fn parse(file: &SourceFile) -> Result<Playbook, Diagnostic> {
             .location()
             .map(|l| SourceSpan::new(file.name.clone(), l.line(), l.column(), 1));
         let message = e.to_string();
-        let message = message.split(" at line ").next().unwrap_or(&message).to_string();
+        let message = message
+            .split(" at line ")
+            .next()
+            .unwrap_or(&message)
+            .to_string();
         Diagnostic::new("invalid playbook", message)
             .at(span)
             .with_hint("see schemas/playbook.schema.json or `greptime-self-test list`")
@@ -177,7 +186,8 @@ fn merge(
 ) -> Result<(), Diagnostic> {
     for (i, include) in playbook.include.iter().enumerate() {
         let span = file.span(&format!("include[{i}]"));
-        let (fragment, fragment_dir) = resolve_include(include, dir).map_err(|d| d.at(span.clone()))?;
+        let (fragment, fragment_dir) =
+            resolve_include(include, dir).map_err(|d| d.at(span.clone()))?;
         if stack.contains(&fragment.name) {
             return Err(Diagnostic::new(
                 "include cycle",
@@ -194,20 +204,36 @@ fn merge(
     let at = |path: String| (file.clone(), path);
     for (name, var) in playbook.vars {
         let (file, path) = at(format!("vars.{name}"));
-        into.vars.push(Located { def: (name, var), file, path });
+        into.vars.push(Located {
+            def: (name, var),
+            file,
+            path,
+        });
     }
     into.summary.extend(playbook.summary);
     for (i, secret) in playbook.secrets.into_iter().enumerate() {
         let (file, path) = at(format!("secrets[{i}]"));
-        into.secrets.push(Located { def: secret, file, path });
+        into.secrets.push(Located {
+            def: secret,
+            file,
+            path,
+        });
     }
     for (i, check) in playbook.checks.into_iter().enumerate() {
         let (file, path) = at(format!("checks[{i}]"));
-        into.checks.push(Located { def: check, file, path });
+        into.checks.push(Located {
+            def: check,
+            file,
+            path,
+        });
     }
     for (i, check) in playbook.cleanup.into_iter().enumerate() {
         let (file, path) = at(format!("cleanup[{i}]"));
-        into.cleanup.push(Located { def: check, file, path });
+        into.cleanup.push(Located {
+            def: check,
+            file,
+            path,
+        });
     }
     Ok(())
 }

@@ -19,7 +19,10 @@ pub fn playbook_schema() -> schemars::Schema {
             if let Some(Value::Object(defs)) = obj.remove("$defs") {
                 extra_defs.extend(defs);
             }
-            obj.insert("title".into(), json!(format!("Parameters of {}", step.name())));
+            obj.insert(
+                "title".into(),
+                json!(format!("Parameters of {}", step.name())),
+            );
         }
         rules.push(json!({
             "if": { "properties": { "type": { "const": step.name() } }, "required": ["type"] },
@@ -36,7 +39,10 @@ pub fn playbook_schema() -> schemars::Schema {
     if let Some(Value::Object(step_def)) = defs.get_mut("StepDef") {
         step_def.insert("allOf".into(), Value::Array(rules));
         let names: Vec<&str> = registry::all().map(|s| s.name()).collect();
-        if let Some(Value::Object(kind)) = step_def.get_mut("properties").and_then(|p| p.get_mut("type")) {
+        if let Some(Value::Object(kind)) = step_def
+            .get_mut("properties")
+            .and_then(|p| p.get_mut("type"))
+        {
             kind.insert("examples".into(), json!(names));
         }
     }

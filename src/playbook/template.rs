@@ -41,9 +41,8 @@ impl Default for Templates {
                 .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, format!("no port in `{v}`")))
         });
         env.add_filter("endpoint", |v: String| -> Result<String, Error> {
-            endpoint(&v).ok_or_else(|| {
-                Error::new(ErrorKind::InvalidOperation, format!("no host in `{v}`"))
-            })
+            endpoint(&v)
+                .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, format!("no host in `{v}`")))
         });
         Self { env }
     }
@@ -64,7 +63,9 @@ fn endpoint(addr: &str) -> Option<String> {
     }
     let (scheme, rest) = addr.split_once("://").unwrap_or(("", addr));
     let authority = rest.split(['/', '?']).next()?;
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let authority = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
     if authority.is_empty() {
         return None;
     }
@@ -86,7 +87,9 @@ fn split_host_port(addr: &str) -> (String, Option<u16>) {
     let addr = addr.split('/').next().unwrap_or(addr);
     match addr.rsplit_once(':') {
         Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => (
-            host.trim_start_matches('[').trim_end_matches(']').to_string(),
+            host.trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string(),
             port.parse().ok(),
         ),
         _ => (addr.to_string(), None),
@@ -177,7 +180,10 @@ mod tests {
     fn filters_make_units_comparable() {
         let t = Templates::default();
         let ctx = JValue::from_serialize(serde_json::json!({"t": "3s", "addr": "10.0.0.1:3002"}));
-        assert_eq!(t.eval("t | duration_ms", &ctx).unwrap(), Some(3000.0.into()));
+        assert_eq!(
+            t.eval("t | duration_ms", &ctx).unwrap(),
+            Some(3000.0.into())
+        );
         assert!(t.truthy("(t | seconds) > 2", &ctx).unwrap());
         assert_eq!(t.render("{{ addr | port }}", &ctx).unwrap(), "3002");
         assert_eq!(t.render("{{ addr | host }}", &ctx).unwrap(), "10.0.0.1");
@@ -186,11 +192,23 @@ mod tests {
     #[test]
     fn endpoint_from_every_address_form() {
         assert_eq!(endpoint("10.0.0.1:2379").as_deref(), Some("10.0.0.1:2379"));
-        assert_eq!(endpoint("https://s3.amazonaws.com").as_deref(), Some("s3.amazonaws.com:443"));
-        assert_eq!(endpoint("http://127.0.0.1:9000/bucket").as_deref(), Some("127.0.0.1:9000"));
-        assert_eq!(endpoint("postgresql://u:p@db:5433/meta?x=1").as_deref(), Some("db:5433"));
+        assert_eq!(
+            endpoint("https://s3.amazonaws.com").as_deref(),
+            Some("s3.amazonaws.com:443")
+        );
+        assert_eq!(
+            endpoint("http://127.0.0.1:9000/bucket").as_deref(),
+            Some("127.0.0.1:9000")
+        );
+        assert_eq!(
+            endpoint("postgresql://u:p@db:5433/meta?x=1").as_deref(),
+            Some("db:5433")
+        );
         assert_eq!(endpoint("mysql://u:p@db/meta").as_deref(), Some("db:3306"));
-        assert_eq!(endpoint("host=db port=6432 user=u password=p").as_deref(), Some("db:6432"));
+        assert_eq!(
+            endpoint("host=db port=6432 user=u password=p").as_deref(),
+            Some("db:6432")
+        );
         assert_eq!(endpoint("host=db user=u").as_deref(), Some("db:5432"));
     }
 
@@ -199,7 +217,10 @@ mod tests {
         let t = Templates::default();
         let ctx = JValue::from_serialize(serde_json::json!({"addrs": ["a:1", "b:2"]}));
         let v = t
-            .render_value(&serde_json::json!({"x": "{{ addrs }}", "y": "n={{ addrs | length }}"}), &ctx)
+            .render_value(
+                &serde_json::json!({"x": "{{ addrs }}", "y": "n={{ addrs | length }}"}),
+                &ctx,
+            )
             .unwrap();
         assert_eq!(v, serde_json::json!({"x": ["a:1", "b:2"], "y": "n=2"}));
     }

@@ -22,7 +22,15 @@ pub fn validate(playbook: &LoadedPlaybook, templates: &Templates) -> Vec<Diagnos
         v.var(var);
     }
     for (key, template) in &playbook.summary {
-        v.template(&Located { def: (), file: playbook.root.clone(), path: "summary".into() }, key, template);
+        v.template(
+            &Located {
+                def: (),
+                file: playbook.root.clone(),
+                path: "summary".into(),
+            },
+            key,
+            template,
+        );
     }
     for secret in &playbook.secrets {
         v.expression(secret, "", &secret.def);
@@ -42,7 +50,14 @@ struct Validator<'a> {
 }
 
 impl Validator<'_> {
-    fn report<T>(&mut self, at: &Located<T>, field: &str, title: &str, message: String, hint: Option<String>) {
+    fn report<T>(
+        &mut self,
+        at: &Located<T>,
+        field: &str,
+        title: &str,
+        message: String,
+        hint: Option<String>,
+    ) {
         let mut d = Diagnostic::new(title, message).at(at.span(field));
         if let Some(hint) = hint {
             d = d.with_hint(hint);
@@ -52,7 +67,11 @@ impl Validator<'_> {
 
     fn var(&mut self, var: &Located<(String, VarDef)>) {
         let (name, def) = &var.def;
-        let sources = [def.jsonpath.is_some(), def.expr.is_some(), def.value.is_some()];
+        let sources = [
+            def.jsonpath.is_some(),
+            def.expr.is_some(),
+            def.value.is_some(),
+        ];
         if sources.iter().filter(|s| **s).count() != 1 {
             self.report(
                 var,
@@ -64,7 +83,13 @@ impl Validator<'_> {
         }
         if let Some(path) = &def.jsonpath {
             if let Err(e) = check_jsonpath(path) {
-                self.report(var, "jsonpath", "bad JSONPath", format!("`{path}`: {e}"), Some("JSONPath starts with `$`, e.g. `$.meta_client.metasrv_addrs`".into()));
+                self.report(
+                    var,
+                    "jsonpath",
+                    "bad JSONPath",
+                    format!("`{path}`: {e}"),
+                    Some("JSONPath starts with `$`, e.g. `$.meta_client.metasrv_addrs`".into()),
+                );
             }
         }
         if let Some(expr) = &def.expr {
@@ -82,8 +107,13 @@ impl Validator<'_> {
             if let (Some(span), Some(line)) = (span.as_mut(), e.line()) {
                 span.line += line.saturating_sub(1);
             }
-            let mut d = Diagnostic::new("bad template", format!("`{source}`: {}", e.detail().unwrap_or(&e.to_string())));
-            d = d.at(span).with_hint("templates use minijinja syntax: `{{ config.key }}`");
+            let mut d = Diagnostic::new(
+                "bad template",
+                format!("`{source}`: {}", e.detail().unwrap_or(&e.to_string())),
+            );
+            d = d
+                .at(span)
+                .with_hint("templates use minijinja syntax: `{{ config.key }}`");
             self.problems.push(d);
         }
     }
@@ -104,22 +134,50 @@ impl Validator<'_> {
         let mut seen: HashMap<&str, &Located<CheckDef>> = HashMap::new();
         for check in checks {
             let id = check.def.id.as_str();
-            let well_formed = id.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            let well_formed = id
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !well_formed {
-                self.report(*check, "id", "invalid check id", format!("`{id}` must be letters, digits and `_`, not starting with a digit"), None);
+                self.report(
+                    *check,
+                    "id",
+                    "invalid check id",
+                    format!("`{id}` must be letters, digits and `_`, not starting with a digit"),
+                    None,
+                );
             }
             if let Some(first) = seen.insert(id, check) {
-                let first_at = first.span("id").map(|s| s.to_string()).unwrap_or_else(|| first.file.name.display().to_string());
-                self.report(*check, "id", "duplicate check id", format!("`{id}` is already used at {first_at}"), Some("give every check a unique id".into()));
+                let first_at = first
+                    .span("id")
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| first.file.name.display().to_string());
+                self.report(
+                    *check,
+                    "id",
+                    "duplicate check id",
+                    format!("`{id}` is already used at {first_at}"),
+                    Some("give every check a unique id".into()),
+                );
             }
         }
         let known: HashSet<&str> = seen.keys().copied().collect();
         for check in checks {
             for (i, dep) in check.def.depends_on.iter().enumerate() {
                 if !known.contains(dep.as_str()) {
-                    let hint = did_you_mean(dep, known.iter().copied()).map(|s| format!("did you mean `{s}`?"));
-                    self.report(*check, &format!("depends_on[{i}]"), "unknown dependency", format!("check `{}` depends on `{dep}`, which no check defines", check.def.id), hint);
+                    let hint = did_you_mean(dep, known.iter().copied())
+                        .map(|s| format!("did you mean `{s}`?"));
+                    self.report(
+                        *check,
+                        &format!("depends_on[{i}]"),
+                        "unknown dependency",
+                        format!(
+                            "check `{}` depends on `{dep}`, which no check defines",
+                            check.def.id
+                        ),
+                        hint,
+                    );
                 }
             }
         }
@@ -128,7 +186,11 @@ impl Validator<'_> {
     fn check(&mut self, check: &Located<CheckDef>) {
         let def = &check.def;
         self.template(check, "title", &def.title);
-        for (field, text) in [("message", &def.message), ("hint", &def.hint), ("doc", &def.doc)] {
+        for (field, text) in [
+            ("message", &def.message),
+            ("hint", &def.hint),
+            ("doc", &def.doc),
+        ] {
             if let Some(text) = text {
                 self.template(check, field, text);
             }
@@ -145,7 +207,13 @@ impl Validator<'_> {
             let field = format!("outcomes[{i}]");
             match outcome.condition() {
                 Some((_, cond)) => self.expression(check, &field, cond),
-                None => self.report(check, &field, "invalid outcome", "an outcome needs exactly one of `fail`, `warn` or `pass`".into(), None),
+                None => self.report(
+                    check,
+                    &field,
+                    "invalid outcome",
+                    "an outcome needs exactly one of `fail`, `warn` or `pass`".into(),
+                    None,
+                ),
             }
             self.template(check, &format!("{field}.message"), &outcome.message);
         }
@@ -159,7 +227,13 @@ impl Validator<'_> {
         }
         if let Some(retry) = &def.retry {
             if retry.attempts == 0 {
-                self.report(check, "retry.attempts", "bad retry", "attempts must be at least 1".into(), None);
+                self.report(
+                    check,
+                    "retry.attempts",
+                    "bad retry",
+                    "attempts must be at least 1".into(),
+                    None,
+                );
             }
             if let Some(Err(e)) = retry.delay.as_deref().map(units::parse_duration) {
                 self.report(check, "retry.delay", "bad retry delay", e, None);
@@ -174,7 +248,13 @@ impl Validator<'_> {
             let hint = did_you_mean(kind, registry::all().map(|s| s.name()))
                 .map(|s| format!("did you mean `{s}`?"))
                 .unwrap_or_else(|| "run `greptime-self-test list` to see the step types".into());
-            self.report(check, "step.type", "unknown step type", format!("`{kind}` is not a step type"), Some(hint));
+            self.report(
+                check,
+                "step.type",
+                "unknown step type",
+                format!("`{kind}` is not a step type"),
+                Some(hint),
+            );
             return;
         };
         let schema = step.params_schema();
@@ -190,31 +270,52 @@ impl Validator<'_> {
                     .map(|s| format!("did you mean `{s}`?"))
                     .unwrap_or_else(|| format!("run `greptime-self-test explain {kind}`"));
                 self.problems.push(
-                    Diagnostic::new("unknown parameter", format!("`{kind}` has no parameter `{key}`"))
-                        .at(check.key_span(&format!("step.with.{key}")))
-                        .with_hint(hint),
+                    Diagnostic::new(
+                        "unknown parameter",
+                        format!("`{kind}` has no parameter `{key}`"),
+                    )
+                    .at(check.key_span(&format!("step.with.{key}")))
+                    .with_hint(hint),
                 );
             }
         }
-        let required = schema.get("required").and_then(Value::as_array).cloned().unwrap_or_default();
+        let required = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         for name in required.iter().filter_map(Value::as_str) {
             if !check.def.step.with.contains_key(name) {
                 self.problems.push(
-                    Diagnostic::new("missing parameter", format!("`{kind}` needs parameter `{name}`"))
-                        .at(check.key_span("step.with").or_else(|| check.key_span("step")))
-                        .with_hint(format!("run `greptime-self-test explain {kind}`")),
+                    Diagnostic::new(
+                        "missing parameter",
+                        format!("`{kind}` needs parameter `{name}`"),
+                    )
+                    .at(check
+                        .key_span("step.with")
+                        .or_else(|| check.key_span("step")))
+                    .with_hint(format!("run `greptime-self-test explain {kind}`")),
                 );
             }
         }
         let names_ok = self.problems.len() == before;
         let mut templated = false;
-        visit_strings(&Value::Object(check.def.step.with.clone()), &mut |path, s| {
-            templated |= s.contains("{{") || s.contains("{%");
-            self.template(check, &format!("step.with{path}"), s);
-        });
+        visit_strings(
+            &Value::Object(check.def.step.with.clone()),
+            &mut |path, s| {
+                templated |= s.contains("{{") || s.contains("{%");
+                self.template(check, &format!("step.with{path}"), s);
+            },
+        );
         if names_ok && !templated {
             if let Err(e) = step.check_params(&Value::Object(check.def.step.with.clone())) {
-                self.report(check, "step.with", "invalid parameters", format!("`{kind}`: {e}"), Some(format!("run `greptime-self-test explain {kind}`")));
+                self.report(
+                    check,
+                    "step.with",
+                    "invalid parameters",
+                    format!("`{kind}`: {e}"),
+                    Some(format!("run `greptime-self-test explain {kind}`")),
+                );
             }
         }
     }
@@ -222,13 +323,24 @@ impl Validator<'_> {
     fn cycles(&mut self, checks: &[&Located<CheckDef>]) {
         let deps: HashMap<&str, Vec<&str>> = checks
             .iter()
-            .map(|c| (c.def.id.as_str(), c.def.depends_on.iter().map(String::as_str).collect()))
+            .map(|c| {
+                (
+                    c.def.id.as_str(),
+                    c.def.depends_on.iter().map(String::as_str).collect(),
+                )
+            })
             .collect();
         let mut done: HashSet<&str> = HashSet::new();
         for check in checks {
             let mut path = Vec::new();
             if let Some(cycle) = find_cycle(check.def.id.as_str(), &deps, &mut path, &mut done) {
-                self.report(*check, "depends_on", "dependency cycle", format!("checks depend on each other: {}", cycle.join(" → ")), Some("remove one of the `depends_on` entries".into()));
+                self.report(
+                    *check,
+                    "depends_on",
+                    "dependency cycle",
+                    format!("checks depend on each other: {}", cycle.join(" → ")),
+                    Some("remove one of the `depends_on` entries".into()),
+                );
                 return;
             }
         }

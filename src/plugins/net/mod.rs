@@ -6,7 +6,6 @@ mod tcp_connect;
 
 use std::fmt;
 
-
 pub use bind_available::{BindAvailable, BindAvailableOutput, BindAvailableParams};
 pub use tcp_connect::{TcpConnect, TcpConnectOutput, TcpConnectParams};
 
@@ -106,7 +105,6 @@ impl HostPort {
 #[cfg(test)]
 mod tests {
     use super::HostPort;
-
 
     fn hp(host: &str, port: u16) -> HostPort {
         HostPort {

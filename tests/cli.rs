@@ -108,6 +108,34 @@ fn every_shared_example_loads_without_false_warnings() {
 }
 
 #[test]
+fn every_bundled_example_runs_with_a_clean_lint() {
+    for (component, expected) in [
+        ("standalone", 0),
+        ("metasrv", 3),
+        ("frontend", 3),
+        ("datanode", 3),
+        ("flownode", 3),
+    ] {
+        let example = path(&format!("examples/{component}.toml"));
+        let r = run(&[
+            component,
+            "-c",
+            example.to_str().unwrap(),
+            "--output",
+            "json",
+        ]);
+        assert_eq!(r.code, expected, "{component}: {}", r.all());
+        let report = json_of(&r.stdout);
+        assert_eq!(
+            check(&report, "config_lint")[0]["status"],
+            "pass",
+            "{component}"
+        );
+        assert_eq!(report["counts"]["errors"], 0, "{component}: {}", r.stdout);
+    }
+}
+
+#[test]
 fn json_report_matches_its_schema() {
     let example = shared_example("datanode");
     let r = run(&[

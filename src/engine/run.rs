@@ -23,7 +23,7 @@ use crate::config::{units, EffectiveConfig};
 use crate::diag::Diagnostic;
 use crate::playbook::model::{CheckDef, OutcomeKind};
 use crate::playbook::{template, LoadedPlaybook, Located, Templates};
-use crate::plugins::{registry, CleanupRegistry, ErrorKind, StepCx, StepError, StepOutput};
+use crate::plugins::{millis, registry, CleanupRegistry, ErrorKind, StepCx, StepError, StepOutput};
 
 /// Default per-attempt timeout when a check sets none.
 pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -276,10 +276,6 @@ fn mask_learn(masker: &Masker, value: &Value) {
         Value::Object(map) => map.values().for_each(|v| mask_learn(masker, v)),
         other => masker.add(&other.to_string()),
     }
-}
-
-fn millis(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
 /// One run's scheduler state.

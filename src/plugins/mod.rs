@@ -42,7 +42,7 @@ pub fn de_opt_duration<'de, D: Deserializer<'de>>(
 
 /// Milliseconds as f64, for `*_ms` outputs.
 pub fn millis(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
+    (duration.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
 /// A duration for messages, rounded to 10 ms below a second and to 100 ms above (`1s`, not

@@ -350,6 +350,21 @@ fn malformed_toml_names_file_line_and_column() {
 }
 
 #[test]
+fn malformed_toml_never_shows_a_secret_on_the_broken_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("datanode.toml");
+    std::fs::write(
+        &bad,
+        "[storage]\ntype = \"S3\"\nsecret_access_key = \"CANARY-broken-4d2e\" x\n",
+    )
+    .unwrap();
+    let r = run(&["datanode", "-c", bad.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(r.stderr.contains("datanode.toml:3:"), "{}", r.stderr);
+    assert!(!r.all().contains("CANARY-broken-4d2e"), "{}", r.all());
+}
+
+#[test]
 fn built_in_playbooks_and_the_readme_example_validate() {
     for file in [
         "checks/metasrv.yaml",
@@ -429,6 +444,53 @@ fn overall_timeout_stops_the_run_and_still_cleans_up() {
         "cleanup checks always run: {}",
         cleanup[0]
     );
+}
+
+/// Starts the binary on a playbook stuck on a hung server, sends SIGINT `signals` times.
+fn interrupt(playbook: &str, signals: usize) -> (std::process::Output, Duration) {
+    let (addr, _server) = hung_server();
+    let dir = tempfile::tempdir().unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_greptime-self-test"))
+        .args(["run", path(playbook).to_str().unwrap(), "--output", "json"])
+        .args(["--set", &format!("http.addr={addr}")])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    for _ in 0..signals {
+        std::thread::sleep(Duration::from_millis(700));
+        let status = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let out = child.wait_with_output().unwrap();
+    (out, started.elapsed())
+}
+
+#[test]
+fn first_ctrl_c_stops_work_runs_cleanup_and_reports() {
+    let (out, elapsed) = interrupt("tests/fixtures/playbooks/slow.yaml", 1);
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+    assert_eq!(out.status.code(), Some(3));
+    let report = json_of(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(report["interrupted"], true);
+    let slow = check(&report, "slow");
+    assert_eq!(slow[0]["status"], "error");
+    assert_eq!(slow[0]["message"], "interrupted");
+    assert_eq!(check(&report, "cleanup_probe")[0]["status"], "pass");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cleaning up"));
+}
+
+#[test]
+fn second_ctrl_c_exits_at_once() {
+    let (out, elapsed) = interrupt("tests/fixtures/playbooks/slow_cleanup.yaml", 2);
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+    assert_eq!(out.status.code(), Some(130));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted twice"));
 }
 
 #[test]
@@ -604,6 +666,76 @@ endpoint = "http://127.0.0.1:{port}"
         for canary in CANARIES {
             assert!(!out.contains(canary), "output {i} leaks {canary}:\n{out}");
         }
+    }
+}
+
+#[test]
+fn store_addrs_passwords_never_appear_in_any_output() {
+    let port = closed_port();
+    let dir = tempfile::tempdir().unwrap();
+    for (backend, addr, canary) in [
+        (
+            "postgres_store",
+            format!("postgresql://gt:CANARY-pg-url-11f0@127.0.0.1:{port}/meta"),
+            "CANARY-pg-url-11f0",
+        ),
+        (
+            "postgres_store",
+            format!("host=127.0.0.1 port={port} user=gt password='CANARY pg libpq 3a' dbname=meta"),
+            "CANARY pg libpq 3a",
+        ),
+        (
+            "mysql_store",
+            format!("mysql://gt:CANARY-my-url-77c2@127.0.0.1:{port}/meta"),
+            "CANARY-my-url-77c2",
+        ),
+    ] {
+        let config = dir.path().join("metasrv.toml");
+        std::fs::write(
+            &config,
+            format!("backend = \"{backend}\"\nstore_addrs = [\"{addr}\"]\n"),
+        )
+        .unwrap();
+        let config = config.to_str().unwrap();
+        let junit = dir.path().join("r.xml");
+        let runs = [
+            run_in(
+                dir.path(),
+                &["metasrv", "-c", config, "-v", "--log-level", "debug"],
+                &[],
+            ),
+            run_in(
+                dir.path(),
+                &["metasrv", "-c", config, "--output", "json"],
+                &[],
+            ),
+            run_in(
+                dir.path(),
+                &[
+                    "metasrv",
+                    "-c",
+                    config,
+                    "--output",
+                    "junit",
+                    "--junit-file",
+                    junit.to_str().unwrap(),
+                ],
+                &[],
+            ),
+            run_in(dir.path(), &["render", "metasrv", "-c", config], &[]),
+        ];
+        assert_eq!(runs[0].code, 3, "{}", runs[0].all());
+        assert!(runs[0].stdout.contains("127.0.0.1"), "{}", runs[0].stdout);
+        // the summary header shows store_addrs, so the password did reach the output, masked
+        assert!(runs[0].stdout.contains("******"), "{}", runs[0].stdout);
+        for r in &runs {
+            assert!(
+                !r.all().contains(canary),
+                "{backend} leaks {canary}:\n{}",
+                r.all()
+            );
+        }
+        assert!(!std::fs::read_to_string(&junit).unwrap().contains(canary));
     }
 }
 

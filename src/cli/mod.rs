@@ -232,13 +232,19 @@ impl Failure {
 
 impl From<Diagnostic> for Failure {
     fn from(d: Diagnostic) -> Self {
+        // a config file that failed to parse has no known secrets yet: hide secret-keyed values
         let sources = d
             .span
             .as_ref()
             .and_then(|s| {
-                std::fs::read_to_string(&s.file)
-                    .ok()
-                    .map(|t| (s.file.clone(), t))
+                let text = std::fs::read_to_string(&s.file).ok()?;
+                let is_toml = s.file.extension().is_some_and(|e| e == "toml");
+                let text = if is_toml {
+                    crate::config::redact_toml_source(&text)
+                } else {
+                    text
+                };
+                Some((s.file.clone(), text))
             })
             .into_iter()
             .collect();

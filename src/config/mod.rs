@@ -23,7 +23,7 @@ use self::catalog::{ComponentCatalog, Kind, Node};
 use self::layers::Merged;
 use crate::diag::Diagnostic;
 
-pub use self::secrets::{is_secret_key, secrets_in_connection_string};
+pub use self::secrets::{is_secret_key, redact_toml_source, secrets_in_connection_string};
 
 /// A GreptimeDB component.
 #[derive(

@@ -64,6 +64,20 @@ pub fn secrets_in_connection_string(text: &str) -> Vec<String> {
     found
 }
 
+/// Masks the values of secret keys in raw TOML text, line by line, for showing source lines
+/// of a file that could not be parsed (its secrets are not known yet).
+pub fn redact_toml_source(text: &str) -> String {
+    text.lines()
+        .map(|line| match line.split_once('=') {
+            Some((key, _)) if is_secret_key(key.trim().trim_matches('"')) => {
+                format!("{key}= \"******\"")
+            }
+            _ => line.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Every secret value in `trees` (the layers of a config), without duplicates.
 pub(crate) fn collect(trees: &[&Map<String, Value>]) -> Vec<String> {
     let mut found = Vec::new();

@@ -379,20 +379,28 @@ fn built_in_playbooks_and_the_readme_example_validate() {
     }
 }
 
-#[test]
-fn hung_server_fails_at_the_check_timeout() {
+/// Runs `playbook` with `http.addr` pointing at a server that accepts and never answers.
+fn run_against_hung_server(playbook: &str, extra: &[&str]) -> (common::Run, Duration) {
     let (addr, _server) = hung_server();
-    let playbook = path("tests/fixtures/playbooks/hung.yaml");
-    let started = Instant::now();
-    let r = run(&[
+    let playbook = path(playbook);
+    let set = format!("http.addr={addr}");
+    let mut args = vec![
         "run",
         playbook.to_str().unwrap(),
         "--set",
-        &format!("http.addr={addr}"),
+        &set,
         "--output",
         "json",
-    ]);
-    let elapsed = started.elapsed();
+    ];
+    args.extend(extra);
+    let started = Instant::now();
+    let r = run(&args);
+    (r, started.elapsed())
+}
+
+#[test]
+fn hung_server_fails_at_the_check_timeout() {
+    let (r, elapsed) = run_against_hung_server("tests/fixtures/playbooks/hung.yaml", &[]);
     assert_eq!(r.code, 3, "{}", r.all());
     assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
     let report = json_of(&r.stdout);
@@ -421,20 +429,11 @@ fn hung_server_fails_at_the_check_timeout() {
 
 #[test]
 fn overall_timeout_stops_the_run_and_still_cleans_up() {
-    let (addr, _server) = hung_server();
-    let playbook = path("tests/fixtures/playbooks/hung.yaml");
-    let started = Instant::now();
-    let r = run(&[
-        "run",
-        playbook.to_str().unwrap(),
-        "--set",
-        &format!("http.addr={addr}"),
-        "--output",
-        "json",
-        "--timeout",
-        "300ms",
-    ]);
-    assert!(started.elapsed() < Duration::from_secs(5));
+    let (r, elapsed) = run_against_hung_server(
+        "tests/fixtures/playbooks/hung.yaml",
+        &["--timeout", "300ms"],
+    );
+    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
     assert_eq!(r.code, 3, "{}", r.all());
     let report = json_of(&r.stdout);
     assert_eq!(report["interrupted"], true);

@@ -1,12 +1,11 @@
 //! `config.lint` reports the loader's findings; the playbook owns the verdict.
 
-use std::sync::Arc;
-use std::time::Duration;
+mod common;
 
-use greptime_self_test::config::{Component, EffectiveConfig, LintFinding, Severity};
-use greptime_self_test::plugins::{registry, CleanupRegistry, ErrorKind, StepCx};
-use serde_json::{json, Value};
-use tokio::time::Instant;
+use common::steps::{assert_example_parses, assert_matches_output_schema, step, TestCx};
+use greptime_self_test::config::{Component, LintFinding, Severity};
+use greptime_self_test::plugins::{ErrorKind, StepCx};
+use serde_json::json;
 
 fn finding(
     severity: Severity,
@@ -26,27 +25,15 @@ fn finding(
 }
 
 fn cx(findings: Vec<LintFinding>) -> StepCx {
-    let config = EffectiveConfig {
-        component: Component::Datanode,
-        file: Some("datanode.toml".into()),
-        value: json!({}),
-        findings,
-        secrets: Vec::new(),
-    };
-    StepCx::new(
-        Arc::new(config),
-        "lint-test".into(),
-        Instant::now() + Duration::from_secs(5),
-        false,
-        CleanupRegistry::default(),
-    )
+    TestCx::new(Component::Datanode, "lint-test")
+        .file("datanode.toml")
+        .findings(findings)
+        .build()
 }
 
 #[test]
 fn example_parses_and_unknown_params_are_refused() {
-    let step = registry::get("config.lint").expect("registered");
-    let params: Value = serde_yaml::from_str(step.example()).expect("example is YAML");
-    step.check_params(&params).expect("EXAMPLE parses");
+    let step = assert_example_parses("config.lint");
     assert!(step.check_params(&json!({"strict": true})).is_err());
 }
 
@@ -75,7 +62,7 @@ async fn counts_and_details_follow_the_findings() {
             Some("set `node_id`"),
         ),
     ];
-    let step = registry::get("config.lint").unwrap();
+    let step = step("config.lint");
     let out = step
         .run_dyn(json!({}), &cx(findings))
         .await
@@ -85,8 +72,7 @@ async fn counts_and_details_follow_the_findings() {
     assert_eq!(out.value["findings"].as_array().unwrap().len(), 3);
     assert_eq!(out.value["findings"][0]["severity"], "error");
     assert_eq!(out.value["findings"][0]["location"], "datanode.toml:12:8");
-    let schema = step.output_schema().to_value();
-    assert!(jsonschema::is_valid(&schema, &out.value), "{}", out.value);
+    assert_matches_output_schema("config.lint", &out.value);
 
     assert_eq!(
         out.details,
@@ -100,7 +86,7 @@ async fn counts_and_details_follow_the_findings() {
 
 #[tokio::test]
 async fn a_clean_config_reports_zero() {
-    let step = registry::get("config.lint").unwrap();
+    let step = step("config.lint");
     let out = step.run_dyn(json!({}), &cx(Vec::new())).await.unwrap();
     assert_eq!(
         out.value,

@@ -1,53 +1,29 @@
 //! `fs.writable` on temporary directories; nothing may be left behind.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-use greptime_self_test::config::{Component, EffectiveConfig};
-use greptime_self_test::plugins::{
-    registry, CleanupRegistry, ErrorKind, StepCx, StepError, StepOutput,
+mod common;
+
+use common::steps::{
+    assert_example_parses, assert_matches_output_schema, is_root, run_cleanup, run_step, TestCx,
 };
+use greptime_self_test::config::Component;
+use greptime_self_test::plugins::{CleanupRegistry, ErrorKind, StepError, StepOutput};
 use serde_json::{json, Value};
-use tokio::time::Instant;
 
-fn cx(read_only: bool, cleanup: &CleanupRegistry) -> StepCx {
-    let config = EffectiveConfig {
-        component: Component::Datanode,
-        file: None,
-        value: json!({}),
-        findings: Vec::new(),
-        secrets: Vec::new(),
-    };
-    StepCx::new(
-        Arc::new(config),
-        "fs-test-0001".into(),
-        Instant::now() + Duration::from_secs(10),
-        read_only,
-        cleanup.clone(),
-    )
-}
-
+/// Runs `fs.writable` against an empty datanode config, with undo actions going to `cleanup`.
 async fn run(
     params: Value,
     read_only: bool,
     cleanup: &CleanupRegistry,
 ) -> Result<StepOutput, StepError> {
-    let step = registry::get("fs.writable").expect("registered");
-    step.run_dyn(params, &cx(read_only, cleanup)).await
-}
-
-/// Runs the drained cleanup actions, as the engine does after the step.
-async fn run_cleanup(cleanup: &CleanupRegistry) -> usize {
-    let actions = cleanup.drain();
-    let count = actions.len();
-    for action in actions {
-        action
-            .action
-            .await
-            .unwrap_or_else(|e| panic!("cleanup `{}` failed: {e}", action.label));
-    }
-    count
+    let cx = TestCx::new(Component::Datanode, "fs-test-0001")
+        .budget(Duration::from_secs(10))
+        .read_only(read_only)
+        .cleanup(cleanup)
+        .build();
+    run_step("fs.writable", params, &cx).await
 }
 
 fn entries(dir: &Path) -> Vec<String> {
@@ -59,18 +35,9 @@ fn entries(dir: &Path) -> Vec<String> {
     names
 }
 
-fn is_root() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self")
-        .map(|m| m.uid() == 0)
-        .unwrap_or(false)
-}
-
 #[test]
 fn example_parses_into_params() {
-    let step = registry::get("fs.writable").unwrap();
-    let params: Value = serde_yaml::from_str(step.example()).expect("example is YAML");
-    step.check_params(&params).expect("EXAMPLE parses");
+    let step = assert_example_parses("fs.writable");
     assert!(step
         .check_params(&json!({"path": "/x", "mkdir": true}))
         .is_err());
@@ -93,14 +60,7 @@ async fn existing_directory_is_probed_and_left_clean() {
     }
     assert!(v["total_bytes"].as_u64().unwrap() > 0);
     assert!(v["free_bytes"].as_u64().unwrap() <= v["total_bytes"].as_u64().unwrap());
-    let schema = registry::get("fs.writable")
-        .unwrap()
-        .output_schema()
-        .to_value();
-    assert!(
-        jsonschema::is_valid(&schema, v),
-        "output matches its schema: {v}"
-    );
+    assert_matches_output_schema("fs.writable", v);
 
     assert!(
         entries(tmp.path()).is_empty(),

@@ -1,39 +1,27 @@
 //! `http.request` against hand-written HTTP/1.1 responders on 127.0.0.1.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use greptime_self_test::config::{Component, EffectiveConfig};
-use greptime_self_test::plugins::{
-    registry, CleanupRegistry, ErrorKind, StepCx, StepError, StepOutput,
+mod common;
+
+use common::steps::{
+    assert_example_parses, assert_matches_output_schema, closed_port, run_step, TestCx,
 };
+use greptime_self_test::config::Component;
+use greptime_self_test::plugins::{ErrorKind, StepError, StepOutput};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-fn cx(budget: Duration) -> StepCx {
-    let config = EffectiveConfig {
-        component: Component::Frontend,
-        file: None,
-        value: json!({}),
-        findings: Vec::new(),
-        secrets: Vec::new(),
-    };
-    StepCx::new(
-        Arc::new(config),
-        "http-test".into(),
-        Instant::now() + budget,
-        false,
-        CleanupRegistry::default(),
-    )
-}
-
+/// Runs `http.request` against an empty frontend config, with `budget` until its deadline.
 async fn run(params: Value, budget: Duration) -> Result<StepOutput, StepError> {
-    let step = registry::get("http.request").expect("registered");
-    step.run_dyn(params, &cx(budget)).await
+    let cx = TestCx::new(Component::Frontend, "http-test")
+        .budget(budget)
+        .build();
+    run_step("http.request", params, &cx).await
 }
 
 /// What the responder saw of one request.
@@ -149,27 +137,9 @@ fn routes(path: &str) -> Vec<u8> {
     }
 }
 
-fn assert_matches_schema(output: &Value) {
-    let schema = registry::get("http.request")
-        .unwrap()
-        .output_schema()
-        .to_value();
-    let validator = jsonschema::validator_for(&schema).expect("valid schema");
-    let errors: Vec<String> = validator
-        .iter_errors(output)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "output {output} violates its schema: {errors:?}"
-    );
-}
-
 #[test]
 fn example_parses_into_params() {
-    let step = registry::get("http.request").unwrap();
-    let params: Value = serde_yaml::from_str(step.example()).expect("example is YAML");
-    step.check_params(&params).expect("EXAMPLE parses");
+    let step = assert_example_parses("http.request");
     assert!(step
         .check_params(&json!({"url": "http://x", "verify": false}))
         .is_err());
@@ -196,7 +166,7 @@ async fn ok_with_json_body() {
     assert_eq!(v["json"]["nodes"], json!([1, 2]));
     assert_eq!(v["body_truncated"], false);
     assert!(v["elapsed_ms"].as_f64().unwrap() > 0.0);
-    assert_matches_schema(v);
+    assert_matches_output_schema("http.request", v);
 }
 
 #[tokio::test]
@@ -243,7 +213,7 @@ async fn non_2xx_is_an_output_not_an_error() {
     assert_eq!(out.value["status"], 503);
     assert_eq!(out.value["body"], "not ready");
     assert_eq!(out.value["json"], Value::Null);
-    assert_matches_schema(&out.value);
+    assert_matches_output_schema("http.request", &out.value);
 }
 
 #[tokio::test]
@@ -313,11 +283,7 @@ async fn hung_server_ends_by_the_deadline_with_timeout() {
 
 #[tokio::test]
 async fn refused_is_unreachable() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = closed_port();
     let err = run(
         json!({"url": format!("http://127.0.0.1:{port}/health")}),
         Duration::from_secs(5),

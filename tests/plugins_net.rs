@@ -1,70 +1,34 @@
 //! `net.*` steps against real sockets on 127.0.0.1.
 
 use std::net::{SocketAddr, TcpListener as StdListener};
-use std::sync::Arc;
 use std::time::Duration;
 
-use greptime_self_test::config::{Component, EffectiveConfig};
-use greptime_self_test::plugins::{
-    registry, CleanupRegistry, ErrorKind, StepCx, StepError, StepOutput,
+mod common;
+
+use common::steps::{
+    assert_example_parses, assert_matches_output_schema, closed_port, is_root, run_step, step,
+    TestCx,
 };
+use greptime_self_test::config::Component;
+use greptime_self_test::plugins::{ErrorKind, StepError, StepOutput};
 use serde_json::{json, Value};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::Instant;
 
-fn cx(budget: Duration) -> StepCx {
-    let config = EffectiveConfig {
-        component: Component::Datanode,
-        file: None,
-        value: json!({}),
-        findings: Vec::new(),
-        secrets: Vec::new(),
-    };
-    StepCx::new(
-        Arc::new(config),
-        "net-test".into(),
-        Instant::now() + budget,
-        false,
-        CleanupRegistry::default(),
-    )
-}
-
+/// Runs step `name` against an empty datanode config, with `budget` until its deadline.
 async fn run(name: &str, params: Value, budget: Duration) -> Result<StepOutput, StepError> {
-    let step = registry::get(name).expect("registered");
-    step.run_dyn(params, &cx(budget)).await
-}
-
-fn assert_matches_schema(name: &str, output: &Value) {
-    let schema = registry::get(name).unwrap().output_schema().to_value();
-    let validator = jsonschema::validator_for(&schema).expect("valid schema");
-    let errors: Vec<String> = validator
-        .iter_errors(output)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "{name} output {output} violates its schema: {errors:?}"
-    );
-}
-
-/// A port nothing listens on: bound, then released.
-fn closed_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    let cx = TestCx::new(Component::Datanode, "net-test")
+        .budget(budget)
+        .build();
+    run_step(name, params, &cx).await
 }
 
 #[test]
 fn examples_parse_into_params() {
     for name in ["net.tcp_connect", "net.bind_available"] {
-        let step = registry::get(name).expect("registered");
-        let params: Value = serde_yaml::from_str(step.example()).expect("example is YAML");
-        step.check_params(&params)
-            .unwrap_or_else(|e| panic!("{name} EXAMPLE does not parse: {e}"));
+        assert_example_parses(name);
     }
-    let step = registry::get("net.tcp_connect").unwrap();
+    let step = step("net.tcp_connect");
     assert!(step
         .check_params(&json!({"address": "a:1", "timeout": "soon"}))
         .is_err());
@@ -93,7 +57,7 @@ async fn tcp_connect_reaches_a_listener() {
     assert_eq!(v["resolved"], json!([format!("127.0.0.1:{port}")]));
     assert!(v["resolve_ms"].as_f64().unwrap() >= 0.0);
     assert!(v["connect_ms"].as_f64().unwrap() >= 0.0);
-    assert_matches_schema("net.tcp_connect", v);
+    assert_matches_output_schema("net.tcp_connect", v);
     let peer = tokio::time::timeout(Duration::from_secs(2), accepted)
         .await
         .expect("the listener saw the connection")
@@ -260,7 +224,7 @@ async fn bind_available_on_a_free_port_and_releases_it() {
     assert_eq!(out.value["bindable"], true);
     assert_eq!(out.value["ip"], "127.0.0.1");
     assert_eq!(out.value["port"], port);
-    assert_matches_schema("net.bind_available", &out.value);
+    assert_matches_output_schema("net.bind_available", &out.value);
     StdListener::bind(("127.0.0.1", port)).expect("the step released the port");
 }
 
@@ -327,12 +291,7 @@ async fn bind_available_bad_or_unresolvable_address_is_misconfigured() {
 
 #[tokio::test]
 async fn bind_available_privileged_port() {
-    let is_root = {
-        use std::os::unix::fs::MetadataExt;
-        std::fs::metadata("/proc/self")
-            .map(|m| m.uid() == 0)
-            .unwrap_or(false)
-    };
+    let is_root = is_root();
     let result = run(
         "net.bind_available",
         json!({"address": "127.0.0.1:1"}),

@@ -16,8 +16,8 @@ use serde_json::Value;
 const JENKINS_XSD: &str = "junit-10.xsd";
 const ANT_XSD: &str = "windyroad-JUnit.xsd";
 
-const DEFAULT: JunitReporter = JunitReporter { strict: false };
-const STRICT: JunitReporter = JunitReporter { strict: true };
+const GITLAB: JunitReporter = JunitReporter { gitlab: true };
+const DEFAULT: JunitReporter = JunitReporter { gitlab: false };
 
 fn fixture() -> RunReport {
     serde_json::from_str(include_str!("fixtures/report/run_report.json")).expect("fixture parses")
@@ -86,22 +86,22 @@ fn validate(xml: &str, schema: &Path) -> Result<(), String> {
 }
 
 #[test]
-fn default_shape_is_valid_jenkins_junit() {
+fn gitlab_shape_is_valid_jenkins_junit() {
     let Some(dir) = schema_dir() else { return };
-    let xml = render(DEFAULT, &fixture());
+    let xml = render(GITLAB, &fixture());
     validate(&xml, &dir.join(JENKINS_XSD)).unwrap_or_else(|errors| panic!("{errors}\n{xml}"));
 }
 
 #[test]
-fn strict_shape_is_valid_against_both_schemas() {
+fn default_shape_is_valid_against_both_schemas() {
     let Some(dir) = schema_dir() else { return };
     let mut interrupted = fixture();
     interrupted.interrupted = true;
     for xml in [
-        render(STRICT, &fixture()),
-        render(STRICT, &interrupted),
-        render_many(STRICT, &[fixture(), interrupted.clone()]),
-        render_many(STRICT, &[]),
+        render(DEFAULT, &fixture()),
+        render(DEFAULT, &interrupted),
+        render_many(DEFAULT, &[fixture(), interrupted.clone()]),
+        render_many(DEFAULT, &[]),
     ] {
         for schema in [JENKINS_XSD, ANT_XSD] {
             validate(&xml, &dir.join(schema))
@@ -113,7 +113,7 @@ fn strict_shape_is_valid_against_both_schemas() {
 #[test]
 fn several_reports_share_one_document() {
     let Some(dir) = schema_dir() else { return };
-    let xml = render_many(DEFAULT, &[fixture(), fixture()]);
+    let xml = render_many(GITLAB, &[fixture(), fixture()]);
     validate(&xml, &dir.join(JENKINS_XSD)).unwrap_or_else(|errors| panic!("{errors}\n{xml}"));
     assert_eq!(xml.matches("<testsuite ").count(), 2);
     assert!(xml.contains(r#"<testsuite id="1" "#));
@@ -132,7 +132,7 @@ fn several_reports_share_one_document() {
 fn times_have_at_most_three_decimals() {
     let time_attribute = Regex::new(r#" time="([^"]*)""#).unwrap();
     let seconds = Regex::new(r"^[0-9]+\.[0-9]{3}$").unwrap();
-    for xml in [render(DEFAULT, &fixture()), render(STRICT, &fixture())] {
+    for xml in [render(GITLAB, &fixture()), render(DEFAULT, &fixture())] {
         let times: Vec<&str> = time_attribute
             .captures_iter(&xml)
             .map(|captures| captures.get(1).unwrap().as_str())
@@ -141,7 +141,7 @@ fn times_have_at_most_three_decimals() {
         assert!(times.len() >= 6, "{times:?}");
         assert!(times.iter().all(|time| seconds.is_match(time)), "{times:?}");
     }
-    let xml = render(DEFAULT, &fixture());
+    let xml = render(GITLAB, &fixture());
     assert!(
         testcase(&xml, "Clock offset").contains(r#"time="1.118""#),
         "1118 ms"
@@ -151,7 +151,7 @@ fn times_have_at_most_three_decimals() {
 
 #[test]
 fn testcase_names_are_unique() {
-    let xml = render(STRICT, &fixture());
+    let xml = render(DEFAULT, &fixture());
     let names: Vec<&str> = Regex::new(r#"<testcase name="([^"]*)""#)
         .unwrap()
         .captures_iter(&xml)
@@ -170,7 +170,7 @@ fn testcase_names_are_unique() {
 
 #[test]
 fn statuses_map_to_result_elements() {
-    let xml = render(DEFAULT, &fixture());
+    let xml = render(GITLAB, &fixture());
     assert!(testcase(&xml, "etcd endpoint reachable [etcd_reachable[0]]").ends_with("/>"));
     assert!(
         testcase(&xml, "etcd endpoint reachable [etcd_reachable[1]]")
@@ -215,14 +215,14 @@ fn failure_type_comes_from_error_kind() {
         .metrics
         .insert("error_kind".into(), Value::from("AccessDenied"));
     report.checks[4].metrics.clear();
-    let xml = render(DEFAULT, &report);
+    let xml = render(GITLAB, &report);
     assert!(testcase(&xml, "S3 bucket writable").contains(r#"<failure type="AccessDenied""#));
     assert!(testcase(&xml, "S3 延迟").contains(r#"<error type="StepError""#));
 }
 
 #[test]
 fn warnings_pass_with_a_warn_line() {
-    let xml = render(DEFAULT, &fixture());
+    let xml = render(GITLAB, &fixture());
     let warned = testcase(&xml, "Clock offset");
     assert!(
         !warned.contains("<failure") && !warned.contains("<skipped") && !warned.contains("<error")
@@ -234,14 +234,18 @@ fn warnings_pass_with_a_warn_line() {
     );
     assert!(warned.contains("[[PROPERTY|outcome=warn]]"), "{warned}");
 
-    let strict = render(STRICT, &fixture());
+    let strict = render(DEFAULT, &fixture());
+    assert!(
+        strict.contains(r#"<property name="warn.clock_offset" value="offset is 300 ms"/>"#),
+        "{strict}"
+    );
     assert!(!testcase(&strict, "Clock offset").contains("system-out"));
     assert!(strict.contains("<system-out><![CDATA[WARN: Clock offset within 100 ms: offset is 300 ms\nOverall Result: FAIL"));
 }
 
 #[test]
 fn control_characters_and_ansi_escapes_are_stripped() {
-    for xml in [render(DEFAULT, &fixture()), render(STRICT, &fixture())] {
+    for xml in [render(GITLAB, &fixture()), render(DEFAULT, &fixture())] {
         assert!(
             !xml.contains(|c: char| c.is_control() && c != '\n'),
             "{xml:?}"

@@ -172,7 +172,7 @@ async fn watch_ctrl_c(cancel: CancellationToken) {
 
 fn write_reports(reports: &[RunReport], args: &RunArgs, ctx: &RunContext) -> std::io::Result<()> {
     let junit = JunitReporter {
-        strict: args.junit_strict,
+        gitlab: args.junit_gitlab,
     };
     let stdout_reporter: Box<dyn Reporter> = match args.output {
         OutputFormat::Text => Box::new(TextReporter {

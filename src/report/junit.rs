@@ -7,16 +7,18 @@
 //! - fail → `<failure>`, typed by the `error_kind` metric, else `AssertionFailed`;
 //! - error → `<error>`, typed by the `error_kind` metric, else `StepError`;
 //! - skipped → `<skipped message="…">`;
-//! - warn → a passing testcase (JUnit has no warning). By default its `<system-out>` holds a
-//!   `WARN: …` line, which GitLab shows, and the Testmo-style `[[PROPERTY|outcome=warn]]` line,
-//!   because junit-10.xsd allows no `<properties>` inside a testcase. The suite's `<system-out>`
-//!   repeats every `WARN:` line, so strict output keeps them too.
+//! - warn → a passing testcase (JUnit has no warning), a suite property `warn.<instance>` with
+//!   the message, and a `WARN: …` line in the suite's `<system-out>`. In the gitlab shape the
+//!   testcase's own `<system-out>` also holds the `WARN:` line and the Testmo-style
+//!   `[[PROPERTY|outcome=warn]]` line (junit-10.xsd allows no `<properties>` in a testcase).
 //!
 //! Two shapes, because no single one is valid against both schemas *and* shows warnings in
 //! GitLab: GitLab reads `<system-out>` only per testcase, which the Ant schema forbids.
-//! - default: valid against Jenkins' `junit-10.xsd`; `<testsuites>` carries the totals.
-//! - strict: also valid against the Ant schema (windyroad `JUnit.xsd`): bare `<testsuites>` and
-//!   no testcase `<system-out>`.
+//! - default: valid against Jenkins' `junit-10.xsd` and the strict Ant schema (windyroad
+//!   `JUnit.xsd`): bare `<testsuites>`, no testcase `<system-out>`; each warning is a suite
+//!   property `warn.<instance>` and a `WARN:` line in the suite's `<system-out>`.
+//! - gitlab: valid against `junit-10.xsd`; `<testsuites>` carries the totals and each warned
+//!   testcase has its own `<system-out>`, which GitLab shows.
 //!
 //! Both shapes write `package`, `id`, `hostname`, a zone-less `timestamp`, `<properties>` and
 //! suite-level `<system-out/><system-err/>`, every time with at most 3 decimals, and strip ANSI
@@ -44,8 +46,9 @@ const CDATA_OPEN: &str = "<![CDATA[";
 /// Writes the report as JUnit XML.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct JunitReporter {
-    /// Also satisfy the strict Ant schema, at the cost of per-testcase `<system-out>` (GitLab).
-    pub strict: bool,
+    /// Per-testcase `<system-out>` with the `WARN:` line, which GitLab shows; valid against
+    /// `junit-10.xsd` only. Off (the default): valid against both schemas.
+    pub gitlab: bool,
 }
 
 impl Reporter for JunitReporter {
@@ -104,7 +107,7 @@ impl JunitReporter {
         // junit-report writes a failing case's "system out" as the body of <failure>/<error>.
         match check.status {
             Status::Fail | Status::Error => case.set_system_out(&cdata_text(&failure_body(check))),
-            Status::Warn if !self.strict => {
+            Status::Warn if self.gitlab => {
                 let lines = [warn_line(check)]
                     .into_iter()
                     .chain(advice_lines(check))
@@ -128,7 +131,7 @@ impl JunitReporter {
             .clone()
             .filter(|check| check.status == Status::Skipped);
         rewrite_tags(xml, |tag| match element_name(tag) {
-            "testsuites" if !self.strict => {
+            "testsuites" if self.gitlab => {
                 let sum = |count: fn(&Counts) -> usize| counts.iter().map(count).sum::<usize>();
                 let time_ms = reports.iter().map(|report| report.duration_ms).sum();
                 let tag = set_attr(tag, "name", "greptime-self-test");
@@ -234,6 +237,13 @@ fn properties(report: &RunReport) -> String {
             .summary
             .iter()
             .map(|(key, value)| (key.clone(), display_value(value))),
+    );
+    entries.extend(
+        report
+            .checks
+            .iter()
+            .filter(|check| check.status == Status::Warn)
+            .map(|check| (format!("warn.{}", check.instance), check.message.clone())),
     );
     let properties: String = entries
         .iter()

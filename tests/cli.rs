@@ -136,6 +136,55 @@ fn every_bundled_example_runs_with_a_clean_lint() {
 }
 
 #[test]
+fn cache_directories_are_probed_and_compared_with_cache_sizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("datanode.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "node_id = 1\n[meta_client]\nmetasrv_addrs = [\"127.0.0.1:{port}\"]\n\
+             [storage]\ntype = \"S3\"\nbucket = \"b\"\nroot = \"r\"\ncache_path = \"./read-cache\"\n\
+             [[region_engine]]\n[region_engine.mito]\nwrite_cache_path = \"./write-cache\"\nwrite_cache_size = \"1PiB\"\n",
+            port = closed_port()
+        ),
+    )
+    .unwrap();
+    let r = run_in(
+        dir.path(),
+        &[
+            "datanode",
+            "-c",
+            config.to_str().unwrap(),
+            "--output",
+            "json",
+        ],
+        &[],
+    );
+    let report = json_of(&r.stdout);
+    let dirs = check(&report, "local_dir_writable");
+    let by_key = |key: &str| {
+        dirs.iter()
+            .find(|c| c["title"].as_str().unwrap().contains(key))
+            .unwrap_or_else(|| panic!("no check for {key}: {dirs:?}"))
+    };
+    assert_eq!(by_key("storage.cache_path")["status"], "pass");
+    let write_cache = by_key("write_cache_path");
+    assert_eq!(write_cache["status"], "warn", "{write_cache}");
+    assert!(
+        write_cache["message"]
+            .as_str()
+            .unwrap()
+            .contains("needs about"),
+        "{write_cache}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("datanode.toml")]);
+}
+
+#[test]
 fn json_report_matches_its_schema() {
     let example = shared_example("datanode");
     let r = run(&[

@@ -201,39 +201,33 @@ fn merge(
         merge(into, parsed, fragment, fragment_dir.as_deref(), stack)?;
         stack.pop();
     }
-    let at = |path: String| (file.clone(), path);
-    for (name, var) in playbook.vars {
-        let (file, path) = at(format!("vars.{name}"));
-        into.vars.push(Located {
+    into.vars
+        .extend(playbook.vars.into_iter().map(|(name, var)| Located {
+            path: format!("vars.{name}"),
             def: (name, var),
-            file,
-            path,
-        });
-    }
+            file: file.clone(),
+        }));
     into.summary.extend(playbook.summary);
-    for (i, secret) in playbook.secrets.into_iter().enumerate() {
-        let (file, path) = at(format!("secrets[{i}]"));
-        into.secrets.push(Located {
-            def: secret,
-            file,
-            path,
-        });
-    }
-    for (i, check) in playbook.checks.into_iter().enumerate() {
-        let (file, path) = at(format!("checks[{i}]"));
-        into.checks.push(Located {
+    into.secrets.extend(
+        playbook
+            .secrets
+            .into_iter()
+            .enumerate()
+            .map(|(i, secret)| Located {
+                def: secret,
+                file: file.clone(),
+                path: format!("secrets[{i}]"),
+            }),
+    );
+    for (list, section, into) in [
+        (playbook.checks, "checks", &mut into.checks),
+        (playbook.cleanup, "cleanup", &mut into.cleanup),
+    ] {
+        into.extend(list.into_iter().enumerate().map(|(i, check)| Located {
             def: check,
-            file,
-            path,
-        });
-    }
-    for (i, check) in playbook.cleanup.into_iter().enumerate() {
-        let (file, path) = at(format!("cleanup[{i}]"));
-        into.cleanup.push(Located {
-            def: check,
-            file,
-            path,
-        });
+            file: file.clone(),
+            path: format!("{section}[{i}]"),
+        }));
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::Value;
 
 use super::load::{LoadedPlaybook, Located};
-use super::model::CheckDef;
+use super::model::{CheckDef, VarDef};
 use super::template::{check_jsonpath, sole_expression, Templates};
 use crate::config::units;
 use crate::diag::{did_you_mean, Diagnostic};
@@ -346,8 +346,6 @@ impl Validator<'_> {
         }
     }
 }
-
-use super::model::VarDef;
 
 fn find_cycle<'a>(
     id: &'a str,

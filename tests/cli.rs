@@ -342,6 +342,11 @@ fn bad_playbooks_name_file_line_and_column() {
             "unknown_field.yaml:7:5",
             "unknown field `retries`",
         ),
+        (
+            "duplicate_id.yaml",
+            "duplicate_id.yaml:11:9",
+            "`probe` is already used at",
+        ),
     ];
     for (file, place, text) in cases {
         let playbook = path(&format!("tests/fixtures/bad/{file}"));

@@ -11,10 +11,12 @@
 //! the engine can remove it after success, failure, timeout or Ctrl-C.
 
 pub mod config;
+pub mod etcd;
 pub mod fs;
 pub mod http;
 pub mod net;
 pub mod registry;
+pub mod sql;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};

@@ -9,6 +9,8 @@ pub fn all() -> impl Iterator<Item = &'static dyn DynStep> {
         super::net::STEPS,
         super::fs::STEPS,
         super::http::STEPS,
+        super::etcd::STEPS,
+        super::sql::STEPS,
     ]
     .into_iter()
     .flatten()

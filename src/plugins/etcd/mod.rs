@@ -1,0 +1,3 @@
+//! `etcd.*` steps (being written).
+
+pub(super) static STEPS: &[&dyn super::DynStep] = &[];

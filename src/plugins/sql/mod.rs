@@ -1,0 +1,3 @@
+//! `sql.*` steps (being written).
+
+pub(super) static STEPS: &[&dyn super::DynStep] = &[];

@@ -1,4 +1,5 @@
-//! `config.lint` reports the loader's findings; the playbook owns the verdict.
+//! `config.*` steps: `lint` reports the loader's findings (the playbook owns the verdict);
+//! `inspect` hands a rendered value to assertions.
 
 mod common;
 
@@ -99,4 +100,16 @@ async fn a_clean_config_reports_zero() {
         .await
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::CouldNotRun);
+}
+
+#[tokio::test]
+async fn inspect_hands_the_value_through_with_its_type() {
+    let step = assert_example_parses("config.inspect");
+    assert!(step.check_params(&json!({})).is_err(), "value is required");
+    let value = json!({"backend": "memory_store", "addrs": ["a:1", "b:2"], "n": 3});
+    let out = common::steps::run_step("config.inspect", json!({ "value": value }), &cx(Vec::new()))
+        .await
+        .expect("inspect never fails");
+    assert_eq!(out.value, json!({ "value": value }));
+    assert_matches_output_schema("config.inspect", &out.value);
 }

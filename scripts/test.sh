@@ -14,6 +14,11 @@ if [ -x scripts/services.sh ]; then
   echo "==> starting test services"
   scripts/services.sh start
   trap 'scripts/services.sh stop' EXIT
+  # Endpoints and credentials for the tests (GST_* variables).
+  set -a
+  # shellcheck disable=SC1091
+  source "${GST_SVC_DIR:-/tmp/gst-svc}/env"
+  set +a
 fi
 
 echo "==> cargo fmt --check"

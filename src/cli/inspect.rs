@@ -1,6 +1,8 @@
 //! Commands that look at playbooks without running checks: `list`, `explain`, `validate`,
 //! `render` and `schema`.
 
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -16,21 +18,26 @@ use crate::plugins::registry;
 
 /// `list`: built-in playbooks, fragments and step types.
 pub fn list() -> ExitCode {
-    println!("Built-in playbooks (greptime-self-test <component> -c FILE):");
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Built-in playbooks (greptime-self-test <component> -c FILE):"
+    );
     for (name, text) in BUILTIN.iter().filter(|(n, _)| !n.contains('/')) {
-        println!("  {name:<12} {}", description(text));
+        let _ = writeln!(out, "  {name:<12} {}", description(text));
     }
-    println!("\nBuilt-in fragments (include: [name]):");
+    let _ = writeln!(out, "\nBuilt-in fragments (include: [name]):");
     for (name, text) in BUILTIN
         .iter()
         .filter_map(|(n, t)| Some((n.strip_prefix("fragments/")?, t)))
     {
-        println!("  {name:<24} {}", description(text));
+        let _ = writeln!(out, "  {name:<24} {}", description(text));
     }
-    println!("\nStep types (greptime-self-test explain TYPE):");
+    let _ = writeln!(out, "\nStep types (greptime-self-test explain TYPE):");
     for step in registry::all() {
-        println!("  {:<22} {}", step.name(), step.summary());
+        let _ = writeln!(out, "  {:<22} {}", step.name(), step.summary());
     }
+    print_stdout(&out);
     ExitCode::from(exit::OK)
 }
 
@@ -56,26 +63,35 @@ pub fn explain(name: &str) -> Result<ExitCode, Failure> {
         );
         return Err(Failure::bad_input(d));
     };
-    println!("{} — {}\n", step.name(), step.summary());
-    println!("Parameters (step.with):");
-    print_fields(&step.params_schema());
-    println!("\nOutput fields (usable in assert, outcomes, message and capture):");
-    print_fields(&step.output_schema());
-    println!("\nExample:\n  step:\n    type: {}\n    with:", step.name());
+    let mut out = String::new();
+    let _ = writeln!(out, "{} — {}\n", step.name(), step.summary());
+    let _ = writeln!(out, "Parameters (step.with):");
+    print_fields(&mut out, &step.params_schema());
+    let _ = writeln!(
+        out,
+        "\nOutput fields (usable in assert, outcomes, message and capture):"
+    );
+    print_fields(&mut out, &step.output_schema());
+    let _ = writeln!(
+        out,
+        "\nExample:\n  step:\n    type: {}\n    with:",
+        step.name()
+    );
     for line in step.example().lines() {
-        println!("      {line}");
+        let _ = writeln!(out, "      {line}");
     }
+    print_stdout(&out);
     Ok(ExitCode::from(exit::OK))
 }
 
-fn print_fields(schema: &schemars::Schema) {
+fn print_fields(out: &mut String, schema: &schemars::Schema) {
     let required: Vec<&str> = schema
         .get("required")
         .and_then(|r| r.as_array())
         .map(|r| r.iter().filter_map(|v| v.as_str()).collect())
         .unwrap_or_default();
     let Some(props) = schema.get("properties").and_then(|p| p.as_object()) else {
-        println!("  (none)");
+        let _ = writeln!(out, "  (none)");
         return;
     };
     for (name, prop) in props {
@@ -89,9 +105,9 @@ fn print_fields(schema: &schemars::Schema) {
             .get("description")
             .and_then(|d| d.as_str())
             .unwrap_or_default();
-        println!("  {name} ({kind}{flag})");
+        let _ = writeln!(out, "  {name} ({kind}{flag})");
         for line in doc.lines() {
-            println!("      {line}");
+            let _ = writeln!(out, "      {line}");
         }
     }
 }
@@ -112,16 +128,19 @@ fn type_name(prop: &serde_json::Value) -> String {
 /// `validate PLAYBOOK…`: every problem with file:line:col; exit 2 if any.
 pub fn validate(paths: &[PathBuf]) -> Result<ExitCode, Failure> {
     let engine = Engine::new(Arc::new(Masker::default()));
+    let mut out = String::new();
     for path in paths {
         let playbook = playbook::load_file(path)?;
         ensure_valid(&playbook, &engine)?;
-        println!(
+        let _ = writeln!(
+            out,
             "{}: ok ({} checks, {} cleanup)",
             path.display(),
             playbook.checks.len(),
             playbook.cleanup.len()
         );
     }
+    print_stdout(&out);
     Ok(ExitCode::from(exit::OK))
 }
 
@@ -154,7 +173,7 @@ pub fn render(
         diagnostics: vec![Diagnostic::new("cannot render plan", e.to_string())],
         sources: Vec::new(),
     })?;
-    print!("{}", masker.mask(&text));
+    print_stdout(&masker.mask(&text));
     Ok(ExitCode::from(exit::OK))
 }
 
@@ -164,9 +183,14 @@ pub fn schema(which: SchemaKind) -> ExitCode {
         SchemaKind::Playbook => playbook::schema::playbook_schema(),
         SchemaKind::Report => crate::report::report_schema(),
     };
-    println!(
-        "{}",
+    print_stdout(&format!(
+        "{}\n",
         serde_json::to_string_pretty(&schema).expect("schema serializes")
-    );
+    ));
     ExitCode::from(exit::OK)
+}
+
+/// Writes to stdout; a reader that went away (`| head`) is not an error worth a panic.
+fn print_stdout(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }

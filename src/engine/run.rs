@@ -366,14 +366,15 @@ impl<'a> Runner<'a> {
         if cancel.is_cancelled() {
             return skipped("run interrupted before this check started".into());
         }
-        if let Some(reason) = blocked {
-            return skipped(reason);
-        }
+        // the condition first: a check that does not apply says so, rather than naming a
+        // dependency that did not apply either
         let ctx = self.scope.context(None, None);
         if let Some(when) = &def.when {
             match self.engine.templates.truthy(when, &ctx) {
                 Ok(true) => {}
                 Ok(false) => return skipped(format!("condition not met: {when}")),
+                // it may read captures of a dependency that did not run
+                Err(_) if blocked.is_some() => {}
                 Err(e) => {
                     return vec![self.broken(
                         def,
@@ -383,6 +384,9 @@ impl<'a> Runner<'a> {
                     )]
                 }
             }
+        }
+        if let Some(reason) = blocked {
+            return skipped(reason);
         }
         let items: Vec<Option<Value>> = match &def.for_each {
             None => vec![None],

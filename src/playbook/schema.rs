@@ -17,7 +17,7 @@ pub fn playbook_schema() -> schemars::Schema {
         if let Some(obj) = params.as_object_mut() {
             obj.remove("$schema");
             if let Some(Value::Object(defs)) = obj.remove("$defs") {
-                extra_defs.extend(defs);
+                merge_defs(&mut extra_defs, defs, step.name());
             }
             obj.insert(
                 "title".into(),
@@ -35,7 +35,7 @@ pub fn playbook_schema() -> schemars::Schema {
         .or_insert_with(|| json!({}))
         .as_object_mut()
         .expect("$defs is an object");
-    defs.extend(extra_defs);
+    merge_defs(defs, extra_defs, "the playbook model");
     if let Some(Value::Object(step_def)) = defs.get_mut("StepDef") {
         step_def.insert("allOf".into(), Value::Array(rules));
         let names: Vec<&str> = registry::all().map(|s| s.name()).collect();
@@ -47,4 +47,29 @@ pub fn playbook_schema() -> schemars::Schema {
         }
     }
     schema
+}
+
+/// Adds step-parameter definitions to the shared `$defs`. Two different types with one name
+/// would silently replace each other, so that is a bug in a plugin's type names: panic.
+fn merge_defs(into: &mut Map<String, Value>, defs: Map<String, Value>, owner: &str) {
+    for (name, def) in defs {
+        match into.get(&name) {
+            Some(existing) if *existing != def => panic!(
+                "JSON Schema definition `{name}` of {owner} clashes with another type of the same \
+                 name; give one of the two Rust types a more specific name"
+            ),
+            _ => {
+                into.insert(name, def);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn schema_builds_without_definition_clashes() {
+        let schema = super::playbook_schema();
+        assert!(schema.get("$defs").and_then(|d| d.get("StepDef")).is_some());
+    }
 }

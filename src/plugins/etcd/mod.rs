@@ -1,3 +1,264 @@
-//! `etcd.*` steps (being written).
+//! `etcd.*`: metasrv's etcd metadata store, reached exactly as metasrv reaches it
+//! (`backend_tls`, no credentials): per-endpoint status and alarms, cluster agreement, a write
+//! probe proving metasrv's limits (`max_txn_ops`, `procedure.max_metadata_value_size`), a
+//! read-only look at the metadata and election keys, and put/get latency.
+//!
+//! Steps that write keep every key under `{key_prefix}__greptime_self_test/{run_id}/`, refuse to
+//! run when that prefix holds keys of another run, and register their cleanup before the first
+//! write.
 
-pub(super) static STEPS: &[&dyn super::DynStep] = &[];
+mod client;
+mod cluster;
+mod endpoint;
+mod latency;
+mod metadata;
+mod probe;
+
+use etcd_client::{Client, DeleteOptions, GetOptions};
+
+pub use client::{TlsMode, TlsParams};
+pub use cluster::{Cluster, ClusterMember, ClusterOutput, ClusterParams};
+pub use endpoint::{Endpoint, EndpointOutput, EndpointParams};
+pub use latency::{Latency, LatencyOutput, LatencyParams};
+pub use metadata::{Metadata, MetadataOutput, MetadataParams};
+pub use probe::{Probe, ProbeOutput, ProbeParams};
+
+use crate::plugins::{StepCx, StepError};
+use client::Etcd;
+
+pub(super) static STEPS: &[&dyn super::DynStep] =
+    &[&Endpoint, &Cluster, &Probe, &Metadata, &Latency];
+
+/// The folder every self-test key lives in, below `store_key_prefix`.
+pub const NAMESPACE_DIR: &str = "__greptime_self_test/";
+
+/// The keys of one writing step.
+pub(crate) struct Namespace {
+    /// `{key_prefix}__greptime_self_test/`: nothing but self-test keys may live here.
+    pub root: String,
+    /// `{root}{run_id}/`: this run's keys.
+    pub run: String,
+    /// `{run}{tag}-{nonce}/`: this step's keys (steps of one run may run concurrently).
+    pub own: String,
+}
+
+impl Namespace {
+    pub fn new(key_prefix: &str, run_id: &str, tag: &str) -> Self {
+        let root = format!("{key_prefix}{NAMESPACE_DIR}");
+        let run = format!("{root}{run_id}/");
+        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        let own = format!("{run}{tag}-{}/", &nonce[..8]);
+        Self { root, run, own }
+    }
+}
+
+/// The end of the range of keys starting with `prefix` (etcd's `GetPrefixRangeEnd`).
+pub(crate) fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    // Every byte is 0xff: the range runs to the end of the keyspace.
+    vec![0]
+}
+
+/// What the self-test namespace holds before a step writes.
+pub(crate) struct NamespaceState {
+    /// Store revision when it was read.
+    pub revision: i64,
+    /// Keys under the root that this run did not write.
+    pub foreign: i64,
+    /// A few of those keys.
+    pub sample: Vec<String>,
+}
+
+/// Reads the namespace root, counting the keys that are not under this run's folder.
+pub(crate) async fn read_namespace(
+    etcd: &Etcd,
+    cx: &StepCx,
+    ns: &Namespace,
+) -> Result<NamespaceState, StepError> {
+    let mut kv = etcd.client.kv_client();
+    let what = format!("reading `{}`", ns.root);
+    let run_end = prefix_end(ns.run.as_bytes());
+    let root_end = prefix_end(ns.root.as_bytes());
+    let before = etcd
+        .call(
+            cx,
+            &what,
+            kv.get(
+                ns.root.as_bytes(),
+                Some(
+                    GetOptions::new()
+                        .with_range(ns.run.as_bytes())
+                        .with_keys_only()
+                        .with_limit(3),
+                ),
+            ),
+        )
+        .await?;
+    let after = etcd
+        .call(
+            cx,
+            &what,
+            kv.get(
+                run_end,
+                Some(
+                    GetOptions::new()
+                        .with_range(root_end)
+                        .with_keys_only()
+                        .with_limit(3),
+                ),
+            ),
+        )
+        .await?;
+    let revision = before.header().map_or(0, |h| h.revision());
+    let sample = before
+        .kvs()
+        .iter()
+        .chain(after.kvs())
+        .map(|kv| String::from_utf8_lossy(kv.key()).into_owned())
+        .take(3)
+        .collect();
+    Ok(NamespaceState {
+        revision,
+        foreign: before.count() + after.count(),
+        sample,
+    })
+}
+
+/// The refusal when the namespace root holds keys of another run.
+pub(crate) fn refuse_foreign(etcd: &Etcd, ns: &Namespace, state: &NamespaceState) -> StepError {
+    let etcdctl = etcd.etcdctl();
+    StepError::rejected(format!(
+        "the self-test namespace `{}` already holds {} key(s) not written by this run (e.g. {}); \
+         refusing to write next to them",
+        ns.root,
+        state.foreign,
+        state
+            .sample
+            .iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+    .with_hint(format!(
+        "greptime-self-test writes only under `{root}` and removes its keys afterwards, so these \
+         are left over from a run that was killed before its cleanup, or someone else writes \
+         there. Inspect them with `{etcdctl} get --prefix --keys-only '{root}'`, and if they are \
+         leftovers remove them with `{etcdctl} del --prefix '{root}'`",
+        root = ns.root
+    ))
+}
+
+/// Registers the removal of every key under the step's folder. Idempotent; runs however the
+/// step ends (success, failure, timeout, Ctrl-C). With several endpoints it falls back to each
+/// endpoint alone, so a dead endpoint picked by the balancer does not leave keys behind.
+pub(crate) fn register_cleanup(etcd: &Etcd, cx: &StepCx, ns: &Namespace) {
+    let client = etcd.client.clone();
+    let fallbacks = etcd.fallbacks();
+    let own = ns.own.clone();
+    cx.on_cleanup(format!("etcd keys under `{own}`"), async move {
+        let mut problems = Vec::new();
+        match delete_all(&client, &own).await {
+            Ok(()) => return Ok(()),
+            Err(e) => problems.push(e),
+        }
+        for (endpoint, options) in fallbacks {
+            let result = match Client::connect([endpoint.as_str()], Some(options)).await {
+                Ok(client) => delete_all(&client, &own).await,
+                Err(e) => Err(e.to_string()),
+            };
+            match result {
+                Ok(()) => return Ok(()),
+                Err(e) => problems.push(format!("via {endpoint}: {e}")),
+            }
+        }
+        Err(problems.join("; "))
+    });
+}
+
+/// Deletes every key starting with `prefix` and checks none is left.
+async fn delete_all(client: &Client, prefix: &str) -> Result<(), String> {
+    let mut kv = client.kv_client();
+    // Twice: a put still in flight when the step was dropped may land after the first.
+    for _ in 0..2 {
+        kv.delete(prefix.as_bytes(), Some(DeleteOptions::new().with_prefix()))
+            .await
+            .map_err(|e| format!("cannot delete `{prefix}`: {e}"))?;
+        let left = kv
+            .get(
+                prefix.as_bytes(),
+                Some(GetOptions::new().with_prefix().with_count_only()),
+            )
+            .await
+            .map_err(|e| format!("cannot list `{prefix}`: {e}"))?
+            .count();
+        if left == 0 {
+            return Ok(());
+        }
+    }
+    Err(format!("keys are still left under `{prefix}`"))
+}
+
+/// Deletes every key under the step's folder and checks none is left; returns the revision.
+pub(crate) async fn delete_own(etcd: &Etcd, cx: &StepCx, ns: &Namespace) -> Result<i64, StepError> {
+    let mut kv = etcd.client.kv_client();
+    let what = format!("deleting `{}`", ns.own);
+    etcd.call(
+        cx,
+        &what,
+        kv.delete(ns.own.as_bytes(), Some(DeleteOptions::new().with_prefix())),
+    )
+    .await?;
+    let left = etcd
+        .call(
+            cx,
+            &format!("listing `{}`", ns.own),
+            kv.get(
+                ns.own.as_bytes(),
+                Some(GetOptions::new().with_prefix().with_count_only()),
+            ),
+        )
+        .await?;
+    if left.count() != 0 {
+        return Err(StepError::rejected(format!(
+            "{} key(s) are still under `{}` after deleting them all",
+            left.count(),
+            ns.own
+        ))
+        .with_hint("another client writes under the self-test namespace; find it and stop it"));
+    }
+    Ok(left.header().map_or(0, |h| h.revision()))
+}
+
+/// A member or cluster id as etcdctl prints it.
+pub(crate) fn hex_id(id: u64) -> String {
+    format!("{id:x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_end_is_etcds() {
+        assert_eq!(prefix_end(b"a/"), b"a0".to_vec());
+        assert_eq!(prefix_end(b"a\xff"), b"b".to_vec());
+        assert_eq!(prefix_end(b"\xff\xff"), vec![0]);
+    }
+
+    #[test]
+    fn namespaces_nest() {
+        let ns = Namespace::new("p/", "run-1", "probe");
+        assert_eq!(ns.root, "p/__greptime_self_test/");
+        assert_eq!(ns.run, "p/__greptime_self_test/run-1/");
+        assert!(ns.own.starts_with("p/__greptime_self_test/run-1/probe-"));
+        assert!(ns.own.ends_with('/'));
+        assert_ne!(ns.own, Namespace::new("p/", "run-1", "probe").own);
+        assert_eq!(Namespace::new("", "r", "x").root, "__greptime_self_test/");
+    }
+}

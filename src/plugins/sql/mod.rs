@@ -1,3 +1,131 @@
-//! `sql.*` steps (being written).
+//! `sql.*`: metasrv's PostgreSQL (`backend = "postgres_store"`) and MySQL
+//! (`backend = "mysql_store"`) metadata stores.
+//!
+//! Every step connects with `store_addrs[0]` and `[backend_tls]` exactly as metasrv does (see
+//! `client.rs` for the connection string forms, the TLS mapping and where sqlx differs from
+//! metasrv's drivers), then checks one thing metasrv needs at start-up:
+//!
+//! * `sql.connect`: the connection, server version and TLS;
+//! * `sql.metadata_table`: the schema and the metadata table exist or can be created, with
+//!   metasrv's column types;
+//! * `sql.privileges`: the role may create, read, write and delete its metadata, proven
+//!   without leaving anything behind;
+//! * `sql.election`: what leader election needs (PostgreSQL advisory lock, MySQL election
+//!   table) and the current leader;
+//! * `sql.latency`: upsert and point-select latency on a temporary copy of the table.
+//!
+//! Passwords are never put into messages: errors name the host, port, user and database only.
 
-pub(super) static STEPS: &[&dyn super::DynStep] = &[];
+mod client;
+mod connect;
+mod conninfo;
+mod election;
+mod latency;
+mod metadata_table;
+mod privileges;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use connect::{Connect, ConnectOutput, ConnectParams};
+pub use election::{Election, ElectionOutput, ElectionParams};
+pub use latency::{Latency, LatencyOutput, LatencyParams};
+pub use metadata_table::{MetadataTable, MetadataTableOutput, MetadataTableParams};
+pub use privileges::{Privileges, PrivilegesOutput, PrivilegesParams};
+
+pub(super) static STEPS: &[&dyn super::DynStep] =
+    &[&Connect, &MetadataTable, &Privileges, &Election, &Latency];
+
+/// metasrv's `backend`, for the two SQL stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(rename = "SqlBackend")]
+pub enum Backend {
+    /// PostgreSQL: `store_addrs[0]` is a `postgres://` URI or a libpq keyword string.
+    PostgresStore,
+    /// MySQL (or a MySQL-compatible server): `store_addrs[0]` is a `mysql://` URL.
+    MysqlStore,
+}
+
+impl Backend {
+    /// `PostgreSQL` or `MySQL`, for messages.
+    pub fn product(self) -> &'static str {
+        match self {
+            Backend::PostgresStore => "PostgreSQL",
+            Backend::MysqlStore => "MySQL",
+        }
+    }
+}
+
+/// metasrv's `backend_tls.mode`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(rename = "SqlTlsMode")]
+pub enum TlsMode {
+    /// PostgreSQL: metasrv fails at start-up (GreptimeDB #7734). MySQL: the URL's `ssl-mode`
+    /// is kept.
+    Disable,
+    /// metasrv's default. PostgreSQL: TLS as the URL's `sslmode` says, certificate not
+    /// verified. MySQL: `ssl-mode=PREFERRED`.
+    #[default]
+    Prefer,
+    /// PostgreSQL: as `prefer`. MySQL: `ssl-mode=REQUIRED`.
+    Require,
+    /// The server certificate must chain to `ca_cert_path` or a system root; the host name
+    /// is not checked.
+    VerifyCa,
+    /// As `verify_ca`, and the certificate must name the host connected to.
+    VerifyFull,
+}
+
+impl TlsMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsMode::Disable => "disable",
+            TlsMode::Prefer => "prefer",
+            TlsMode::Require => "require",
+            TlsMode::VerifyCa => "verify_ca",
+            TlsMode::VerifyFull => "verify_full",
+        }
+    }
+
+    fn verifies(self) -> bool {
+        matches!(self, TlsMode::VerifyCa | TlsMode::VerifyFull)
+    }
+}
+
+/// metasrv's `[backend_tls]` table. Empty paths mean "not set", as in metasrv.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "SqlBackendTls")]
+pub struct BackendTls {
+    /// `backend_tls.mode`: `disable`, `prefer` (default), `require`, `verify_ca` or
+    /// `verify_full`; see the step documentation for what each means per backend.
+    #[serde(default)]
+    pub mode: TlsMode,
+    /// `backend_tls.ca_cert_path`: PEM file of the CA that signed the server certificate,
+    /// trusted in addition to the system roots (`verify_ca` and `verify_full` only).
+    #[serde(default)]
+    pub ca_cert_path: String,
+    /// `backend_tls.cert_path`: PEM client certificate; used only together with `key_path`.
+    #[serde(default)]
+    pub cert_path: String,
+    /// `backend_tls.key_path`: PEM private key of the client certificate; used only together
+    /// with `cert_path`.
+    #[serde(default)]
+    pub key_path: String,
+    /// `backend_tls.watch`: accepted so the whole table can be passed; metasrv does not use
+    /// it for metadata stores.
+    #[serde(default)]
+    pub watch: bool,
+}
+
+/// metasrv's default `meta_table_name`.
+fn default_table() -> String {
+    "greptime_metakv".into()
+}
+
+/// metasrv's default `auto_create_schema`.
+fn default_auto_create_schema() -> bool {
+    true
+}

@@ -1,0 +1,717 @@
+//! The etcd client, built exactly as metasrv builds it, and the mapping of its errors.
+//!
+//! Metasrv (`src/meta-srv/src/utils/etcd.rs`, `create_etcd_tls_options`) trims the endpoints,
+//! drops empty ones, and connects with keep-alive while idle (10 s / 3 s by default), no user,
+//! no password and no connect timeout. TLS is on when `backend_tls.mode` is `require`,
+//! `verify_ca` or `verify_full`, or `prefer` and every endpoint starts with `https`. With TLS,
+//! `ca_cert_path` (if set) is added as a trust anchor, a client identity only when both
+//! `cert_path` and `key_path` are set, and the native roots always. rustls verifies the host
+//! name in every TLS mode, so `verify_ca` behaves as `verify_full`.
+
+use std::error::Error as _;
+use std::future::Future;
+use std::io;
+use std::time::Duration;
+
+use etcd_client::{Certificate, Client, ConnectOptions, Identity, TlsOptions};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::plugins::net::HostPort;
+use crate::plugins::{human, StepCx, StepError};
+
+/// Metasrv's `backend_client.keep_alive_interval` default.
+const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(10);
+/// Metasrv's `backend_client.keep_alive_timeout` default.
+const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// `backend_tls.mode`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TlsMode {
+    /// Plaintext.
+    Disable,
+    /// TLS only when every endpoint starts with `https`, plaintext otherwise.
+    #[default]
+    Prefer,
+    /// TLS (the server certificate and host name are verified).
+    Require,
+    /// TLS; for etcd the same as `require`.
+    VerifyCa,
+    /// TLS; for etcd the same as `require`.
+    VerifyFull,
+}
+
+/// Metasrv's `backend_tls` table, as it applies to etcd.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TlsParams {
+    /// `backend_tls.mode`: `disable`, `prefer` (default), `require`, `verify_ca` or
+    /// `verify_full`. With `prefer`, TLS is used only when every endpoint of `store_addrs`
+    /// starts with `https`; `require` and both `verify_*` modes always use TLS and verify the
+    /// server certificate and host name.
+    #[serde(default)]
+    pub mode: TlsMode,
+    /// `backend_tls.ca_cert_path`: PEM file of the CA that signed the etcd server certificate,
+    /// trusted in addition to the system roots. Empty or null: unset.
+    #[serde(default)]
+    pub ca_cert_path: Option<String>,
+    /// `backend_tls.cert_path`: PEM client certificate, for etcd `--client-cert-auth`. Used
+    /// only when `key_path` is set too. Empty or null: unset.
+    #[serde(default)]
+    pub cert_path: Option<String>,
+    /// `backend_tls.key_path`: PEM private key of the client certificate. Used only when
+    /// `cert_path` is set too. Empty or null: unset.
+    #[serde(default)]
+    pub key_path: Option<String>,
+    /// `backend_tls.watch`: accepted so the whole table can be passed; metasrv does not use it
+    /// for the metadata store.
+    #[serde(default)]
+    pub watch: Option<bool>,
+}
+
+impl TlsParams {
+    fn ca(&self) -> Option<&str> {
+        set(&self.ca_cert_path)
+    }
+    fn cert(&self) -> Option<&str> {
+        set(&self.cert_path)
+    }
+    fn key(&self) -> Option<&str> {
+        set(&self.key_path)
+    }
+
+    /// Whether metasrv would use TLS with these endpoints (already trimmed).
+    pub fn enabled_for(&self, endpoints: &[String]) -> bool {
+        match self.mode {
+            TlsMode::Disable => false,
+            TlsMode::Prefer => endpoints.iter().all(|e| e.starts_with("https")),
+            TlsMode::Require | TlsMode::VerifyCa | TlsMode::VerifyFull => true,
+        }
+    }
+
+    /// `etcdctl` flags for the same TLS material, for hints.
+    fn etcdctl_flags(&self, tls: bool) -> String {
+        let mut flags = String::new();
+        if tls {
+            if let Some(ca) = self.ca() {
+                flags.push_str(&format!(" --cacert '{ca}'"));
+            }
+            if let (Some(cert), Some(key)) = (self.cert(), self.key()) {
+                flags.push_str(&format!(" --cert '{cert}' --key '{key}'"));
+            }
+        }
+        flags
+    }
+}
+
+fn set(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// Trims the endpoints and drops empty ones, as metasrv does with `store_addrs`.
+pub fn clean_endpoints(endpoints: &[String]) -> Vec<String> {
+    endpoints
+        .iter()
+        .map(|e| e.trim())
+        .filter(|e| !e.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// A connected client and what it is connected to.
+pub struct Etcd {
+    pub client: Client,
+    /// The endpoints the client talks to.
+    pub endpoints: Vec<String>,
+    /// Whether TLS is used.
+    pub tls: bool,
+    params: TlsParams,
+    options: ConnectOptions,
+}
+
+/// Connects to `targets` (a subset of `all`, or all of it), deciding TLS from `all` as metasrv
+/// does. Nothing is sent on the wire yet: etcd-client connects lazily.
+pub async fn connect(
+    targets: &[String],
+    all: &[String],
+    params: &TlsParams,
+    cx: &StepCx,
+) -> Result<Etcd, StepError> {
+    let targets = clean_endpoints(targets);
+    let all = clean_endpoints(all);
+    if targets.is_empty() {
+        return Err(
+            StepError::misconfigured("`store_addrs` holds no etcd endpoint").with_hint(
+                "set `store_addrs` to the etcd client endpoints, e.g. [\"127.0.0.1:2379\"]",
+            ),
+        );
+    }
+    for endpoint in targets.iter().chain(&all) {
+        HostPort::parse(endpoint, true).map_err(|e| {
+            StepError::misconfigured(format!("invalid etcd endpoint `{endpoint}`: {e}")).with_hint(
+                "write each `store_addrs` entry as `host:port`, `http://host:port` or \
+                 `https://host:port`",
+            )
+        })?;
+    }
+    let all = if all.is_empty() { targets.clone() } else { all };
+    let tls = params.enabled_for(&all);
+
+    let mut options = ConnectOptions::new()
+        .with_keep_alive_while_idle(true)
+        .with_keep_alive(KEEP_ALIVE_INTERVAL, KEEP_ALIVE_TIMEOUT)
+        .with_connect_timeout(request_limit(cx).max(Duration::from_millis(1)));
+    if tls {
+        options = options.with_tls(tls_options(params).await?);
+    }
+
+    let list = targets.join(", ");
+    let limit = request_limit(cx);
+    let connecting = Client::connect(&targets, Some(options.clone()));
+    let client = match tokio::time::timeout(limit, connecting).await {
+        Ok(Ok(client)) => client,
+        Ok(Err(e)) => return Err(connect_error(&e, &list, tls, params)),
+        Err(_) => {
+            return Err(StepError::timeout(format!(
+                "connecting to etcd {list} did not finish within {}",
+                human(limit)
+            )))
+        }
+    };
+    Ok(Etcd {
+        client,
+        endpoints: targets,
+        tls,
+        params: params.clone(),
+        options,
+    })
+}
+
+/// Builds the TLS options as `create_etcd_tls_options` does, reading the files first so that
+/// a missing or malformed file is named.
+async fn tls_options(params: &TlsParams) -> Result<TlsOptions, StepError> {
+    let mut options = TlsOptions::new();
+    if let Some(path) = params.ca() {
+        let pem = read_pem(path, "ca_cert_path", "CERTIFICATE-----").await?;
+        options = options.ca_certificate(Certificate::from_pem(pem));
+    }
+    if let (Some(cert), Some(key)) = (params.cert(), params.key()) {
+        let cert = read_pem(cert, "cert_path", "CERTIFICATE-----").await?;
+        let key = read_pem(key, "key_path", "PRIVATE KEY-----").await?;
+        options = options.identity(Identity::from_pem(cert, key));
+    }
+    Ok(options.with_native_roots())
+}
+
+/// Reads a PEM file named by `backend_tls.{key}`; checks it holds a `marker` block.
+async fn read_pem(path: &str, key: &str, marker: &str) -> Result<Vec<u8>, StepError> {
+    let data = tokio::fs::read(path).await.map_err(|e| {
+        StepError::misconfigured(format!("cannot read `backend_tls.{key}` = `{path}`: {e}"))
+            .with_hint(format!(
+            "metasrv reads this file at start-up and fails (\"Failed to load TLS certificate from \
+             path\"); fix the path or the file's permissions, or clear `backend_tls.{key}`"
+        ))
+    })?;
+    if !String::from_utf8_lossy(&data).contains(marker) {
+        return Err(StepError::misconfigured(format!(
+            "`backend_tls.{key}` = `{path}` is not a PEM file with a `-----BEGIN …{marker}` block"
+        ))
+        .with_hint("convert it to PEM, e.g. `openssl x509 -inform der -in FILE -out FILE.pem`"));
+    }
+    Ok(data)
+}
+
+/// Time a request may take: what is left before the deadline, less a margin so that the step
+/// reports which request hung before the engine gives up on the whole step.
+pub fn request_limit(cx: &StepCx) -> Duration {
+    let remaining = cx.remaining();
+    remaining.saturating_sub((remaining / 10).min(Duration::from_millis(500)))
+}
+
+impl Etcd {
+    /// The endpoints, for messages.
+    pub fn target(&self) -> String {
+        self.endpoints.join(", ")
+    }
+
+    /// Runs one request within the deadline and maps its error.
+    pub async fn call<T>(
+        &self,
+        cx: &StepCx,
+        what: &str,
+        request: impl Future<Output = Result<T, etcd_client::Error>>,
+    ) -> Result<T, StepError> {
+        self.call_with(cx, what, request, |_| None).await
+    }
+
+    /// Like [`Etcd::call`], but `special` may turn an etcd error into a more precise step error
+    /// first (e.g. "too many operations in txn request").
+    pub async fn call_with<T>(
+        &self,
+        cx: &StepCx,
+        what: &str,
+        request: impl Future<Output = Result<T, etcd_client::Error>>,
+        special: impl FnOnce(&etcd_client::Error) -> Option<StepError>,
+    ) -> Result<T, StepError> {
+        let limit = request_limit(cx);
+        match tokio::time::timeout(limit, request).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(special(&e).unwrap_or_else(|| self.error(what, &e))),
+            Err(_) => Err(StepError::timeout(format!(
+                "{what}: etcd {} did not answer within {}",
+                self.target(),
+                human(limit)
+            ))
+            .with_hint(format!(
+                "etcd accepted the connection but did not answer: it may have lost quorum, be \
+                 overloaded or defragmenting, or a firewall drops packets{}",
+                if self.tls {
+                    ""
+                } else {
+                    "; if etcd serves TLS, use https:// endpoints or set `backend_tls.mode`"
+                }
+            ))),
+        }
+    }
+
+    /// Maps a failed request to an error naming the request and the endpoints.
+    /// Server answers are prefixed with the request; transport failures are about the
+    /// connection, whatever the request.
+    ///
+    /// With several endpoints, a connection failure concerns the endpoint the balancer picked:
+    /// it is named when the error tells it, and the hint says that metasrv's requests routed
+    /// there fail the same way.
+    pub fn error(&self, what: &str, e: &etcd_client::Error) -> StepError {
+        let server_answer = matches!(e, etcd_client::Error::GRpcStatus(_)) && cause(e).is_none();
+        let failed = (!server_answer && self.endpoints.len() > 1)
+            .then(|| failed_address(e))
+            .flatten();
+        let target = failed.clone().unwrap_or_else(|| self.target());
+        let mut error = classify(e, &target, self.tls, &self.params);
+        if server_answer {
+            error.message = format!("{what}: {}", error.message);
+        } else if self.endpoints.len() > 1 {
+            let routed = failed.map_or("some endpoint".to_string(), |a| format!("`{a}`"));
+            let note = format!(
+                "metasrv's etcd client spreads its requests over all {} endpoints of \
+                 `store_addrs` ({}), so its requests routed to {routed} fail like this one: fix \
+                 or remove that endpoint",
+                self.endpoints.len(),
+                self.target()
+            );
+            error.hint = Some(match error.hint {
+                Some(hint) => format!("{hint}. {note}"),
+                None => note,
+            });
+        }
+        error
+    }
+
+    /// A client per endpoint, for a cleanup that must not depend on the balancer picking a
+    /// live endpoint.
+    pub fn fallbacks(&self) -> Vec<(String, ConnectOptions)> {
+        if self.endpoints.len() < 2 {
+            return Vec::new();
+        }
+        self.endpoints
+            .iter()
+            .map(|e| (e.clone(), self.options.clone()))
+            .collect()
+    }
+
+    /// `etcdctl --endpoints=… [TLS flags]`, for hints.
+    pub fn etcdctl(&self) -> String {
+        let endpoints: Vec<String> = self
+            .endpoints
+            .iter()
+            .map(|e| {
+                if e.contains("://") {
+                    e.clone()
+                } else if self.tls {
+                    format!("https://{e}")
+                } else {
+                    format!("http://{e}")
+                }
+            })
+            .collect();
+        format!(
+            "etcdctl --endpoints={}{}",
+            endpoints.join(","),
+            self.params.etcdctl_flags(self.tls)
+        )
+    }
+}
+
+/// The gRPC status message of an etcd error, if it is one.
+pub fn status_message(e: &etcd_client::Error) -> Option<&str> {
+    match e {
+        etcd_client::Error::GRpcStatus(status) => Some(status.message()),
+        _ => None,
+    }
+}
+
+/// An error from `Client::connect` (no request was sent yet).
+fn connect_error(e: &etcd_client::Error, target: &str, tls: bool, params: &TlsParams) -> StepError {
+    match e {
+        etcd_client::Error::InvalidArgs(text) if text.contains("HTTPS") => {
+            StepError::misconfigured(format!(
+                "TLS is on (`backend_tls.mode` = `{}`) but an endpoint is written `http://…` \
+                 ({target}); metasrv fails to start with this combination (etcd-client: {text})",
+                mode_name(params.mode)
+            ))
+            .with_hint(
+                "write the endpoints as `host:port` or `https://host:port`, or set \
+                 `backend_tls.mode = \"disable\"` (or `prefer`) if etcd serves plaintext",
+            )
+        }
+        etcd_client::Error::InvalidArgs(_) | etcd_client::Error::InvalidUri(_) => {
+            StepError::misconfigured(format!("invalid etcd endpoint in {target}: {e}")).with_hint(
+                "write each `store_addrs` entry as `host:port`, `http://host:port` or \
+                 `https://host:port`",
+            )
+        }
+        etcd_client::Error::TransportError(_) if tls => StepError::misconfigured(format!(
+            "cannot build the TLS client for etcd {target}: {}",
+            chain(e)
+        ))
+        .with_hint(
+            "check the PEM files named by `backend_tls.ca_cert_path`, `backend_tls.cert_path` \
+             and `backend_tls.key_path` (the key must match the certificate)",
+        ),
+        _ => classify(e, target, tls, params),
+    }
+}
+
+fn mode_name(mode: TlsMode) -> &'static str {
+    match mode {
+        TlsMode::Disable => "disable",
+        TlsMode::Prefer => "prefer",
+        TlsMode::Require => "require",
+        TlsMode::VerifyCa => "verify_ca",
+        TlsMode::VerifyFull => "verify_full",
+    }
+}
+
+/// The error's underlying causes: a status's source, or the transport or I/O error itself.
+fn cause(e: &etcd_client::Error) -> Option<&(dyn std::error::Error + 'static)> {
+    match e {
+        etcd_client::Error::GRpcStatus(status) => status.source(),
+        etcd_client::Error::TransportError(t) => Some(t),
+        etcd_client::Error::IoError(io) => Some(io),
+        _ => None,
+    }
+}
+
+/// The error and its causes as one line, without repeats.
+fn chain(e: &etcd_client::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut push = |text: String| {
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+    };
+    match e {
+        etcd_client::Error::GRpcStatus(status) => push(status.message().to_string()),
+        etcd_client::Error::TransportError(_) | etcd_client::Error::IoError(_) => {}
+        other => push(other.to_string()),
+    }
+    let mut source = cause(e);
+    while let Some(err) = source {
+        let text = err.to_string();
+        if text != "transport error" {
+            push(text);
+        }
+        source = err.source();
+    }
+    parts.join(": ")
+}
+
+/// The socket address a failed TCP connection was for, from the connector's error (only its
+/// `Debug` form names it: `ConnectError("tcp connect error", 127.0.0.1:2379, Os { .. })`).
+fn failed_address(e: &etcd_client::Error) -> Option<String> {
+    let text = format!("{e:?}");
+    let (_, rest) = text.split_once("ConnectError(\"tcp connect error\", ")?;
+    let address = rest.split([',', ')']).next()?.trim();
+    address
+        .parse::<std::net::SocketAddr>()
+        .is_ok()
+        .then(|| address.to_string())
+}
+
+/// The first `io::Error` kind among the error's causes.
+fn io_kind(e: &etcd_client::Error) -> Option<io::ErrorKind> {
+    let mut source = cause(e);
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<io::Error>() {
+            return Some(io.kind());
+        }
+        source = err.source();
+    }
+    None
+}
+
+/// gRPC status codes (`tonic::Code`), by number: tonic is not a direct dependency.
+mod code {
+    pub const DEADLINE_EXCEEDED: i32 = 4;
+    pub const RESOURCE_EXHAUSTED: i32 = 8;
+    pub const UNAVAILABLE: i32 = 14;
+    pub const UNAUTHENTICATED: i32 = 16;
+}
+
+/// The gRPC status code of an etcd error, if it is a status.
+pub fn status_code(e: &etcd_client::Error) -> Option<i32> {
+    match e {
+        etcd_client::Error::GRpcStatus(status) => Some(status.code() as i32),
+        _ => None,
+    }
+}
+
+/// Whether etcd refused a request for its size (`--max-request-bytes`), either in etcd
+/// (`request is too large`) or in its gRPC server (`received message larger than max`).
+pub fn is_too_large(e: &etcd_client::Error) -> bool {
+    let message = status_message(e).unwrap_or_default();
+    message.contains("request is too large")
+        || (status_code(e) == Some(code::RESOURCE_EXHAUSTED) && message.contains("larger than max"))
+}
+
+/// The message of the auth-required failure; GreptimeDB cannot send credentials to etcd.
+pub fn auth_required(target: &str, detail: &str) -> StepError {
+    StepError::rejected(format!(
+        "etcd {target} requires authentication (`{detail}`): GreptimeDB's metasrv cannot \
+         authenticate to etcd (it has no username/password support), so this etcd is unusable \
+         by GreptimeDB"
+    ))
+    .with_hint(
+        "give metasrv an etcd with authentication disabled (`etcdctl auth disable`, or a \
+         dedicated etcd protected by network policy or mutual TLS); with etcd \
+         `--client-cert-auth`, a client certificate whose CN is an etcd user with read-write \
+         access also works (`backend_tls.cert_path` / `key_path`)",
+    )
+}
+
+/// Maps an etcd-client error to a step error.
+pub fn classify(e: &etcd_client::Error, target: &str, tls: bool, params: &TlsParams) -> StepError {
+    let detail = chain(e);
+    let lower = detail.to_ascii_lowercase();
+
+    if let etcd_client::Error::GRpcStatus(status) = e {
+        let message = status.message();
+        let has_source = cause(e).is_some();
+        if !has_source {
+            if message.contains("user name is empty")
+                || message.contains("invalid auth token")
+                || message.contains("authentication failed")
+                || status.code() as i32 == code::UNAUTHENTICATED
+            {
+                return auth_required(target, message);
+            }
+            if message.contains("permission denied") {
+                return StepError::rejected(format!(
+                    "etcd {target} denied the request (`{message}`)"
+                ))
+                .with_hint(
+                    "etcd authentication is on and the client certificate's CN maps to an etcd \
+                     user without read-write access to the metadata keys; grant it a role with \
+                     `readwrite` on the `store_key_prefix` range (`etcdctl role grant-permission`)",
+                );
+            }
+            if message.contains("no leader") {
+                return StepError::rejected(format!("etcd {target} has no leader (`{message}`)"))
+                    .with_hint(
+                        "the etcd cluster has lost quorum; start enough members for a majority \
+                         and check `etcdctl endpoint status --cluster`",
+                    );
+            }
+            if message.contains("database space exceeded") || message.contains("NOSPACE") {
+                return StepError::rejected(format!("etcd {target} is out of space (`{message}`)"))
+                    .with_hint(
+                        "the NOSPACE alarm is raised: compact and defragment etcd, raise \
+                     `--quota-backend-bytes`, then `etcdctl alarm disarm`",
+                    );
+            }
+            return match status.code() as i32 {
+                code::DEADLINE_EXCEEDED => {
+                    StepError::timeout(format!("etcd {target} timed out: {message}"))
+                        .with_hint("etcd is slow or has lost quorum; check its health and logs")
+                }
+                code::UNAVAILABLE => {
+                    StepError::unreachable(format!("etcd {target} is unavailable: {message}"))
+                        .with_hint("check that etcd is running and healthy")
+                }
+                _ => StepError::rejected(format!("etcd {target} refused the request: {message}")),
+            };
+        }
+    }
+    if matches!(
+        e,
+        etcd_client::Error::InvalidArgs(_) | etcd_client::Error::InvalidUri(_)
+    ) {
+        return StepError::misconfigured(format!("invalid etcd endpoint in {target}: {detail}"));
+    }
+    if !matches!(
+        e,
+        etcd_client::Error::GRpcStatus(_)
+            | etcd_client::Error::TransportError(_)
+            | etcd_client::Error::IoError(_)
+    ) {
+        return StepError::could_not_run(format!("etcd {target}: {detail}"));
+    }
+
+    // A transport failure: connecting, TLS, or the connection dropping.
+    let ca_state = match params.ca() {
+        Some(ca) => format!("it is `{ca}`"),
+        None => "it is unset, so only the system roots are trusted".into(),
+    };
+    if lower.contains("invalid peer certificate") || lower.contains("certificate verify failed") {
+        let hint = if lower.contains("notvalidforname") || lower.contains("not valid for name") {
+            "the etcd server certificate does not name the host used in `store_addrs`; use a host \
+             name or IP listed in its subject alternative names, or reissue the certificate"
+                .to_string()
+        } else if lower.contains("expired") || lower.contains("notvalidyet") {
+            "the etcd server certificate is expired or not yet valid; reissue it (and check the \
+             clocks)"
+                .to_string()
+        } else {
+            format!(
+                "set `backend_tls.ca_cert_path` to the PEM CA that signed the etcd server \
+                 certificate (etcd `--trusted-ca-file` / the CA of `--cert-file`); {ca_state}"
+            )
+        };
+        return StepError::rejected(format!(
+            "TLS with etcd {target} failed: the server certificate is not trusted ({detail})"
+        ))
+        .with_hint(hint);
+    }
+    if lower.contains("received fatal alert") {
+        let identity = match (params.cert(), params.key()) {
+            (Some(cert), Some(_)) => format!(
+                "the client certificate `{cert}` (`backend_tls.cert_path`) was rejected; it must \
+                 be signed by the CA in etcd's `--trusted-ca-file` and allowed for client auth"
+            ),
+            (Some(_), None) | (None, Some(_)) => "only one of `backend_tls.cert_path` and \
+                 `backend_tls.key_path` is set, so metasrv sends no client certificate; set both"
+                .to_string(),
+            (None, None) => "etcd requires a client certificate (`--client-cert-auth`): set \
+                 `backend_tls.cert_path` and `backend_tls.key_path` to a certificate signed by \
+                 the CA in etcd's `--trusted-ca-file`"
+                .to_string(),
+        };
+        return StepError::rejected(format!(
+            "etcd {target} rejected the TLS handshake ({detail})"
+        ))
+        .with_hint(identity);
+    }
+    if tls
+        && (lower.contains("tls handshake eof")
+            || lower.contains("corrupt message")
+            || lower.contains("invalidcontenttype")
+            || lower.contains("wrong version number"))
+    {
+        return StepError::rejected(format!("etcd {target} does not speak TLS ({detail})"))
+            .with_hint(format!(
+                "TLS is on (`backend_tls.mode` = `{}`{}); if etcd serves plaintext, write the \
+             endpoints without `https://` and set `backend_tls.mode` to `disable` or `prefer`",
+                mode_name(params.mode),
+                if params.mode == TlsMode::Prefer {
+                    ", and every endpoint is https"
+                } else {
+                    ""
+                }
+            ));
+    }
+    if io_kind(e) == Some(io::ErrorKind::ConnectionRefused) || lower.contains("connection refused")
+    {
+        return StepError::unreachable(format!(
+            "cannot connect to etcd {target}: connection refused"
+        ))
+        .with_hint(format!(
+            "nothing listens on {target}; is etcd running, and are `store_addrs` host and port \
+             its client URL (`--listen-client-urls`, default port 2379)?"
+        ));
+    }
+    if lower.contains("dns error") || lower.contains("failed to lookup address") {
+        return StepError::unreachable(format!("cannot resolve etcd {target}: {detail}"))
+            .with_hint("check the host name in `store_addrs`; it must resolve from this host");
+    }
+    if lower.contains("timed out") || io_kind(e) == Some(io::ErrorKind::TimedOut) {
+        return StepError::timeout(format!("connecting to etcd {target} timed out: {detail}"))
+            .with_hint(
+                "nothing answered: a firewall or security group may drop the packets, or the \
+                 host is down",
+            );
+    }
+    if !tls
+        && (lower.contains("connection closed")
+            || lower.contains("connection reset")
+            || lower.contains("broken pipe")
+            || lower.contains("connection error"))
+    {
+        return StepError::rejected(format!(
+            "etcd {target} closed the connection without answering ({detail}); it probably \
+             requires TLS"
+        ))
+        .with_hint(
+            "metasrv connects in plaintext here; if etcd serves TLS, write every endpoint as \
+             `https://host:port` (with `backend_tls.mode = \"prefer\"`) or set \
+             `backend_tls.mode = \"require\"`, and set `backend_tls.ca_cert_path`",
+        );
+    }
+    StepError::unreachable(format!("cannot reach etcd {target}: {detail}"))
+        .with_hint("check that etcd is running and reachable from this host")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tls(mode: TlsMode) -> TlsParams {
+        TlsParams {
+            mode,
+            ..TlsParams::default()
+        }
+    }
+
+    fn eps(list: &[&str]) -> Vec<String> {
+        list.iter().map(|e| e.to_string()).collect()
+    }
+
+    #[test]
+    fn tls_is_decided_as_metasrv_decides_it() {
+        let https = eps(&["https://a:2379", "https://b:2379"]);
+        let mixed = eps(&["https://a:2379", "b:2379"]);
+        assert!(tls(TlsMode::Prefer).enabled_for(&https));
+        assert!(!tls(TlsMode::Prefer).enabled_for(&mixed));
+        assert!(!tls(TlsMode::Prefer).enabled_for(&eps(&["a:2379"])));
+        assert!(!tls(TlsMode::Disable).enabled_for(&https));
+        for mode in [TlsMode::Require, TlsMode::VerifyCa, TlsMode::VerifyFull] {
+            assert!(tls(mode).enabled_for(&eps(&["a:2379"])));
+        }
+    }
+
+    #[test]
+    fn endpoints_are_trimmed_and_empty_ones_dropped() {
+        assert_eq!(
+            clean_endpoints(&eps(&[" a:1 ", "", "  ", "b:2"])),
+            eps(&["a:1", "b:2"])
+        );
+    }
+
+    #[test]
+    fn empty_paths_are_unset_and_the_whole_table_parses() {
+        let params: TlsParams = serde_json::from_value(serde_json::json!({
+            "mode": "verify_ca", "ca_cert_path": "", "cert_path": " ", "key_path": null,
+            "watch": false
+        }))
+        .unwrap();
+        assert_eq!(params.mode, TlsMode::VerifyCa);
+        assert_eq!(
+            (params.ca(), params.cert(), params.key()),
+            (None, None, None)
+        );
+        assert!(
+            serde_json::from_value::<TlsParams>(serde_json::json!({"mode": "verify-ca"})).is_err()
+        );
+        assert!(serde_json::from_value::<TlsParams>(serde_json::json!({"sslmode": "x"})).is_err());
+    }
+}

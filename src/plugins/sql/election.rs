@@ -1,0 +1,504 @@
+//! `sql.election`: what metasrv's leader election needs from the store, and who leads now.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sqlx::mysql::MySqlConnection;
+use sqlx::postgres::PgConnection;
+use sqlx::Row;
+
+use super::client::{
+    self, check_name, my_privileges, my_text, naive_ms, pg_ident, query_error, split_lease, within,
+    SqlConn, Store,
+};
+use super::{default_table, Backend, BackendTls};
+use crate::plugins::{Step, StepCx, StepError};
+
+/// metasrv's election key, after `store_key_prefix`.
+const ELECTION_KEY: &str = "__metasrv_election";
+/// metasrv's candidate keys, after `store_key_prefix`.
+const CANDIDATES_ROOT: &str = "__metasrv_election_candidates/";
+
+/// Reads, never writes, what metasrv's leader election will meet.
+///
+/// PostgreSQL: the election takes the session advisory lock `meta_election_lock_id`
+/// (`pg_try_advisory_lock`) and sets `idle_session_timeout` (PostgreSQL 14+). This step looks
+/// in `pg_locks` for a session of the current database holding that lock (without trying to
+/// take it), and reads the leader row `{key_prefix}__metasrv_election` of the metadata table
+/// (`<addr>||__metadata_lease_sep||<expiry>`), comparing its expiry with the server clock.
+/// metasrv writes the expiry with `TO_CHAR(CURRENT_TIMESTAMP …)` in its session time zone,
+/// the server default; this tool's sessions run in UTC (sqlx), so "now" is taken in the
+/// server's `log_timezone`, which initdb sets to the same zone as `TimeZone`.
+///
+/// MySQL: the election uses its own table `<table>_election` (created at every start with
+/// CREATE TABLE IF NOT EXISTS, seeded with INSERT IGNORE, locked with SELECT … FOR UPDATE,
+/// written with INSERT/UPDATE/DELETE) and sets `max_execution_time` per session. This step
+/// reports whether that table exists, the user's privileges on it (information_schema), whether
+/// `@@max_execution_time` exists (it does not on MariaDB) and the leader row.
+pub struct Election;
+
+/// Parameters of `sql.election`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ElectionParams {
+    /// metasrv `backend`: `postgres_store` or `mysql_store`.
+    pub backend: Backend,
+    /// metasrv `store_addrs[0]`: a `postgres://` URI or libpq keyword string, or a
+    /// `mysql://` URL (see `sql.connect`).
+    pub store_addr: String,
+    /// metasrv `[backend_tls]` (`mode`, `ca_cert_path`, `cert_path`, `key_path`), applied as
+    /// metasrv applies it; default mode `prefer`.
+    #[serde(default)]
+    pub tls: BackendTls,
+    /// metasrv `meta_table_name` (default `greptime_metakv`). PostgreSQL keeps the election
+    /// rows in this table; MySQL in `<table>_election`.
+    #[serde(default = "default_table")]
+    pub table: String,
+    /// metasrv `meta_schema_name` (PostgreSQL only; empty or null: none).
+    #[serde(default)]
+    pub schema: Option<String>,
+    /// metasrv `meta_election_lock_id` (PostgreSQL only, default 1).
+    #[serde(default = "default_lock_id")]
+    pub lock_id: u64,
+    /// metasrv `store_key_prefix` (default empty): prefixes the election keys.
+    #[serde(default)]
+    pub key_prefix: String,
+}
+
+fn default_lock_id() -> u64 {
+    1
+}
+
+/// Output of `sql.election`. Fields that do not apply to the backend are left out.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ElectionOutput {
+    /// The backend checked.
+    pub backend: Backend,
+    /// The table holding the election rows, as metasrv writes it.
+    pub election_table: String,
+    /// Whether that table exists.
+    pub election_table_exists: bool,
+    /// The leader key read: `{key_prefix}__metasrv_election`.
+    pub election_key: String,
+    /// The leader's address (its `grpc.server_addr`) from the leader row, or null when no
+    /// row exists (no metasrv has led yet) or it cannot be read.
+    pub election_leader: Option<String>,
+    /// Whether the leader's lease has expired by the server clock (the leader stopped
+    /// renewing it: it is down, or lost the store).
+    pub leader_expired: Option<bool>,
+    /// Time until the leader's lease expires, in milliseconds (negative: expired that long
+    /// ago).
+    pub leader_expires_in_ms: Option<i64>,
+    /// Candidate metasrv addresses whose candidate lease has not expired.
+    pub candidates: Vec<String>,
+    /// PostgreSQL: `meta_election_lock_id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lock_id: Option<u64>,
+    /// PostgreSQL: whether another session of this database holds the advisory lock.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lock_held: Option<bool>,
+    /// PostgreSQL: the backend pid holding the advisory lock (the leading metasrv, or another
+    /// application using the same lock id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_by_pid: Option<i32>,
+    /// PostgreSQL: user of the session holding the lock (null when not visible to this role).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_by_user: Option<String>,
+    /// PostgreSQL: `application_name` of the session holding the lock.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_by_application: Option<String>,
+    /// PostgreSQL: client address of the session holding the lock.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_by_client_addr: Option<String>,
+    /// PostgreSQL: whether the server has `idle_session_timeout` (PostgreSQL 14+), which the
+    /// election sets on its session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_session_timeout_supported: Option<bool>,
+    /// MySQL: whether the user may create the election table (CREATE), which metasrv does at
+    /// every start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub can_create_election_table: Option<bool>,
+    /// MySQL: whether the user may lock and write the election table (SELECT, INSERT,
+    /// UPDATE, DELETE), which SELECT … FOR UPDATE and the lease updates need.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub can_lock_election_table: Option<bool>,
+    /// MySQL: whether `SELECT @@max_execution_time` works; metasrv's election session sets
+    /// it, and MariaDB does not have it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_execution_time_supported: Option<bool>,
+    /// MySQL: the user's privileges on the election table per information_schema.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub privileges: Option<Vec<String>>,
+    /// Things to know.
+    pub notes: Vec<String>,
+}
+
+impl ElectionOutput {
+    fn new(backend: Backend, election_table: String, election_key: String) -> Self {
+        Self {
+            backend,
+            election_table,
+            election_table_exists: false,
+            election_key,
+            election_leader: None,
+            leader_expired: None,
+            leader_expires_in_ms: None,
+            candidates: Vec::new(),
+            lock_id: None,
+            lock_held: None,
+            held_by_pid: None,
+            held_by_user: None,
+            held_by_application: None,
+            held_by_client_addr: None,
+            idle_session_timeout_supported: None,
+            can_create_election_table: None,
+            can_lock_election_table: None,
+            max_execution_time_supported: None,
+            privileges: None,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Fills the leader and candidate fields from `(key, value)` rows and the server's "now".
+    fn read_leases(&mut self, rows: Vec<(Vec<u8>, Vec<u8>)>, now: &str, candidates_root: &str) {
+        let now_ms = naive_ms(now);
+        for (key, value) in rows {
+            let key = String::from_utf8_lossy(&key).into_owned();
+            let value = String::from_utf8_lossy(&value).into_owned();
+            let Some((holder, expiry)) = split_lease(&value) else {
+                self.notes
+                    .push(format!("row {key} does not hold a lease value"));
+                continue;
+            };
+            let remaining = naive_ms(expiry).zip(now_ms).map(|(e, n)| e - n);
+            if key == self.election_key {
+                self.election_leader = Some(holder.to_string());
+                self.leader_expires_in_ms = remaining;
+                self.leader_expired = remaining.map(|ms| ms <= 0);
+            } else if let Some(addr) = key.strip_prefix(candidates_root) {
+                if remaining.is_some_and(|ms| ms > 0) {
+                    self.candidates.push(addr.to_string());
+                }
+            }
+        }
+        self.candidates.sort();
+    }
+}
+
+impl Step for Election {
+    const NAME: &'static str = "sql.election";
+    const SUMMARY: &'static str =
+        "Check what metasrv's leader election needs from the SQL store, and read the leader";
+    const EXAMPLE: &'static str = "backend: postgres_store\n\
+store_addr: host=127.0.0.1 port=5432 user=greptime password=secret dbname=greptime_meta\n\
+table: greptime_metakv\nschema: \"\"\nlock_id: 1\nkey_prefix: \"\"\n";
+    type Params = ElectionParams;
+    type Output = ElectionOutput;
+
+    async fn run(&self, params: Self::Params, cx: &StepCx) -> Result<Self::Output, StepError> {
+        check_name(params.backend, "meta_table_name", &params.table)?;
+        let schema = params.schema.clone().filter(|s| !s.is_empty());
+        match params.backend {
+            Backend::PostgresStore => {
+                if let Some(schema) = &schema {
+                    check_name(params.backend, "meta_schema_name", schema)?;
+                }
+                if params.lock_id > i64::MAX as u64 {
+                    return Err(StepError::misconfigured(format!(
+                        "meta_election_lock_id {} is above PostgreSQL's bigint range; \
+                         pg_try_advisory_lock({}) fails",
+                        params.lock_id, params.lock_id
+                    ))
+                    .with_hint("use a lock id between 0 and 9223372036854775807"));
+                }
+            }
+            Backend::MysqlStore => check_name(
+                params.backend,
+                "meta_table_name (with the `_election` suffix metasrv adds)",
+                &format!("{}_election", params.table),
+            )?,
+        }
+        let store = Store {
+            backend: params.backend,
+            store_addr: &params.store_addr,
+            tls: &params.tls,
+        };
+        let mut session = client::connect(&store, cx).await?;
+        let result = within(cx, "reading the election state", async {
+            match &mut session.conn {
+                SqlConn::Pg(conn) => check_pg(conn, &params, schema.as_deref()).await,
+                SqlConn::My(conn) => check_my(conn, &params).await,
+            }
+        })
+        .await;
+        session.conn.close().await;
+        result
+    }
+
+    fn details(output: &Self::Output) -> Vec<String> {
+        output.notes.iter().map(|n| format!("note: {n}")).collect()
+    }
+}
+
+async fn check_pg(
+    conn: &mut PgConnection,
+    params: &ElectionParams,
+    schema: Option<&str>,
+) -> Result<ElectionOutput, StepError> {
+    let backend = Backend::PostgresStore;
+    let fail = |what: &'static str| move |e: sqlx::Error| query_error(backend, &e, what);
+    let ident = pg_ident(schema, &params.table);
+    let key = format!("{}{ELECTION_KEY}", params.key_prefix);
+    let mut out = ElectionOutput::new(backend, ident.clone(), key.clone());
+    out.lock_id = Some(params.lock_id);
+
+    let version: i64 = sqlx::query_scalar("SELECT current_setting('server_version_num')::int8")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(fail("reading the server version"))?;
+    out.idle_session_timeout_supported = Some(version >= 140_000);
+
+    let id = params.lock_id;
+    let holder = sqlx::query(
+        "SELECT l.pid, a.usename::text, a.application_name, host(a.client_addr) \
+         FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid \
+         WHERE l.locktype = 'advisory' AND l.granted \
+           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+           AND l.classid::int8 = $1 AND l.objid::int8 = $2 AND l.objsubid = 1 \
+           AND l.pid <> pg_backend_pid() \
+         LIMIT 1",
+    )
+    .bind((id >> 32) as i64)
+    .bind((id & 0xffff_ffff) as i64)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(fail("reading pg_locks"))?;
+    out.lock_held = Some(holder.is_some());
+    if let Some(row) = holder {
+        out.held_by_pid = row.try_get(0).ok();
+        out.held_by_user = row.try_get(1).ok().flatten();
+        out.held_by_application = row.try_get(2).ok().flatten();
+        out.held_by_client_addr = row.try_get(3).ok().flatten();
+    }
+
+    let row = sqlx::query(
+        "SELECT to_regclass($1) IS NOT NULL, \
+                TO_CHAR(CURRENT_TIMESTAMP AT TIME ZONE current_setting('log_timezone'), \
+                        'YYYY-MM-DD HH24:MI:SS.MS')",
+    )
+    .bind(&ident)
+    .fetch_one(&mut *conn)
+    .await;
+    let (exists, now) = match row {
+        Ok(row) => (
+            row.try_get::<bool, _>(0).unwrap_or(false),
+            row.try_get::<String, _>(1).unwrap_or_default(),
+        ),
+        // No USAGE on the schema: the table cannot be looked at.
+        Err(e) if client::is_permission_denied(&e) => {
+            out.notes.push(format!(
+                "{ident} cannot be looked up: {}",
+                client::db_message(&e)
+            ));
+            (false, String::new())
+        }
+        Err(e) => return Err(query_error(backend, &e, "looking up the metadata table")),
+    };
+    out.election_table_exists = exists;
+    if exists {
+        let candidates = format!("{}{CANDIDATES_ROOT}", params.key_prefix);
+        let rows = sqlx::query(&format!(
+            "SELECT k, v FROM {ident} WHERE k = $1 OR k LIKE $2"
+        ))
+        .bind(key.as_bytes())
+        .bind(like_prefix(&candidates).into_bytes())
+        .fetch_all(&mut *conn)
+        .await;
+        match rows {
+            Ok(rows) => {
+                let pairs = rows
+                    .iter()
+                    .filter_map(|r| Some((r.try_get(0).ok()?, r.try_get(1).ok()?)))
+                    .collect();
+                out.read_leases(pairs, &now, &candidates);
+            }
+            Err(e) if client::is_permission_denied(&e) => out.notes.push(format!(
+                "the leader row cannot be read: {}",
+                client::db_message(&e)
+            )),
+            Err(e) => return Err(query_error(backend, &e, "reading the election rows")),
+        }
+    }
+    if out.lock_held == Some(true) && out.election_leader.is_none() {
+        out.notes.push(format!(
+            "advisory lock {id} is held by pid {} but no leader row exists: another application \
+             may use the same meta_election_lock_id",
+            out.held_by_pid.unwrap_or_default()
+        ));
+    }
+    if version < 140_000 {
+        out.notes.push(
+            "PostgreSQL before 14 has no idle_session_timeout: metasrv's election cannot \
+             initialise its session"
+                .into(),
+        );
+    }
+    Ok(out)
+}
+
+/// A LIKE pattern matching `prefix` literally, then anything (`\` is PostgreSQL's and MySQL's
+/// default LIKE escape).
+fn like_prefix(prefix: &str) -> String {
+    let mut pattern = String::with_capacity(prefix.len() + 1);
+    for c in prefix.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+async fn check_my(
+    conn: &mut MySqlConnection,
+    params: &ElectionParams,
+) -> Result<ElectionOutput, StepError> {
+    let backend = Backend::MysqlStore;
+    let fail = |what: &'static str| move |e: sqlx::Error| query_error(backend, &e, what);
+    let table = format!("{}_election", params.table);
+    let key = format!("{}{ELECTION_KEY}", params.key_prefix);
+    let mut out = ElectionOutput::new(backend, format!("`{table}`"), key.clone());
+    if params.schema.as_deref().is_some_and(|s| !s.is_empty()) {
+        out.notes
+            .push("meta_schema_name is ignored by metasrv for MySQL".into());
+    }
+
+    out.max_execution_time_supported = Some(
+        sqlx::query("SELECT @@max_execution_time")
+            .fetch_one(&mut *conn)
+            .await
+            .is_ok(),
+    );
+    if out.max_execution_time_supported == Some(false) {
+        out.notes.push(
+            "this server has no max_execution_time variable (MariaDB calls it \
+             max_statement_time): metasrv's election runs `SET SESSION wait_timeout = ?, \
+             innodb_lock_wait_timeout = ?, max_execution_time = ?` on every new session, which \
+             fails with \"Unknown system variable 'max_execution_time'\""
+                .into(),
+        );
+    }
+
+    let row = sqlx::query(
+        "SELECT DATABASE(), (SELECT COUNT(*) FROM information_schema.TABLES \
+           WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?), \
+           DATE_FORMAT(NOW(4), '%Y-%m-%d %T.%f')",
+    )
+    .bind(&table)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(fail("looking up the election table"))?;
+    let Some(database) = my_text(&row, 0) else {
+        return Err(StepError::rejected(
+            "store_addrs[0] names no database: metasrv's CREATE TABLE fails with \"No database \
+             selected\" (MySQL error 1046)",
+        )
+        .with_hint(
+            "add the database to the URL path: mysql://user:password@host:3306/<database>",
+        ));
+    };
+    out.election_table_exists = row.try_get::<i64, _>(1).unwrap_or(0) > 0;
+    let now = my_text(&row, 2).unwrap_or_default();
+
+    let privileges = my_privileges(conn, &database, &table)
+        .await
+        .map_err(fail("reading the user's privileges"))?;
+    let has = |p: &str| privileges.iter().any(|x| x == p);
+    out.can_create_election_table = Some(has("CREATE"));
+    out.can_lock_election_table =
+        Some(has("SELECT") && has("INSERT") && has("UPDATE") && has("DELETE"));
+    out.privileges = Some(privileges.clone());
+    if out.can_create_election_table == Some(false) {
+        out.notes.push(format!(
+            "the user has no CREATE privilege for `{database}`.`{table}`: metasrv's election \
+             runs CREATE TABLE IF NOT EXISTS `{table}` on every new session"
+        ));
+    }
+    if out.can_lock_election_table == Some(false) {
+        out.notes.push(format!(
+            "the user lacks some of SELECT, INSERT, UPDATE, DELETE on `{database}`.`{table}`: \
+             the election's INSERT IGNORE, SELECT … FOR UPDATE and lease updates need them all"
+        ));
+    }
+
+    if out.election_table_exists {
+        let candidates = format!("{}{CANDIDATES_ROOT}", params.key_prefix);
+        let rows = sqlx::query(&format!(
+            "SELECT k, v FROM `{table}` WHERE k = ? OR k LIKE ?"
+        ))
+        .bind(key.as_bytes())
+        .bind(like_prefix(&candidates).into_bytes())
+        .fetch_all(&mut *conn)
+        .await;
+        match rows {
+            Ok(rows) => {
+                let pairs = rows
+                    .iter()
+                    .filter_map(|r| Some((r.try_get(0).ok()?, r.try_get(1).ok()?)))
+                    .collect();
+                out.read_leases(pairs, &now, &candidates);
+            }
+            Err(e) if client::is_permission_denied(&e) => out.notes.push(format!(
+                "the leader row cannot be read: {}",
+                client::db_message(&e)
+            )),
+            Err(e) => return Err(query_error(backend, &e, "reading the election rows")),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_prefixes_are_escaped() {
+        assert_eq!(
+            like_prefix("a_b%__metasrv_election_candidates/"),
+            "a\\_b\\%\\_\\_metasrv\\_election\\_candidates/%"
+        );
+    }
+
+    #[test]
+    fn leases_give_leader_and_live_candidates() {
+        let mut out = ElectionOutput::new(
+            Backend::PostgresStore,
+            "\"t\"".into(),
+            "p__metasrv_election".into(),
+        );
+        let lease = |value: &str, expiry: &str| format!("{value}{}{expiry}", client::LEASE_SEP);
+        out.read_leases(
+            vec![
+                (
+                    b"p__metasrv_election".to_vec(),
+                    lease("10.0.0.1:3002", "2026-11-25 10:00:03.000").into_bytes(),
+                ),
+                (
+                    b"p__metasrv_election_candidates/10.0.0.1:3002".to_vec(),
+                    lease("{}", "2026-11-25 10:09:00.000").into_bytes(),
+                ),
+                (
+                    b"p__metasrv_election_candidates/10.0.0.2:3002".to_vec(),
+                    lease("{}", "2026-11-25 09:00:00.000").into_bytes(),
+                ),
+            ],
+            "2026-11-25 10:00:00.500",
+            "p__metasrv_election_candidates/",
+        );
+        assert_eq!(out.election_leader.as_deref(), Some("10.0.0.1:3002"));
+        assert_eq!(out.leader_expires_in_ms, Some(2500));
+        assert_eq!(out.leader_expired, Some(false));
+        assert_eq!(out.candidates, ["10.0.0.1:3002"]);
+    }
+}

@@ -1,0 +1,298 @@
+//! The built-in metasrv playbook, end to end, against the real etcd, PostgreSQL and MariaDB
+//! servers started by `scripts/services.sh` (addresses in the `GST_*` environment variables).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{run_in, Run};
+use serde_json::Value;
+
+/// A `GST_*` variable from `scripts/services.sh`; `None` (test skipped) outside CI when the
+/// services are not running, a failure under CI=true.
+fn service(name: &str) -> Option<String> {
+    match std::env::var(name) {
+        Ok(v) if !v.is_empty() => Some(v),
+        _ => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but {name} is not set: scripts/services.sh must run first"
+            );
+            eprintln!("note: {name} not set (run scripts/services.sh start); test skipped");
+            None
+        }
+    }
+}
+
+/// Writes a metasrv config into `dir` and runs the built-in playbook on it.
+fn metasrv(dir: &Path, toml: &str, extra: &[&str]) -> (Run, Value) {
+    let config = dir.join("metasrv.toml");
+    std::fs::write(
+        &config,
+        format!("{toml}\n[grpc]\nbind_addr = \"127.0.0.1:0\"\n[http]\naddr = \"127.0.0.1:0\"\n"),
+    )
+    .unwrap();
+    let mut args = vec![
+        "metasrv",
+        "-c",
+        config.to_str().unwrap(),
+        "--output",
+        "json",
+    ];
+    args.extend(extra);
+    let r = run_in(dir, &args, &[]);
+    let report: Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", r.all()));
+    (r, report)
+}
+
+fn status<'a>(report: &'a Value, id: &str) -> Vec<&'a str> {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"] == id)
+        .map(|c| c["status"].as_str().unwrap())
+        .collect()
+}
+
+fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no check {id}"))
+}
+
+/// etcd's current revision, read with etcdctl.
+fn etcd_revision(endpoint: &str) -> u64 {
+    let etcdctl = service("GST_ETCDCTL").expect("etcdctl");
+    let out = Command::new(etcdctl)
+        .args(["--endpoints", endpoint, "endpoint", "status", "-w", "json"])
+        .env("ETCDCTL_API", "3")
+        .output()
+        .unwrap();
+    let status: Value = serde_json::from_slice(&out.stdout).expect("etcdctl json");
+    status[0]["Status"]["header"]["revision"].as_u64().unwrap()
+}
+
+/// Every key under the self-test namespace of the plain etcd.
+fn etcd_leftovers(endpoint: &str) -> String {
+    let etcdctl = service("GST_ETCDCTL").expect("etcdctl");
+    let out = Command::new(etcdctl)
+        .args([
+            "--endpoints",
+            endpoint,
+            "get",
+            "--prefix",
+            "--keys-only",
+            "",
+        ])
+        .env("ETCDCTL_API", "3")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|k| k.contains("__greptime_self_test"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn healthy_etcd_passes_and_leaves_nothing() {
+    let Some(endpoint) = service("GST_ETCD_ENDPOINT") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (r, report) = metasrv(
+        dir.path(),
+        &format!("backend = \"etcd_store\"\nstore_addrs = [\"{endpoint}\"]\nstore_key_prefix = \"gst-cli-healthy/\""),
+        &["--include-performance"],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    for id in [
+        "etcd_endpoint",
+        "etcd_cluster",
+        "etcd_metadata",
+        "etcd_probe",
+        "etcd_latency",
+    ] {
+        assert_eq!(
+            status(&report, id),
+            vec!["pass"],
+            "{id}: {}",
+            check(&report, id)
+        );
+    }
+    assert_eq!(status(&report, "sql_connect"), vec!["skipped"]);
+    assert_eq!(etcd_leftovers(&endpoint), "");
+}
+
+#[test]
+fn read_only_run_writes_nothing_to_etcd() {
+    let Some(endpoint) = service("GST_ETCD_ENDPOINT") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let before = etcd_revision(&endpoint);
+    let (r, report) = metasrv(
+        dir.path(),
+        &format!("backend = \"etcd_store\"\nstore_addrs = [\"{endpoint}\"]"),
+        &["--read-only", "--include-performance"],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(status(&report, "etcd_probe"), vec!["pass"]);
+    assert_eq!(
+        etcd_revision(&endpoint),
+        before,
+        "a read-only run changed etcd"
+    );
+}
+
+#[test]
+fn etcd_faults_fail_with_their_cause() {
+    let Some(endpoint) = service("GST_ETCD_ENDPOINT") else {
+        return;
+    };
+    let Some(auth) = service("GST_ETCD_AUTH_ENDPOINT") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let dead = format!("127.0.0.1:{}", common::steps::closed_port());
+    // one dead endpoint in the list
+    let (r, report) = metasrv(
+        dir.path(),
+        &format!("backend = \"etcd_store\"\nstore_addrs = [\"{endpoint}\", \"{dead}\"]"),
+        &[],
+    );
+    assert_eq!(r.code, 3, "{}", r.all());
+    assert_eq!(status(&report, "etcd_endpoint"), vec!["pass", "fail"]);
+    // etcd with auth enabled: unusable by GreptimeDB, not "wrong password"
+    let (r, report) = metasrv(
+        dir.path(),
+        &format!("backend = \"etcd_store\"\nstore_addrs = [\"{auth}\"]"),
+        &[],
+    );
+    assert_eq!(r.code, 3, "{}", r.all());
+    let msg = check(&report, "etcd_endpoint")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(msg.contains("authentication"), "{msg}");
+    // max_txn_ops above etcd's --max-txn-ops (128)
+    let (r, report) = metasrv(
+        dir.path(),
+        &format!("backend = \"etcd_store\"\nstore_addrs = [\"{endpoint}\"]\nmax_txn_ops = 200"),
+        &[],
+    );
+    assert_eq!(r.code, 3, "{}", r.all());
+    let probe = check(&report, "etcd_probe");
+    assert_eq!(probe["status"], "fail", "{probe}");
+    assert!(probe.to_string().contains("max_txn_ops"), "{probe}");
+    assert_eq!(etcd_leftovers(&endpoint), "");
+}
+
+#[test]
+fn healthy_postgres_and_mysql_pass() {
+    let Some(pg) = service("GST_PG_RW_URL") else {
+        return;
+    };
+    let Some(my) = service("GST_MYSQL_RW_URL") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (r, report) = metasrv(
+        dir.path(),
+        &format!("backend = \"postgres_store\"\nstore_addrs = [\"{pg}\"]\nmeta_table_name = \"gst_cli_meta\""),
+        &["--include-performance"],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    for id in [
+        "sql_connect",
+        "sql_metadata_table",
+        "sql_privileges",
+        "sql_election",
+        "sql_latency",
+    ] {
+        assert_eq!(
+            status(&report, id),
+            vec!["pass"],
+            "{id}: {}",
+            check(&report, id)
+        );
+    }
+    let (r, report) = metasrv(
+        dir.path(),
+        &format!("backend = \"mysql_store\"\nstore_addrs = [\"{my}\"]\nmeta_table_name = \"gst_cli_meta\""),
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    for id in [
+        "sql_connect",
+        "sql_metadata_table",
+        "sql_privileges",
+        "sql_election",
+    ] {
+        assert_ne!(
+            status(&report, id),
+            vec!["fail"],
+            "{id}: {}",
+            check(&report, id)
+        );
+    }
+}
+
+#[test]
+fn sql_faults_fail_with_their_cause_and_never_show_the_password() {
+    let Some(ro) = service("GST_PG_RO_URL") else {
+        return;
+    };
+    let Some(rw) = service("GST_PG_RW_URL") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let password = rw
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .and_then(|(user, _)| user.split_once(':'))
+        .map(|(_, pw)| pw.to_string())
+        .expect("password in GST_PG_RW_URL");
+    let wrong = rw.replace(&format!(":{password}@"), ":not-the-password@");
+    // wrong password
+    let (r, report) = metasrv(
+        dir.path(),
+        &format!("backend = \"postgres_store\"\nstore_addrs = [\"{wrong}\"]"),
+        &[],
+    );
+    assert_eq!(r.code, 3, "{}", r.all());
+    let connect = check(&report, "sql_connect");
+    assert_eq!(connect["status"], "fail");
+    assert!(connect.to_string().contains("password"), "{connect}");
+    // role without CREATE on public (PostgreSQL 15)
+    let (r, report) = metasrv(
+        dir.path(),
+        &format!("backend = \"postgres_store\"\nstore_addrs = [\"{ro}\"]"),
+        &[],
+    );
+    assert_eq!(r.code, 3, "{}", r.all());
+    assert_eq!(
+        status(&report, "sql_metadata_table"),
+        vec!["fail"],
+        "{report}"
+    );
+    // backend_tls disable is refused by metasrv for PostgreSQL
+    let (r, report) = metasrv(
+        dir.path(),
+        &format!("backend = \"postgres_store\"\nstore_addrs = [\"{rw}\"]\n[backend_tls]\nmode = \"disable\""),
+        &[],
+    );
+    assert_eq!(r.code, 3, "{}", r.all());
+    assert!(check(&report, "sql_connect")
+        .to_string()
+        .contains("disable"));
+    for text in [&r.all(), &serde_json::to_string(&report).unwrap()] {
+        assert!(!text.contains(&password), "password leaked");
+    }
+}

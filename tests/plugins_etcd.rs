@@ -1,0 +1,919 @@
+//! `etcd.*` steps against real etcd servers started by `scripts/services.sh`: plain
+//! (`GST_ETCD_ENDPOINT`), auth-enabled (`GST_ETCD_AUTH_ENDPOINT`) and mutual TLS
+//! (`GST_ETCD_TLS_ENDPOINT` with `GST_TLS_CA`, `GST_TLS_WRONG_CA`, `GST_TLS_CLIENT_CERT`,
+//! `GST_TLS_CLIENT_KEY`). A missing variable fails the test under CI=true and skips it
+//! otherwise. Every test writes under its own `gst-test-<uuid>/` prefix, so they run
+//! concurrently; tests that need the plain etcd to themselves (comparing the store revision,
+//! raising an alarm) take the write side of [`EXCLUSIVE`].
+
+use std::time::Duration;
+
+mod common;
+
+use common::steps::{
+    assert_example_parses, assert_matches_output_schema, closed_port, run_cleanup, run_step, step,
+    TestCx,
+};
+use etcd_client::{AlarmAction, AlarmOptions, AlarmType, Client, DeleteOptions, GetOptions};
+use greptime_self_test::config::Component;
+use greptime_self_test::plugins::{CleanupRegistry, ErrorKind, StepError, StepOutput};
+use serde_json::{json, Value};
+use tokio::sync::RwLock;
+
+const STEPS: [&str; 5] = [
+    "etcd.endpoint",
+    "etcd.cluster",
+    "etcd.probe",
+    "etcd.metadata",
+    "etcd.latency",
+];
+
+/// Writers to the plain etcd hold the read side; tests proving "no write" by comparing the store
+/// revision, or raising an alarm, hold the write side, so no other test writes meanwhile.
+static EXCLUSIVE: RwLock<()> = RwLock::const_new(());
+
+/// The value of a `GST_*` variable. Missing: panics under CI=true, else notes the skip.
+fn var(name: &str) -> Option<String> {
+    match std::env::var(name) {
+        Ok(value) if !value.is_empty() => Some(value),
+        _ => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but {name} is not set: run the tests through scripts/services.sh"
+            );
+            eprintln!("note: {name} is not set (start scripts/services.sh); test skipped");
+            None
+        }
+    }
+}
+
+/// Gets `GST_*` variables or returns from the test.
+macro_rules! need {
+    ($($name:literal),+) => {
+        ($(match var($name) { Some(v) => v, None => return },)+)
+    };
+}
+
+/// A context with `budget` until the deadline and undo actions going to `cleanup`.
+fn cx(
+    read_only: bool,
+    cleanup: &CleanupRegistry,
+    budget: Duration,
+) -> greptime_self_test::plugins::StepCx {
+    TestCx::new(Component::Metasrv, &format!("etcd-test-{}", uuid()))
+        .budget(budget)
+        .read_only(read_only)
+        .cleanup(cleanup)
+        .build()
+}
+
+fn uuid() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
+}
+
+/// A fresh key prefix for one test.
+fn prefix() -> String {
+    format!("gst-test-{}/", uuid())
+}
+
+/// Runs `name` with a 10 s budget, then its cleanup actions.
+async fn run(name: &str, params: Value, read_only: bool) -> Result<StepOutput, StepError> {
+    let cleanup = CleanupRegistry::default();
+    let cx = cx(read_only, &cleanup, Duration::from_secs(10));
+    let result = run_step(name, params, &cx).await;
+    run_cleanup(&cleanup).await;
+    if let Ok(out) = &result {
+        assert_matches_output_schema(name, &out.value);
+    }
+    result
+}
+
+async fn client(endpoint: &str) -> Client {
+    Client::connect([endpoint], None)
+        .await
+        .expect("etcd client")
+}
+
+/// Every key (and value) under `prefix`, in key order.
+async fn dump(client: &Client, prefix: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut kv = client.kv_client();
+    kv.get(prefix, Some(GetOptions::new().with_prefix()))
+        .await
+        .expect("range")
+        .kvs()
+        .iter()
+        .map(|kv| (kv.key().to_vec(), kv.value().to_vec()))
+        .collect()
+}
+
+async fn revision(client: &Client) -> i64 {
+    let mut kv = client.kv_client();
+    kv.get("gst-revision-probe", None)
+        .await
+        .expect("range")
+        .header()
+        .expect("header")
+        .revision()
+}
+
+async fn delete_prefix(client: &Client, prefix: &str) {
+    let mut kv = client.kv_client();
+    kv.delete(prefix, Some(DeleteOptions::new().with_prefix()))
+        .await
+        .expect("delete");
+}
+
+/// Puts a few keys around the self-test namespace under `prefix`; returns them.
+async fn seed(client: &Client, prefix: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut kv = client.kv_client();
+    let binary: Vec<u8> = (0..=255u8).collect();
+    for (key, value) in [
+        (
+            format!("{prefix}__table_name/greptime/public/t"),
+            b"{\"id\":1024}".to_vec(),
+        ),
+        (
+            format!("{prefix}__greptime_self_test"),
+            b"not in the namespace".to_vec(),
+        ),
+        (format!("{prefix}__greptime_self_tesz/x"), binary.clone()),
+        (format!("{prefix}zz"), binary),
+    ] {
+        kv.put(key, value, None).await.expect("seed put");
+    }
+    dump(client, prefix).await
+}
+
+fn tls_params(mode: &str, ca: &str, cert: &str, key: &str) -> Value {
+    json!({"mode": mode, "ca_cert_path": ca, "cert_path": cert, "key_path": key, "watch": false})
+}
+
+fn expect_err(result: Result<StepOutput, StepError>, kind: ErrorKind) -> StepError {
+    match result {
+        Ok(out) => panic!("expected {kind:?}, got output {}", out.value),
+        Err(e) => {
+            assert_eq!(e.kind, kind, "{}: {:?}", e.message, e.hint);
+            e
+        }
+    }
+}
+
+#[test]
+fn examples_parse_into_params() {
+    for name in STEPS {
+        assert_example_parses(name);
+    }
+    let probe = step("etcd.probe");
+    assert!(probe
+        .check_params(&json!({"endpoints": ["a:1"], "value_size": "1500KiB"}))
+        .is_ok());
+    assert!(probe
+        .check_params(&json!({"endpoints": ["a:1"], "value_size": "1.5 parsecs"}))
+        .is_err());
+    assert!(probe
+        .check_params(&json!({"endpoints": ["a:1"], "max_txn_op": 1}))
+        .is_err());
+    assert!(step("etcd.endpoint")
+        .check_params(&json!({"endpoint": "a:1", "tls": {"mode": "verify-ca"}}))
+        .is_err());
+    assert!(step("etcd.cluster")
+        .check_params(&json!({"endpoints": ["a:1"], "tls": {"sslmode": "x"}}))
+        .is_err());
+}
+
+#[tokio::test]
+async fn tls_with_an_http_endpoint_is_misconfigured_as_metasrv_fails_to_start() {
+    let err = expect_err(
+        run(
+            "etcd.endpoint",
+            json!({"endpoint": "http://127.0.0.1:2379", "tls": {"mode": "require"}}),
+            false,
+        )
+        .await,
+        ErrorKind::Misconfigured,
+    );
+    assert!(err.message.contains("http://"), "{}", err.message);
+}
+
+#[tokio::test]
+async fn a_missing_ca_file_is_named() {
+    let err = expect_err(
+        run(
+            "etcd.endpoint",
+            json!({"endpoint": "https://127.0.0.1:2379",
+                   "tls": {"ca_cert_path": "/nonexistent/ca.pem"}}),
+            false,
+        )
+        .await,
+        ErrorKind::Misconfigured,
+    );
+    assert!(
+        err.message.contains("backend_tls.ca_cert_path"),
+        "{}",
+        err.message
+    );
+}
+
+#[tokio::test]
+async fn empty_store_addrs_is_misconfigured() {
+    for name in ["etcd.cluster", "etcd.probe", "etcd.metadata"] {
+        expect_err(
+            run(name, json!({"endpoints": [" ", ""]}), false).await,
+            ErrorKind::Misconfigured,
+        );
+    }
+}
+
+#[tokio::test]
+async fn healthy_endpoint_reports_its_status() {
+    let (ep,) = need!("GST_ETCD_ENDPOINT");
+    for endpoint in [ep.clone(), format!("http://{ep}")] {
+        let out = run(
+            "etcd.endpoint",
+            json!({"endpoint": endpoint, "endpoints": [endpoint],
+                   "tls": tls_params("prefer", "", "", "")}),
+            false,
+        )
+        .await
+        .expect("healthy endpoint");
+        let v = &out.value;
+        assert_eq!(v["endpoint"], endpoint);
+        assert_eq!(
+            v["tls"], false,
+            "prefer with non-https endpoints is plaintext"
+        );
+        assert!(v["version"].as_str().unwrap().starts_with("3."), "{v}");
+        assert!(!v["cluster_id"].as_str().unwrap().is_empty());
+        assert_eq!(v["leader"], v["member_id"], "a single member leads");
+        assert_eq!(v["is_leader"], true);
+        assert!(v["raft_index"].as_u64().unwrap() > 0);
+        assert!(v["raft_term"].as_u64().unwrap() > 0);
+        assert!(v["db_size"].as_i64().unwrap() > 0);
+        assert!(v["db_size_in_use"].as_i64().unwrap() > 0);
+        assert_eq!(v["alarms"], json!([]));
+        assert!(v["latency_ms"].as_f64().unwrap() > 0.0);
+        assert!(!out.details.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn cluster_endpoints_agree() {
+    let (ep,) = need!("GST_ETCD_ENDPOINT");
+    let out = run(
+        "etcd.cluster",
+        json!({"endpoints": [ep, format!("http://{ep}")]}),
+        false,
+    )
+    .await
+    .expect("cluster");
+    let v = &out.value;
+    assert_eq!(v["agree"], true, "{v}");
+    assert_eq!(v["reachable"], 2);
+    assert_eq!(v["unreachable"], 0);
+    assert_eq!(v["cluster_ids"].as_array().unwrap().len(), 1);
+    assert_eq!(v["leaders"].as_array().unwrap().len(), 1);
+    assert_eq!(v["members"][0]["reachable"], true);
+    assert_eq!(v["members"][0]["error"], Value::Null);
+    assert_eq!(v["tls"], false);
+}
+
+#[tokio::test]
+async fn a_dead_endpoint_is_unreachable_and_reported_by_the_cluster() {
+    let (ep,) = need!("GST_ETCD_ENDPOINT");
+    let dead = format!("127.0.0.1:{}", closed_port());
+    let err = expect_err(
+        run("etcd.endpoint", json!({"endpoint": dead}), false).await,
+        ErrorKind::Unreachable,
+    );
+    assert!(
+        err.message.contains("connection refused"),
+        "{}",
+        err.message
+    );
+    assert!(err.hint.unwrap().contains(&dead));
+
+    let out = run("etcd.cluster", json!({"endpoints": [ep, dead]}), false)
+        .await
+        .expect("one endpoint is reachable");
+    let v = &out.value;
+    assert_eq!(v["reachable"], 1);
+    assert_eq!(v["unreachable"], 1);
+    assert_eq!(v["agree"], true, "the reachable endpoints agree: {v}");
+    let member = &v["members"][1];
+    assert_eq!(member["endpoint"], dead);
+    assert_eq!(member["reachable"], false);
+    assert_eq!(member["error_kind"], "Unreachable");
+    assert!(member["error"]
+        .as_str()
+        .unwrap()
+        .contains("connection refused"));
+
+    let err = expect_err(
+        run("etcd.cluster", json!({"endpoints": [dead]}), false).await,
+        ErrorKind::Unreachable,
+    );
+    assert!(
+        err.message.contains("no etcd endpoint is reachable"),
+        "{}",
+        err.message
+    );
+}
+
+#[tokio::test]
+async fn a_silent_server_times_out() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let cleanup = CleanupRegistry::default();
+    let cx = cx(false, &cleanup, Duration::from_millis(1500));
+    let err = expect_err(
+        run_step("etcd.endpoint", json!({"endpoint": addr.to_string()}), &cx).await,
+        ErrorKind::Timeout,
+    );
+    assert!(err.message.contains("did not answer"), "{}", err.message);
+    holder.abort();
+}
+
+#[tokio::test]
+async fn auth_enabled_etcd_is_unusable_by_greptimedb() {
+    let (ep,) = need!("GST_ETCD_AUTH_ENDPOINT");
+    let err = expect_err(
+        run("etcd.endpoint", json!({"endpoint": ep}), false).await,
+        ErrorKind::Rejected,
+    );
+    assert!(
+        err.message.contains("requires authentication"),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.message.contains("cannot authenticate"),
+        "{}",
+        err.message
+    );
+    assert!(!err.message.to_lowercase().contains("wrong password"));
+    let err = expect_err(
+        run(
+            "etcd.probe",
+            json!({"endpoints": [ep], "key_prefix": prefix()}),
+            false,
+        )
+        .await,
+        ErrorKind::Rejected,
+    );
+    assert!(
+        err.message.contains("cannot authenticate"),
+        "{}",
+        err.message
+    );
+    let err = expect_err(
+        run("etcd.metadata", json!({"endpoints": [ep]}), false).await,
+        ErrorKind::Rejected,
+    );
+    assert!(
+        err.message.contains("cannot authenticate"),
+        "{}",
+        err.message
+    );
+}
+
+#[tokio::test]
+async fn mutual_tls_passes_with_ca_and_client_certificate() {
+    let (ep, ca, cert, key) = need!(
+        "GST_ETCD_TLS_ENDPOINT",
+        "GST_TLS_CA",
+        "GST_TLS_CLIENT_CERT",
+        "GST_TLS_CLIENT_KEY"
+    );
+    for mode in ["prefer", "require", "verify_ca", "verify_full"] {
+        let out = run(
+            "etcd.endpoint",
+            json!({"endpoint": ep, "endpoints": [ep], "tls": tls_params(mode, &ca, &cert, &key)}),
+            false,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("mode {mode}: {}: {:?}", e.message, e.hint));
+        assert_eq!(out.value["tls"], true, "mode {mode}");
+        assert_eq!(out.value["is_leader"], true);
+    }
+    // `require` with a bare host:port also uses TLS.
+    let bare = ep.trim_start_matches("https://");
+    let out = run(
+        "etcd.endpoint",
+        json!({"endpoint": bare, "tls": tls_params("require", &ca, &cert, &key)}),
+        false,
+    )
+    .await
+    .expect("bare host:port with require");
+    assert_eq!(out.value["tls"], true);
+
+    let prefix = prefix();
+    let out = run(
+        "etcd.probe",
+        json!({"endpoints": [ep], "tls": tls_params("verify_ca", &ca, &cert, &key),
+               "key_prefix": prefix, "value_size": 4096}),
+        false,
+    )
+    .await
+    .expect("probe over mTLS");
+    assert_eq!(out.value["tls"], true);
+}
+
+#[tokio::test]
+async fn mutual_tls_without_client_certificate_is_rejected() {
+    let (ep, ca, cert) = need!("GST_ETCD_TLS_ENDPOINT", "GST_TLS_CA", "GST_TLS_CLIENT_CERT");
+    // No identity at all, and only a certificate (metasrv then sends none either).
+    for cert in ["", cert.as_str()] {
+        let err = expect_err(
+            run(
+                "etcd.endpoint",
+                json!({"endpoint": ep, "tls": tls_params("require", &ca, cert, "")}),
+                false,
+            )
+            .await,
+            ErrorKind::Rejected,
+        );
+        assert!(
+            err.message.contains("rejected the TLS handshake"),
+            "{}",
+            err.message
+        );
+        let hint = err.hint.unwrap();
+        assert!(hint.contains("backend_tls.cert_path"), "{hint}");
+        assert!(hint.contains("backend_tls.key_path"), "{hint}");
+    }
+}
+
+#[tokio::test]
+async fn mutual_tls_with_the_wrong_ca_is_rejected_naming_the_ca() {
+    let (ep, wrong, cert, key) = need!(
+        "GST_ETCD_TLS_ENDPOINT",
+        "GST_TLS_WRONG_CA",
+        "GST_TLS_CLIENT_CERT",
+        "GST_TLS_CLIENT_KEY"
+    );
+    for ca in [wrong.as_str(), ""] {
+        let err = expect_err(
+            run(
+                "etcd.endpoint",
+                json!({"endpoint": ep, "tls": tls_params("verify_ca", ca, &cert, &key)}),
+                false,
+            )
+            .await,
+            ErrorKind::Rejected,
+        );
+        assert!(err.message.contains("not trusted"), "{}", err.message);
+        assert!(
+            err.hint.unwrap().contains("backend_tls.ca_cert_path"),
+            "CA hint expected"
+        );
+    }
+}
+
+#[tokio::test]
+async fn prefer_with_http_endpoints_is_plaintext() {
+    let (tls_ep, ca, cert, key) = need!(
+        "GST_ETCD_TLS_ENDPOINT",
+        "GST_TLS_CA",
+        "GST_TLS_CLIENT_CERT",
+        "GST_TLS_CLIENT_KEY"
+    );
+    // The TLS etcd written without https://: metasrv's `prefer` then talks plaintext, which the
+    // TLS server refuses.
+    let bare = tls_ep.trim_start_matches("https://").to_string();
+    let err = expect_err(
+        run(
+            "etcd.endpoint",
+            json!({"endpoint": bare, "tls": tls_params("prefer", &ca, &cert, &key)}),
+            false,
+        )
+        .await,
+        ErrorKind::Rejected,
+    );
+    assert!(err.message.contains("requires TLS"), "{}", err.message);
+    // One https endpoint among plain ones: still plaintext.
+    let err = expect_err(
+        run(
+            "etcd.endpoint",
+            json!({"endpoint": bare, "endpoints": [tls_ep, "127.0.0.1:2379"],
+                   "tls": tls_params("prefer", &ca, &cert, &key)}),
+            false,
+        )
+        .await,
+        ErrorKind::Rejected,
+    );
+    assert!(err.message.contains("requires TLS"), "{}", err.message);
+    // And `disable` with an https:// endpoint still uses TLS for that URL in etcd-client.
+}
+
+#[tokio::test]
+async fn probe_passes_and_leaves_nothing() {
+    let (ep,) = need!("GST_ETCD_ENDPOINT");
+    let _writer = EXCLUSIVE.read().await;
+    let etcd = client(&ep).await;
+    let prefix = prefix();
+    let before = seed(&etcd, &prefix).await;
+
+    let out = run(
+        "etcd.probe",
+        json!({"endpoints": [ep], "tls": tls_params("prefer", "", "", ""),
+               "key_prefix": prefix, "max_txn_ops": 128, "value_size": "1500KiB"}),
+        false,
+    )
+    .await
+    .expect("probe passes");
+    let v = &out.value;
+    let namespace = v["namespace"].as_str().unwrap();
+    assert!(
+        namespace.starts_with(&format!("{prefix}__greptime_self_test/etcd-test-")),
+        "{namespace}"
+    );
+    assert_eq!(v["read_only"], false);
+    assert_eq!(v["txn_ops"], 128);
+    assert_eq!(v["large_value_bytes"], 1500 * 1024);
+    for key in ["put_ms", "get_ms", "delete_ms", "txn_ms", "large_put_ms"] {
+        assert!(v[key].as_f64().unwrap() > 0.0, "{key}: {v}");
+    }
+    assert!(v["revision_after"].as_i64().unwrap() > v["revision_before"].as_i64().unwrap());
+
+    assert!(dump(&etcd, &format!("{prefix}__greptime_self_test/"))
+        .await
+        .is_empty());
+    assert_eq!(
+        dump(&etcd, &prefix).await,
+        before,
+        "pre-existing keys unchanged"
+    );
+    delete_prefix(&etcd, &prefix).await;
+}
+
+#[tokio::test]
+async fn probe_above_etcd_max_txn_ops_is_rejected() {
+    let (ep,) = need!("GST_ETCD_ENDPOINT");
+    let _writer = EXCLUSIVE.read().await;
+    let etcd = client(&ep).await;
+    let prefix = prefix();
+    let err = expect_err(
+        run(
+            "etcd.probe",
+            json!({"endpoints": [ep], "key_prefix": prefix, "max_txn_ops": 200}),
+            false,
+        )
+        .await,
+        ErrorKind::Rejected,
+    );
+    assert!(err.message.contains("max_txn_ops"), "{}", err.message);
+    assert!(err.message.contains("--max-txn-ops"), "{}", err.message);
+    assert!(err.hint.unwrap().contains("--max-txn-ops"));
+    assert!(dump(&etcd, &prefix).await.is_empty(), "nothing left");
+}
+
+#[tokio::test]
+async fn probe_of_a_value_above_max_request_bytes_is_rejected() {
+    let (ep,) = need!("GST_ETCD_ENDPOINT");
+    let _writer = EXCLUSIVE.read().await;
+    let etcd = client(&ep).await;
+    let prefix = prefix();
+    for size in [json!(1_600_000), json!("2MiB")] {
+        let err = expect_err(
+            run(
+                "etcd.probe",
+                json!({"endpoints": [ep], "key_prefix": prefix, "value_size": size}),
+                false,
+            )
+            .await,
+            ErrorKind::Rejected,
+        );
+        assert!(
+            err.message.contains("--max-request-bytes"),
+            "{}",
+            err.message
+        );
+        assert!(
+            err.message.contains("max_metadata_value_size"),
+            "{}",
+            err.message
+        );
+        assert!(err.hint.unwrap().contains("--max-request-bytes"));
+        assert!(dump(&etcd, &prefix).await.is_empty(), "nothing left");
+    }
+}
+
+#[tokio::test]
+async fn probe_refuses_a_namespace_holding_another_runs_keys() {
+    let (ep,) = need!("GST_ETCD_ENDPOINT");
+    let _writer = EXCLUSIVE.read().await;
+    let etcd = client(&ep).await;
+    let prefix = prefix();
+    let stray = format!("{prefix}__greptime_self_test/old-run/probe-1/kv");
+    etcd.kv_client()
+        .put(stray.clone(), "x", None)
+        .await
+        .unwrap();
+
+    for name in ["etcd.probe", "etcd.latency"] {
+        let err = expect_err(
+            run(
+                name,
+                json!({"endpoints": [ep], "key_prefix": prefix}),
+                false,
+            )
+            .await,
+            ErrorKind::Rejected,
+        );
+        assert!(err.message.contains(&stray), "{}", err.message);
+        let hint = err.hint.unwrap();
+        assert!(hint.contains("etcdctl --endpoints="), "{hint}");
+        assert!(hint.contains("del --prefix"), "{hint}");
+    }
+    let left = dump(&etcd, &prefix).await;
+    assert_eq!(left.len(), 1, "only the stray key");
+    assert_eq!(left[0], (stray.into_bytes(), b"x".to_vec()));
+    delete_prefix(&etcd, &prefix).await;
+}
+
+#[tokio::test]
+async fn read_only_steps_write_nothing() {
+    let (ep,) = need!("GST_ETCD_ENDPOINT");
+    let _alone = EXCLUSIVE.write().await;
+    let etcd = client(&ep).await;
+    let prefix = prefix();
+    let before = revision(&etcd).await;
+
+    let out = run(
+        "etcd.probe",
+        json!({"endpoints": [ep], "key_prefix": prefix}),
+        true,
+    )
+    .await
+    .expect("read-only probe");
+    let v = &out.value;
+    assert_eq!(v["read_only"], true);
+    for key in [
+        "put_ms",
+        "get_ms",
+        "txn_ms",
+        "large_put_ms",
+        "revision_after",
+    ] {
+        assert_eq!(v[key], Value::Null, "{key}");
+    }
+    assert_eq!(v["revision_before"], before);
+
+    let out = run(
+        "etcd.latency",
+        json!({"endpoints": [ep], "key_prefix": prefix, "operations": 20}),
+        true,
+    )
+    .await
+    .expect("read-only latency");
+    assert_eq!(out.value["put_p50_ms"], Value::Null);
+    assert!(out.value["get_p50_ms"].as_f64().unwrap() > 0.0);
+
+    for name in ["etcd.metadata", "etcd.cluster"] {
+        run(name, json!({"endpoints": [ep]}), true)
+            .await
+            .expect(name);
+    }
+    run("etcd.endpoint", json!({"endpoint": ep}), true)
+        .await
+        .expect("endpoint");
+    assert_eq!(
+        revision(&etcd).await,
+        before,
+        "the store revision is unchanged"
+    );
+    assert!(dump(&etcd, &prefix).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_probe_cancelled_midway_is_cleaned_up() {
+    let (ep,) = need!("GST_ETCD_ENDPOINT");
+    let _writer = EXCLUSIVE.read().await;
+    let etcd = client(&ep).await;
+    let prefix = prefix();
+    let mut interrupted_after_registering = 0;
+    for delay_ms in [1u64, 3, 6, 10, 15, 25, 40] {
+        let cleanup = CleanupRegistry::default();
+        let cx = cx(false, &cleanup, Duration::from_secs(10));
+        let params = json!({"endpoints": [ep], "key_prefix": prefix,
+                            "value_size": 1_000_000, "max_txn_ops": 128});
+        let step = run_step("etcd.probe", params, &cx);
+        let finished = tokio::time::timeout(Duration::from_millis(delay_ms), step)
+            .await
+            .is_ok();
+        let actions = run_cleanup(&cleanup).await;
+        if !finished && actions > 0 {
+            interrupted_after_registering += 1;
+        }
+        assert!(
+            dump(&etcd, &prefix).await.is_empty(),
+            "keys left after a cancel at {delay_ms} ms"
+        );
+    }
+    assert!(
+        interrupted_after_registering > 0,
+        "no cancellation landed between the first write and the end"
+    );
+}
+
+#[tokio::test]
+async fn metadata_reports_keys_and_the_election_leader() {
+    let (ep,) = need!("GST_ETCD_ENDPOINT");
+    let _writer = EXCLUSIVE.read().await;
+    let etcd = client(&ep).await;
+    let prefix = prefix();
+
+    let out = run(
+        "etcd.metadata",
+        json!({"endpoints": [ep], "key_prefix": prefix}),
+        false,
+    )
+    .await
+    .expect("metadata on an empty prefix");
+    assert_eq!(out.value["metadata_keys"], 0);
+    assert_eq!(out.value["election_leader"], Value::Null);
+    assert_eq!(out.value["candidates"], 0);
+
+    let mut kv = etcd.kv_client();
+    kv.put(
+        format!("{prefix}__metasrv_election/abc"),
+        "127.0.0.1:3002",
+        None,
+    )
+    .await
+    .unwrap();
+    kv.put(
+        format!("{prefix}__metasrv_election/def"),
+        "127.0.0.2:3002",
+        None,
+    )
+    .await
+    .unwrap();
+    for addr in ["127.0.0.1:3002", "127.0.0.2:3002"] {
+        kv.put(
+            format!("{prefix}__metasrv_election_candidates/{addr}"),
+            "{}",
+            None,
+        )
+        .await
+        .unwrap();
+    }
+    kv.put(
+        format!("{prefix}__table_name/greptime/public/t"),
+        "{}",
+        None,
+    )
+    .await
+    .unwrap();
+
+    let out = run(
+        "etcd.metadata",
+        json!({"endpoints": [ep], "key_prefix": prefix}),
+        false,
+    )
+    .await
+    .expect("metadata");
+    let v = &out.value;
+    assert_eq!(v["metadata_keys"], 5);
+    assert_eq!(
+        v["election_leader"], "127.0.0.1:3002",
+        "the oldest key leads"
+    );
+    assert_eq!(v["election_key"], format!("{prefix}__metasrv_election/abc"));
+    assert_eq!(v["candidates"], 2);
+    assert_eq!(
+        v["candidate_addrs"],
+        json!(["127.0.0.1:3002", "127.0.0.2:3002"])
+    );
+    delete_prefix(&etcd, &prefix).await;
+}
+
+#[tokio::test]
+async fn latency_figures_are_ordered_and_nothing_is_left() {
+    let (ep,) = need!("GST_ETCD_ENDPOINT");
+    let _writer = EXCLUSIVE.read().await;
+    let etcd = client(&ep).await;
+    let prefix = prefix();
+    let before = seed(&etcd, &prefix).await;
+    let out = run(
+        "etcd.latency",
+        json!({"endpoints": [ep], "key_prefix": prefix, "operations": 50, "value_size": 128}),
+        false,
+    )
+    .await
+    .expect("latency");
+    let v = &out.value;
+    assert_eq!(v["operations"], 50);
+    for op in ["put", "get"] {
+        let get = |q: &str| v[format!("{op}_{q}_ms")].as_f64().unwrap();
+        assert!(get("p50") > 0.0, "{v}");
+        assert!(get("p50") <= get("p90"), "{v}");
+        assert!(get("p90") <= get("p99"), "{v}");
+        assert!(get("p99") <= get("max"), "{v}");
+    }
+    assert_eq!(out.details.len(), 2);
+    assert!(dump(&etcd, &format!("{prefix}__greptime_self_test/"))
+        .await
+        .is_empty());
+    assert_eq!(dump(&etcd, &prefix).await, before);
+    delete_prefix(&etcd, &prefix).await;
+
+    let err = expect_err(
+        run(
+            "etcd.latency",
+            json!({"endpoints": [ep], "operations": 10001}),
+            false,
+        )
+        .await,
+        ErrorKind::CouldNotRun,
+    );
+    assert!(err.message.contains("10000"), "{}", err.message);
+}
+
+#[tokio::test]
+async fn an_active_alarm_is_reported_and_the_probe_fails_on_it() {
+    let (ep,) = need!("GST_ETCD_ENDPOINT");
+    let _alone = EXCLUSIVE.write().await;
+    let etcd = client(&ep).await;
+    let member = etcd
+        .maintenance_client()
+        .status()
+        .await
+        .unwrap()
+        .header()
+        .unwrap()
+        .member_id();
+    let alarm = |action: AlarmAction| {
+        let mut maintenance = etcd.maintenance_client();
+        async move {
+            let mut options = AlarmOptions::new();
+            options.with_member(member);
+            maintenance
+                .alarm(action, AlarmType::Nospace, Some(options))
+                .await
+                .expect("alarm request");
+        }
+    };
+    let prefix = prefix();
+    let cleanup = CleanupRegistry::default();
+    let cx = cx(false, &cleanup, Duration::from_secs(10));
+
+    // Nothing may panic while the alarm is raised: it would stay raised for every other test.
+    alarm(AlarmAction::Activate).await;
+    let endpoint = run_step("etcd.endpoint", json!({"endpoint": ep}), &cx).await;
+    let probe = run_step(
+        "etcd.probe",
+        json!({"endpoints": [ep], "key_prefix": prefix}),
+        &cx,
+    )
+    .await;
+    alarm(AlarmAction::Deactivate).await;
+    run_cleanup(&cleanup).await;
+
+    let out = endpoint.expect("an alarm is data, not an error");
+    assert_eq!(
+        out.value["alarms"],
+        json!([format!("NOSPACE (member {member:x})")])
+    );
+    assert!(out.details.iter().any(|d| d.contains("NOSPACE")));
+    let err = expect_err(probe, ErrorKind::Rejected);
+    assert!(err.message.contains("out of space"), "{}", err.message);
+    assert!(err.hint.unwrap().contains("alarm disarm"));
+    assert!(dump(&etcd, &prefix).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_dead_endpoint_among_several_is_named_and_the_probe_leaves_nothing() {
+    let (ep,) = need!("GST_ETCD_ENDPOINT");
+    let _writer = EXCLUSIVE.read().await;
+    let etcd = client(&ep).await;
+    let prefix = prefix();
+    let dead = format!("127.0.0.1:{}", closed_port());
+    // The balancer routes some requests to the dead endpoint, as metasrv's client does: each
+    // run either passes or fails naming that endpoint, and never leaves a key.
+    let mut failures = 0;
+    for _ in 0..8 {
+        let result = run(
+            "etcd.probe",
+            json!({"endpoints": [ep, dead], "key_prefix": prefix, "value_size": 1024}),
+            false,
+        )
+        .await;
+        if let Err(e) = result {
+            failures += 1;
+            assert_eq!(e.kind, ErrorKind::Unreachable, "{}", e.message);
+            assert!(e.message.contains(&dead), "{}", e.message);
+            assert!(!e.message.contains(&ep), "{}", e.message);
+            let hint = e.hint.unwrap();
+            assert!(hint.contains("spreads its requests"), "{hint}");
+        }
+        assert!(dump(&etcd, &prefix).await.is_empty(), "keys left behind");
+    }
+    eprintln!("{failures} of 8 probes hit the dead endpoint");
+}

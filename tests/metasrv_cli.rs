@@ -6,24 +6,8 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{run_in, Run};
+use common::{run_in, service, Run};
 use serde_json::Value;
-
-/// A `GST_*` variable from `scripts/services.sh`; `None` (test skipped) outside CI when the
-/// services are not running, a failure under CI=true.
-fn service(name: &str) -> Option<String> {
-    match std::env::var(name) {
-        Ok(v) if !v.is_empty() => Some(v),
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true but {name} is not set: scripts/services.sh must run first"
-            );
-            eprintln!("note: {name} not set (run scripts/services.sh start); test skipped");
-            None
-        }
-    }
-}
 
 /// Writes a metasrv config into `dir` and runs the built-in playbook on it.
 fn metasrv(dir: &Path, toml: &str, extra: &[&str]) -> (Run, Value) {

@@ -60,6 +60,34 @@ pub fn human(duration: Duration) -> String {
     humantime::format_duration(Duration::from_millis(ms)).to_string()
 }
 
+/// Nearest-rank percentiles of latency samples, in milliseconds (what the benchmark steps of
+/// every family report).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LatencySummary {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl LatencySummary {
+    /// Summarizes samples in milliseconds; `None` when there are none.
+    pub fn of(samples_ms: &[f64]) -> Option<Self> {
+        let mut sorted = samples_ms.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let rank = |q: f64| {
+            let index = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
+            sorted[index]
+        };
+        Some(Self {
+            max: *sorted.last()?,
+            p50: rank(0.50),
+            p90: rank(0.90),
+            p99: rank(0.99),
+        })
+    }
+}
+
 /// A step type: typed parameters in, typed output out.
 pub trait Step: Send + Sync + 'static {
     /// Registry name, `family.verb`.
@@ -303,6 +331,16 @@ impl StepCx {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn latency_summary_uses_nearest_rank() {
+        let samples: Vec<f64> = (1..=100).rev().map(f64::from).collect();
+        let s = LatencySummary::of(&samples).unwrap();
+        assert_eq!((s.p50, s.p90, s.p99, s.max), (50.0, 90.0, 99.0, 100.0));
+        let one = LatencySummary::of(&[7.0]).unwrap();
+        assert_eq!((one.p50, one.p99, one.max), (7.0, 7.0, 7.0));
+        assert_eq!(LatencySummary::of(&[]), None);
+    }
 
     #[test]
     fn human_durations_are_rounded() {

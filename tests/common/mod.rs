@@ -68,6 +68,30 @@ pub fn run(args: &[&str]) -> Run {
     run_in(dir.path(), args, &[])
 }
 
+/// A `GST_*` variable written by `scripts/services.sh`. Missing: the test is skipped with a note,
+/// except under CI=true, where it fails (a test never passes in silence).
+pub fn service(name: &str) -> Option<String> {
+    match std::env::var(name) {
+        Ok(value) if !value.is_empty() => Some(value),
+        _ => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but {name} is not set: run the tests through scripts/services.sh"
+            );
+            eprintln!("note: {name} is not set (start scripts/services.sh); test skipped");
+            None
+        }
+    }
+}
+
+/// Gets `GST_*` variables (see [`service`]) or returns from the test.
+#[macro_export]
+macro_rules! need {
+    ($($name:literal),+) => {
+        ($(match $crate::common::service($name) { Some(v) => v, None => return },)+)
+    };
+}
+
 /// `xmllint` and the JUnit XSDs, when both are present. Under CI=true their absence fails.
 pub fn junit_validator() -> Option<(PathBuf, PathBuf)> {
     let xsd_dir = root().join("../shared/reference/junit");

@@ -13,7 +13,6 @@ fn main() -> ExitCode {
     cli::main(RunContext {
         args: std::env::args_os().collect(),
         color: std::io::stdout().is_terminal() && !no_color,
-        stderr_tty: std::io::stderr().is_terminal(),
         env,
     })
 }

@@ -21,8 +21,6 @@ pub struct RunContext {
     pub env: Vec<(String, String)>,
     /// Stdout is a terminal and NO_COLOR is unset.
     pub color: bool,
-    /// Stderr is a terminal (progress output allowed).
-    pub stderr_tty: bool,
 }
 
 /// Pre-flight self-test for GreptimeDB: reads a component's TOML the way GreptimeDB reads it

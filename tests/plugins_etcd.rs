@@ -18,7 +18,7 @@ use etcd_client::{AlarmAction, AlarmOptions, AlarmType, Client, DeleteOptions, G
 use greptime_self_test::config::Component;
 use greptime_self_test::plugins::{CleanupRegistry, ErrorKind, StepError, StepOutput};
 use serde_json::{json, Value};
-use tokio::sync::RwLock;
+use tokio::sync::{RwLock, RwLockReadGuard};
 
 const STEPS: [&str; 5] = [
     "etcd.endpoint",
@@ -31,28 +31,6 @@ const STEPS: [&str; 5] = [
 /// Writers to the plain etcd hold the read side; tests proving "no write" by comparing the store
 /// revision, or raising an alarm, hold the write side, so no other test writes meanwhile.
 static EXCLUSIVE: RwLock<()> = RwLock::const_new(());
-
-/// The value of a `GST_*` variable. Missing: panics under CI=true, else notes the skip.
-fn var(name: &str) -> Option<String> {
-    match std::env::var(name) {
-        Ok(value) if !value.is_empty() => Some(value),
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true but {name} is not set: run the tests through scripts/services.sh"
-            );
-            eprintln!("note: {name} is not set (start scripts/services.sh); test skipped");
-            None
-        }
-    }
-}
-
-/// Gets `GST_*` variables or returns from the test.
-macro_rules! need {
-    ($($name:literal),+) => {
-        ($(match var($name) { Some(v) => v, None => return },)+)
-    };
-}
 
 /// A context with `budget` until the deadline and undo actions going to `cleanup`.
 fn cx(
@@ -88,10 +66,22 @@ async fn run(name: &str, params: Value, read_only: bool) -> Result<StepOutput, S
     result
 }
 
+/// Runs `name` as [`run`] does, with writes allowed, and expects it to fail with `kind`.
+async fn run_failing(name: &str, params: Value, kind: ErrorKind) -> StepError {
+    expect_err(run(name, params, false).await, kind)
+}
+
 async fn client(endpoint: &str) -> Client {
     Client::connect([endpoint], None)
         .await
         .expect("etcd client")
+}
+
+/// What a test writing to the plain etcd at `endpoint` starts with: the read side of
+/// [`EXCLUSIVE`] (held until dropped), a client and a fresh key prefix.
+async fn writer(endpoint: &str) -> (RwLockReadGuard<'static, ()>, Client, String) {
+    let guard = EXCLUSIVE.read().await;
+    (guard, client(endpoint).await, prefix())
 }
 
 /// Every key (and value) under `prefix`, in key order.
@@ -144,6 +134,23 @@ async fn seed(client: &Client, prefix: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
     dump(client, prefix).await
 }
 
+/// Asserts that a writing step left nothing in the self-test namespace under `prefix` and did
+/// not touch the keys [`seed`] put there.
+async fn assert_only_the_seed_is_left(
+    client: &Client,
+    prefix: &str,
+    seeded: &[(Vec<u8>, Vec<u8>)],
+) {
+    assert!(dump(client, &format!("{prefix}__greptime_self_test/"))
+        .await
+        .is_empty());
+    assert_eq!(
+        dump(client, prefix).await,
+        seeded,
+        "pre-existing keys unchanged"
+    );
+}
+
 fn tls_params(mode: &str, ca: &str, cert: &str, key: &str) -> Value {
     json!({"mode": mode, "ca_cert_path": ca, "cert_path": cert, "key_path": key, "watch": false})
 }
@@ -156,6 +163,12 @@ fn expect_err(result: Result<StepOutput, StepError>, kind: ErrorKind) -> StepErr
             e
         }
     }
+}
+
+/// Asserts that `text` (an error message or hint) contains `needle`, showing `text` if not.
+#[track_caller]
+fn assert_contains(text: &str, needle: &str) {
+    assert!(text.contains(needle), "`{needle}` expected in: {text}");
 }
 
 #[test]
@@ -183,44 +196,36 @@ fn examples_parse_into_params() {
 
 #[tokio::test]
 async fn tls_with_an_http_endpoint_is_misconfigured_as_metasrv_fails_to_start() {
-    let err = expect_err(
-        run(
-            "etcd.endpoint",
-            json!({"endpoint": "http://127.0.0.1:2379", "tls": {"mode": "require"}}),
-            false,
-        )
-        .await,
+    let err = run_failing(
+        "etcd.endpoint",
+        json!({"endpoint": "http://127.0.0.1:2379", "tls": {"mode": "require"}}),
         ErrorKind::Misconfigured,
-    );
-    assert!(err.message.contains("http://"), "{}", err.message);
+    )
+    .await;
+    assert_contains(&err.message, "http://");
 }
 
 #[tokio::test]
 async fn a_missing_ca_file_is_named() {
-    let err = expect_err(
-        run(
-            "etcd.endpoint",
-            json!({"endpoint": "https://127.0.0.1:2379",
-                   "tls": {"ca_cert_path": "/nonexistent/ca.pem"}}),
-            false,
-        )
-        .await,
+    let err = run_failing(
+        "etcd.endpoint",
+        json!({"endpoint": "https://127.0.0.1:2379",
+               "tls": {"ca_cert_path": "/nonexistent/ca.pem"}}),
         ErrorKind::Misconfigured,
-    );
-    assert!(
-        err.message.contains("backend_tls.ca_cert_path"),
-        "{}",
-        err.message
-    );
+    )
+    .await;
+    assert_contains(&err.message, "backend_tls.ca_cert_path");
 }
 
 #[tokio::test]
 async fn empty_store_addrs_is_misconfigured() {
     for name in ["etcd.cluster", "etcd.probe", "etcd.metadata"] {
-        expect_err(
-            run(name, json!({"endpoints": [" ", ""]}), false).await,
+        run_failing(
+            name,
+            json!({"endpoints": [" ", ""]}),
             ErrorKind::Misconfigured,
-        );
+        )
+        .await;
     }
 }
 
@@ -281,16 +286,14 @@ async fn cluster_endpoints_agree() {
 async fn a_dead_endpoint_is_unreachable_and_reported_by_the_cluster() {
     let (ep,) = need!("GST_ETCD_ENDPOINT");
     let dead = format!("127.0.0.1:{}", closed_port());
-    let err = expect_err(
-        run("etcd.endpoint", json!({"endpoint": dead}), false).await,
+    let err = run_failing(
+        "etcd.endpoint",
+        json!({"endpoint": dead}),
         ErrorKind::Unreachable,
-    );
-    assert!(
-        err.message.contains("connection refused"),
-        "{}",
-        err.message
-    );
-    assert!(err.hint.unwrap().contains(&dead));
+    )
+    .await;
+    assert_contains(&err.message, "connection refused");
+    assert_contains(&err.hint.unwrap(), &dead);
 
     let out = run("etcd.cluster", json!({"endpoints": [ep, dead]}), false)
         .await
@@ -303,20 +306,15 @@ async fn a_dead_endpoint_is_unreachable_and_reported_by_the_cluster() {
     assert_eq!(member["endpoint"], dead);
     assert_eq!(member["reachable"], false);
     assert_eq!(member["error_kind"], "Unreachable");
-    assert!(member["error"]
-        .as_str()
-        .unwrap()
-        .contains("connection refused"));
+    assert_contains(member["error"].as_str().unwrap(), "connection refused");
 
-    let err = expect_err(
-        run("etcd.cluster", json!({"endpoints": [dead]}), false).await,
+    let err = run_failing(
+        "etcd.cluster",
+        json!({"endpoints": [dead]}),
         ErrorKind::Unreachable,
-    );
-    assert!(
-        err.message.contains("no etcd endpoint is reachable"),
-        "{}",
-        err.message
-    );
+    )
+    .await;
+    assert_contains(&err.message, "no etcd endpoint is reachable");
 }
 
 #[tokio::test]
@@ -335,51 +333,32 @@ async fn a_silent_server_times_out() {
         run_step("etcd.endpoint", json!({"endpoint": addr.to_string()}), &cx).await,
         ErrorKind::Timeout,
     );
-    assert!(err.message.contains("did not answer"), "{}", err.message);
+    assert_contains(&err.message, "did not answer");
     holder.abort();
 }
 
 #[tokio::test]
 async fn auth_enabled_etcd_is_unusable_by_greptimedb() {
     let (ep,) = need!("GST_ETCD_AUTH_ENDPOINT");
-    let err = expect_err(
-        run("etcd.endpoint", json!({"endpoint": ep}), false).await,
+    let err = run_failing(
+        "etcd.endpoint",
+        json!({"endpoint": ep}),
         ErrorKind::Rejected,
-    );
-    assert!(
-        err.message.contains("requires authentication"),
-        "{}",
-        err.message
-    );
-    assert!(
-        err.message.contains("cannot authenticate"),
-        "{}",
-        err.message
-    );
+    )
+    .await;
+    assert_contains(&err.message, "requires authentication");
+    assert_contains(&err.message, "cannot authenticate");
     assert!(!err.message.to_lowercase().contains("wrong password"));
-    let err = expect_err(
-        run(
+    for (name, params) in [
+        (
             "etcd.probe",
             json!({"endpoints": [ep], "key_prefix": prefix()}),
-            false,
-        )
-        .await,
-        ErrorKind::Rejected,
-    );
-    assert!(
-        err.message.contains("cannot authenticate"),
-        "{}",
-        err.message
-    );
-    let err = expect_err(
-        run("etcd.metadata", json!({"endpoints": [ep]}), false).await,
-        ErrorKind::Rejected,
-    );
-    assert!(
-        err.message.contains("cannot authenticate"),
-        "{}",
-        err.message
-    );
+        ),
+        ("etcd.metadata", json!({"endpoints": [ep]})),
+    ] {
+        let err = run_failing(name, params, ErrorKind::Rejected).await;
+        assert_contains(&err.message, "cannot authenticate");
+    }
 }
 
 #[tokio::test]
@@ -429,23 +408,16 @@ async fn mutual_tls_without_client_certificate_is_rejected() {
     let (ep, ca, cert) = need!("GST_ETCD_TLS_ENDPOINT", "GST_TLS_CA", "GST_TLS_CLIENT_CERT");
     // No identity at all, and only a certificate (metasrv then sends none either).
     for cert in ["", cert.as_str()] {
-        let err = expect_err(
-            run(
-                "etcd.endpoint",
-                json!({"endpoint": ep, "tls": tls_params("require", &ca, cert, "")}),
-                false,
-            )
-            .await,
+        let err = run_failing(
+            "etcd.endpoint",
+            json!({"endpoint": ep, "tls": tls_params("require", &ca, cert, "")}),
             ErrorKind::Rejected,
-        );
-        assert!(
-            err.message.contains("rejected the TLS handshake"),
-            "{}",
-            err.message
-        );
+        )
+        .await;
+        assert_contains(&err.message, "rejected the TLS handshake");
         let hint = err.hint.unwrap();
-        assert!(hint.contains("backend_tls.cert_path"), "{hint}");
-        assert!(hint.contains("backend_tls.key_path"), "{hint}");
+        assert_contains(&hint, "backend_tls.cert_path");
+        assert_contains(&hint, "backend_tls.key_path");
     }
 }
 
@@ -458,20 +430,14 @@ async fn mutual_tls_with_the_wrong_ca_is_rejected_naming_the_ca() {
         "GST_TLS_CLIENT_KEY"
     );
     for ca in [wrong.as_str(), ""] {
-        let err = expect_err(
-            run(
-                "etcd.endpoint",
-                json!({"endpoint": ep, "tls": tls_params("verify_ca", ca, &cert, &key)}),
-                false,
-            )
-            .await,
+        let err = run_failing(
+            "etcd.endpoint",
+            json!({"endpoint": ep, "tls": tls_params("verify_ca", ca, &cert, &key)}),
             ErrorKind::Rejected,
-        );
-        assert!(err.message.contains("not trusted"), "{}", err.message);
-        assert!(
-            err.hint.unwrap().contains("backend_tls.ca_cert_path"),
-            "CA hint expected"
-        );
+        )
+        .await;
+        assert_contains(&err.message, "not trusted");
+        assert_contains(&err.hint.unwrap(), "backend_tls.ca_cert_path");
     }
 }
 
@@ -486,37 +452,29 @@ async fn prefer_with_http_endpoints_is_plaintext() {
     // The TLS etcd written without https://: metasrv's `prefer` then talks plaintext, which the
     // TLS server refuses.
     let bare = tls_ep.trim_start_matches("https://").to_string();
-    let err = expect_err(
-        run(
-            "etcd.endpoint",
-            json!({"endpoint": bare, "tls": tls_params("prefer", &ca, &cert, &key)}),
-            false,
-        )
-        .await,
+    let err = run_failing(
+        "etcd.endpoint",
+        json!({"endpoint": bare, "tls": tls_params("prefer", &ca, &cert, &key)}),
         ErrorKind::Rejected,
-    );
-    assert!(err.message.contains("requires TLS"), "{}", err.message);
+    )
+    .await;
+    assert_contains(&err.message, "requires TLS");
     // One https endpoint among plain ones: still plaintext.
-    let err = expect_err(
-        run(
-            "etcd.endpoint",
-            json!({"endpoint": bare, "endpoints": [tls_ep, "127.0.0.1:2379"],
-                   "tls": tls_params("prefer", &ca, &cert, &key)}),
-            false,
-        )
-        .await,
+    let err = run_failing(
+        "etcd.endpoint",
+        json!({"endpoint": bare, "endpoints": [tls_ep, "127.0.0.1:2379"],
+               "tls": tls_params("prefer", &ca, &cert, &key)}),
         ErrorKind::Rejected,
-    );
-    assert!(err.message.contains("requires TLS"), "{}", err.message);
+    )
+    .await;
+    assert_contains(&err.message, "requires TLS");
     // And `disable` with an https:// endpoint still uses TLS for that URL in etcd-client.
 }
 
 #[tokio::test]
 async fn probe_passes_and_leaves_nothing() {
     let (ep,) = need!("GST_ETCD_ENDPOINT");
-    let _writer = EXCLUSIVE.read().await;
-    let etcd = client(&ep).await;
-    let prefix = prefix();
+    let (_writer, etcd, prefix) = writer(&ep).await;
     let before = seed(&etcd, &prefix).await;
 
     let out = run(
@@ -541,65 +499,40 @@ async fn probe_passes_and_leaves_nothing() {
     }
     assert!(v["revision_after"].as_i64().unwrap() > v["revision_before"].as_i64().unwrap());
 
-    assert!(dump(&etcd, &format!("{prefix}__greptime_self_test/"))
-        .await
-        .is_empty());
-    assert_eq!(
-        dump(&etcd, &prefix).await,
-        before,
-        "pre-existing keys unchanged"
-    );
+    assert_only_the_seed_is_left(&etcd, &prefix, &before).await;
     delete_prefix(&etcd, &prefix).await;
 }
 
 #[tokio::test]
 async fn probe_above_etcd_max_txn_ops_is_rejected() {
     let (ep,) = need!("GST_ETCD_ENDPOINT");
-    let _writer = EXCLUSIVE.read().await;
-    let etcd = client(&ep).await;
-    let prefix = prefix();
-    let err = expect_err(
-        run(
-            "etcd.probe",
-            json!({"endpoints": [ep], "key_prefix": prefix, "max_txn_ops": 200}),
-            false,
-        )
-        .await,
+    let (_writer, etcd, prefix) = writer(&ep).await;
+    let err = run_failing(
+        "etcd.probe",
+        json!({"endpoints": [ep], "key_prefix": prefix, "max_txn_ops": 200}),
         ErrorKind::Rejected,
-    );
-    assert!(err.message.contains("max_txn_ops"), "{}", err.message);
-    assert!(err.message.contains("--max-txn-ops"), "{}", err.message);
-    assert!(err.hint.unwrap().contains("--max-txn-ops"));
+    )
+    .await;
+    assert_contains(&err.message, "max_txn_ops");
+    assert_contains(&err.message, "--max-txn-ops");
+    assert_contains(&err.hint.unwrap(), "--max-txn-ops");
     assert!(dump(&etcd, &prefix).await.is_empty(), "nothing left");
 }
 
 #[tokio::test]
 async fn probe_of_a_value_above_max_request_bytes_is_rejected() {
     let (ep,) = need!("GST_ETCD_ENDPOINT");
-    let _writer = EXCLUSIVE.read().await;
-    let etcd = client(&ep).await;
-    let prefix = prefix();
+    let (_writer, etcd, prefix) = writer(&ep).await;
     for size in [json!(1_600_000), json!("2MiB")] {
-        let err = expect_err(
-            run(
-                "etcd.probe",
-                json!({"endpoints": [ep], "key_prefix": prefix, "value_size": size}),
-                false,
-            )
-            .await,
+        let err = run_failing(
+            "etcd.probe",
+            json!({"endpoints": [ep], "key_prefix": prefix, "value_size": size}),
             ErrorKind::Rejected,
-        );
-        assert!(
-            err.message.contains("--max-request-bytes"),
-            "{}",
-            err.message
-        );
-        assert!(
-            err.message.contains("max_metadata_value_size"),
-            "{}",
-            err.message
-        );
-        assert!(err.hint.unwrap().contains("--max-request-bytes"));
+        )
+        .await;
+        assert_contains(&err.message, "--max-request-bytes");
+        assert_contains(&err.message, "max_metadata_value_size");
+        assert_contains(&err.hint.unwrap(), "--max-request-bytes");
         assert!(dump(&etcd, &prefix).await.is_empty(), "nothing left");
     }
 }
@@ -607,9 +540,7 @@ async fn probe_of_a_value_above_max_request_bytes_is_rejected() {
 #[tokio::test]
 async fn probe_refuses_a_namespace_holding_another_runs_keys() {
     let (ep,) = need!("GST_ETCD_ENDPOINT");
-    let _writer = EXCLUSIVE.read().await;
-    let etcd = client(&ep).await;
-    let prefix = prefix();
+    let (_writer, etcd, prefix) = writer(&ep).await;
     let stray = format!("{prefix}__greptime_self_test/old-run/probe-1/kv");
     etcd.kv_client()
         .put(stray.clone(), "x", None)
@@ -617,19 +548,16 @@ async fn probe_refuses_a_namespace_holding_another_runs_keys() {
         .unwrap();
 
     for name in ["etcd.probe", "etcd.latency"] {
-        let err = expect_err(
-            run(
-                name,
-                json!({"endpoints": [ep], "key_prefix": prefix}),
-                false,
-            )
-            .await,
+        let err = run_failing(
+            name,
+            json!({"endpoints": [ep], "key_prefix": prefix}),
             ErrorKind::Rejected,
-        );
-        assert!(err.message.contains(&stray), "{}", err.message);
+        )
+        .await;
+        assert_contains(&err.message, &stray);
         let hint = err.hint.unwrap();
-        assert!(hint.contains("etcdctl --endpoints="), "{hint}");
-        assert!(hint.contains("del --prefix"), "{hint}");
+        assert_contains(&hint, "etcdctl --endpoints=");
+        assert_contains(&hint, "del --prefix");
     }
     let left = dump(&etcd, &prefix).await;
     assert_eq!(left.len(), 1, "only the stray key");
@@ -694,9 +622,7 @@ async fn read_only_steps_write_nothing() {
 #[tokio::test]
 async fn a_probe_cancelled_midway_is_cleaned_up() {
     let (ep,) = need!("GST_ETCD_ENDPOINT");
-    let _writer = EXCLUSIVE.read().await;
-    let etcd = client(&ep).await;
-    let prefix = prefix();
+    let (_writer, etcd, prefix) = writer(&ep).await;
     let mut interrupted_after_registering = 0;
     for delay_ms in [1u64, 3, 6, 10, 15, 25, 40] {
         let cleanup = CleanupRegistry::default();
@@ -725,60 +651,29 @@ async fn a_probe_cancelled_midway_is_cleaned_up() {
 #[tokio::test]
 async fn metadata_reports_keys_and_the_election_leader() {
     let (ep,) = need!("GST_ETCD_ENDPOINT");
-    let _writer = EXCLUSIVE.read().await;
-    let etcd = client(&ep).await;
-    let prefix = prefix();
+    let (_writer, etcd, prefix) = writer(&ep).await;
 
-    let out = run(
-        "etcd.metadata",
-        json!({"endpoints": [ep], "key_prefix": prefix}),
-        false,
-    )
-    .await
-    .expect("metadata on an empty prefix");
+    let params = json!({"endpoints": [ep], "key_prefix": prefix});
+
+    let out = run("etcd.metadata", params.clone(), false)
+        .await
+        .expect("metadata on an empty prefix");
     assert_eq!(out.value["metadata_keys"], 0);
     assert_eq!(out.value["election_leader"], Value::Null);
     assert_eq!(out.value["candidates"], 0);
 
     let mut kv = etcd.kv_client();
-    kv.put(
-        format!("{prefix}__metasrv_election/abc"),
-        "127.0.0.1:3002",
-        None,
-    )
-    .await
-    .unwrap();
-    kv.put(
-        format!("{prefix}__metasrv_election/def"),
-        "127.0.0.2:3002",
-        None,
-    )
-    .await
-    .unwrap();
-    for addr in ["127.0.0.1:3002", "127.0.0.2:3002"] {
-        kv.put(
-            format!("{prefix}__metasrv_election_candidates/{addr}"),
-            "{}",
-            None,
-        )
-        .await
-        .unwrap();
+    for (key, value) in [
+        ("__metasrv_election/abc", "127.0.0.1:3002"),
+        ("__metasrv_election/def", "127.0.0.2:3002"),
+        ("__metasrv_election_candidates/127.0.0.1:3002", "{}"),
+        ("__metasrv_election_candidates/127.0.0.2:3002", "{}"),
+        ("__table_name/greptime/public/t", "{}"),
+    ] {
+        kv.put(format!("{prefix}{key}"), value, None).await.unwrap();
     }
-    kv.put(
-        format!("{prefix}__table_name/greptime/public/t"),
-        "{}",
-        None,
-    )
-    .await
-    .unwrap();
 
-    let out = run(
-        "etcd.metadata",
-        json!({"endpoints": [ep], "key_prefix": prefix}),
-        false,
-    )
-    .await
-    .expect("metadata");
+    let out = run("etcd.metadata", params, false).await.expect("metadata");
     let v = &out.value;
     assert_eq!(v["metadata_keys"], 5);
     assert_eq!(
@@ -797,9 +692,7 @@ async fn metadata_reports_keys_and_the_election_leader() {
 #[tokio::test]
 async fn latency_figures_are_ordered_and_nothing_is_left() {
     let (ep,) = need!("GST_ETCD_ENDPOINT");
-    let _writer = EXCLUSIVE.read().await;
-    let etcd = client(&ep).await;
-    let prefix = prefix();
+    let (_writer, etcd, prefix) = writer(&ep).await;
     let before = seed(&etcd, &prefix).await;
     let out = run(
         "etcd.latency",
@@ -818,22 +711,16 @@ async fn latency_figures_are_ordered_and_nothing_is_left() {
         assert!(get("p99") <= get("max"), "{v}");
     }
     assert_eq!(out.details.len(), 2);
-    assert!(dump(&etcd, &format!("{prefix}__greptime_self_test/"))
-        .await
-        .is_empty());
-    assert_eq!(dump(&etcd, &prefix).await, before);
+    assert_only_the_seed_is_left(&etcd, &prefix, &before).await;
     delete_prefix(&etcd, &prefix).await;
 
-    let err = expect_err(
-        run(
-            "etcd.latency",
-            json!({"endpoints": [ep], "operations": 10001}),
-            false,
-        )
-        .await,
+    let err = run_failing(
+        "etcd.latency",
+        json!({"endpoints": [ep], "operations": 10001}),
         ErrorKind::CouldNotRun,
-    );
-    assert!(err.message.contains("10000"), "{}", err.message);
+    )
+    .await;
+    assert_contains(&err.message, "10000");
 }
 
 #[tokio::test]
@@ -883,17 +770,15 @@ async fn an_active_alarm_is_reported_and_the_probe_fails_on_it() {
     );
     assert!(out.details.iter().any(|d| d.contains("NOSPACE")));
     let err = expect_err(probe, ErrorKind::Rejected);
-    assert!(err.message.contains("out of space"), "{}", err.message);
-    assert!(err.hint.unwrap().contains("alarm disarm"));
+    assert_contains(&err.message, "out of space");
+    assert_contains(&err.hint.unwrap(), "alarm disarm");
     assert!(dump(&etcd, &prefix).await.is_empty());
 }
 
 #[tokio::test]
 async fn a_dead_endpoint_among_several_is_named_and_the_probe_leaves_nothing() {
     let (ep,) = need!("GST_ETCD_ENDPOINT");
-    let _writer = EXCLUSIVE.read().await;
-    let etcd = client(&ep).await;
-    let prefix = prefix();
+    let (_writer, etcd, prefix) = writer(&ep).await;
     let dead = format!("127.0.0.1:{}", closed_port());
     // The balancer routes some requests to the dead endpoint, as metasrv's client does: each
     // run either passes or fails naming that endpoint, and never leaves a key.
@@ -908,10 +793,9 @@ async fn a_dead_endpoint_among_several_is_named_and_the_probe_leaves_nothing() {
         if let Err(e) = result {
             failures += 1;
             assert_eq!(e.kind, ErrorKind::Unreachable, "{}", e.message);
-            assert!(e.message.contains(&dead), "{}", e.message);
+            assert_contains(&e.message, &dead);
             assert!(!e.message.contains(&ep), "{}", e.message);
-            let hint = e.hint.unwrap();
-            assert!(hint.contains("spreads its requests"), "{hint}");
+            assert_contains(&e.hint.unwrap(), "spreads its requests");
         }
         assert!(dump(&etcd, &prefix).await.is_empty(), "keys left behind");
     }

@@ -24,6 +24,9 @@ use crate::plugins::{human, StepCx, StepError};
 const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(10);
 /// Metasrv's `backend_client.keep_alive_timeout` default.
 const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(3);
+/// The hint for an endpoint that is not written as metasrv accepts it.
+const ENDPOINT_SYNTAX: &str =
+    "write each `store_addrs` entry as `host:port`, `http://host:port` or `https://host:port`";
 
 /// `backend_tls.mode`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -141,18 +144,12 @@ pub async fn connect(
     let targets = clean_endpoints(targets);
     let all = clean_endpoints(all);
     if targets.is_empty() {
-        return Err(
-            StepError::misconfigured("`store_addrs` holds no etcd endpoint").with_hint(
-                "set `store_addrs` to the etcd client endpoints, e.g. [\"127.0.0.1:2379\"]",
-            ),
-        );
+        return Err(no_endpoint());
     }
     for endpoint in targets.iter().chain(&all) {
         HostPort::parse(endpoint, true).map_err(|e| {
-            StepError::misconfigured(format!("invalid etcd endpoint `{endpoint}`: {e}")).with_hint(
-                "write each `store_addrs` entry as `host:port`, `http://host:port` or \
-                 `https://host:port`",
-            )
+            StepError::misconfigured(format!("invalid etcd endpoint `{endpoint}`: {e}"))
+                .with_hint(ENDPOINT_SYNTAX)
         })?;
     }
     let all = if all.is_empty() { targets.clone() } else { all };
@@ -186,6 +183,12 @@ pub async fn connect(
         params: params.clone(),
         options,
     })
+}
+
+/// The error for a `store_addrs` that holds no endpoint once cleaned.
+pub fn no_endpoint() -> StepError {
+    StepError::misconfigured("`store_addrs` holds no etcd endpoint")
+        .with_hint("set `store_addrs` to the etcd client endpoints, e.g. [\"127.0.0.1:2379\"]")
 }
 
 /// Builds the TLS options as `create_etcd_tls_options` does, reading the files first so that
@@ -366,10 +369,8 @@ fn connect_error(e: &etcd_client::Error, target: &str, tls: bool, params: &TlsPa
             )
         }
         etcd_client::Error::InvalidArgs(_) | etcd_client::Error::InvalidUri(_) => {
-            StepError::misconfigured(format!("invalid etcd endpoint in {target}: {e}")).with_hint(
-                "write each `store_addrs` entry as `host:port`, `http://host:port` or \
-                 `https://host:port`",
-            )
+            StepError::misconfigured(format!("invalid etcd endpoint in {target}: {e}"))
+                .with_hint(ENDPOINT_SYNTAX)
         }
         etcd_client::Error::TransportError(_) if tls => StepError::misconfigured(format!(
             "cannot build the TLS client for etcd {target}: {}",

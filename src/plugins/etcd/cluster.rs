@@ -5,11 +5,10 @@ use std::collections::BTreeSet;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use tokio::time::Instant;
 
 use super::client::{self, TlsParams};
-use super::hex_id;
-use crate::plugins::{millis, ErrorKind, Step, StepCx, StepError};
+use super::{hex_id, timed};
+use crate::plugins::{ErrorKind, Step, StepCx, StepError};
 
 /// Asks every endpoint for its status concurrently and reports whether the reachable ones agree
 /// on the cluster id and the leader. Unreachable endpoints are reported, not an error, unless
@@ -88,11 +87,7 @@ tls:
     async fn run(&self, params: Self::Params, cx: &StepCx) -> Result<Self::Output, StepError> {
         let endpoints = client::clean_endpoints(&params.endpoints);
         if endpoints.is_empty() {
-            return Err(
-                StepError::misconfigured("`store_addrs` holds no etcd endpoint").with_hint(
-                    "set `store_addrs` to the etcd client endpoints, e.g. [\"127.0.0.1:2379\"]",
-                ),
-            );
+            return Err(client::no_endpoint());
         }
         let tls = params.tls.enabled_for(&endpoints);
         let members: Vec<ClusterMember> = futures::future::join_all(
@@ -171,9 +166,7 @@ async fn member(endpoint: &str, all: &[String], tls: &TlsParams, cx: &StepCx) ->
     let result = async {
         let etcd = client::connect(&target, all, tls, cx).await?;
         let mut maintenance = etcd.client.maintenance_client();
-        let started = Instant::now();
-        let status = etcd.call(cx, "status", maintenance.status()).await?;
-        Ok::<_, StepError>((status, millis(started.elapsed())))
+        timed(etcd.call(cx, "status", maintenance.status())).await
     }
     .await;
     match result {

@@ -3,11 +3,10 @@
 use etcd_client::{AlarmAction, AlarmType, GetOptions};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use tokio::time::Instant;
 
 use super::client::{self, TlsParams};
-use super::hex_id;
-use crate::plugins::{millis, Step, StepCx, StepError};
+use super::{hex_id, timed};
+use crate::plugins::{Step, StepCx, StepError};
 
 /// Asks one endpoint for its status (version, member, leader, raft index, database size) and
 /// its active alarms, and proves that it serves key reads without credentials.
@@ -102,9 +101,7 @@ tls:
         let etcd = client::connect(&target, all, &params.tls, cx).await?;
 
         let mut maintenance = etcd.client.maintenance_client();
-        let started = Instant::now();
-        let status = etcd.call(cx, "status", maintenance.status()).await?;
-        let latency_ms = millis(started.elapsed());
+        let (status, latency_ms) = timed(etcd.call(cx, "status", maintenance.status())).await?;
         let alarms = etcd
             .call(
                 cx,

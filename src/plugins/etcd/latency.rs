@@ -1,16 +1,13 @@
 //! `etcd.latency`: put and get latency percentiles over a bounded number of sequential
 //! operations, with the write probe's namespace and no-leftover guarantees.
 
-use std::time::Duration;
-
 use etcd_client::GetOptions;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use tokio::time::Instant;
 
-use super::client::{self, TlsParams};
-use super::{delete_own, read_namespace, refuse_foreign, register_cleanup, Namespace};
-use crate::plugins::{millis, Step, StepCx, StepError};
+use super::client::TlsParams;
+use super::{claim_namespace, delete_own, open_namespace, pattern, timed};
+use crate::plugins::{LatencySummary, Step, StepCx, StepError};
 
 /// Upper bound of `operations`.
 const MAX_OPERATIONS: usize = 10_000;
@@ -112,99 +109,81 @@ value_size: 256
                 params.value_size
             )));
         }
-        let etcd = client::connect(&params.endpoints, &params.endpoints, &params.tls, cx).await?;
-        let ns = Namespace::new(&params.key_prefix, &cx.run_id, "latency");
-        let state = read_namespace(&etcd, cx, &ns).await?;
+        let (etcd, ns, state) = open_namespace(
+            &params.endpoints,
+            &params.tls,
+            &params.key_prefix,
+            "latency",
+            cx,
+        )
+        .await?;
         let mut kv = etcd.client.kv_client();
 
-        if cx.read_only {
+        let (put, get) = if cx.read_only {
             let key = format!("{}missing", ns.own);
             let mut gets = Vec::with_capacity(operations);
             for _ in 0..operations {
-                let started = Instant::now();
-                etcd.call(
+                let (_, get_ms) = timed(etcd.call(
                     cx,
                     &format!("get `{key}`"),
                     kv.get(key.as_bytes(), Some(GetOptions::new().with_count_only())),
-                )
-                .await?;
-                gets.push(started.elapsed());
-            }
-            let get = Percentiles::of(gets);
-            return Ok(LatencyOutput {
-                namespace: ns.own,
-                read_only: true,
-                tls: etcd.tls,
-                operations,
-                value_size: params.value_size,
-                put_p50_ms: None,
-                put_p90_ms: None,
-                put_p99_ms: None,
-                put_max_ms: None,
-                get_p50_ms: get.p50,
-                get_p90_ms: get.p90,
-                get_p99_ms: get.p99,
-                get_max_ms: get.max,
-            });
-        }
-        if state.foreign > 0 {
-            return Err(refuse_foreign(&etcd, &ns, &state));
-        }
-        register_cleanup(&etcd, cx, &ns);
-
-        let value: Vec<u8> = (0..params.value_size)
-            .map(|i| b'a' + (i % 26) as u8)
-            .collect();
-        let keys: Vec<String> = (0..operations)
-            .map(|i| format!("{}{i:06}", ns.own))
-            .collect();
-        let mut puts = Vec::with_capacity(operations);
-        for key in &keys {
-            let started = Instant::now();
-            etcd.call(
-                cx,
-                &format!("put `{key}`"),
-                kv.put(key.as_bytes(), value.clone(), None),
-            )
-            .await?;
-            puts.push(started.elapsed());
-        }
-        let mut gets = Vec::with_capacity(operations);
-        for key in &keys {
-            let started = Instant::now();
-            let got = etcd
-                .call(cx, &format!("get `{key}`"), kv.get(key.as_bytes(), None))
-                .await?;
-            gets.push(started.elapsed());
-            if got.kvs().first().map(|kv| kv.value()) != Some(value.as_slice()) {
-                return Err(StepError::rejected(format!(
-                    "`{key}` was put but a read right after returns {}",
-                    if got.kvs().is_empty() {
-                        "nothing"
-                    } else {
-                        "a different value"
-                    }
                 ))
-                .with_hint(
-                    "the endpoints in `store_addrs` may belong to different etcd clusters; check \
-                     `etcd.cluster`",
-                ));
+                .await?;
+                gets.push(get_ms);
             }
-        }
-        delete_own(&etcd, cx, &ns).await?;
+            (None, summary(&gets))
+        } else {
+            claim_namespace(&etcd, cx, &ns, &state)?;
 
-        let put = Percentiles::of(puts);
-        let get = Percentiles::of(gets);
+            let value = pattern(params.value_size);
+            let keys: Vec<String> = (0..operations)
+                .map(|i| format!("{}{i:06}", ns.own))
+                .collect();
+            let mut puts = Vec::with_capacity(operations);
+            for key in &keys {
+                let (_, put_ms) = timed(etcd.call(
+                    cx,
+                    &format!("put `{key}`"),
+                    kv.put(key.as_bytes(), value.clone(), None),
+                ))
+                .await?;
+                puts.push(put_ms);
+            }
+            let mut gets = Vec::with_capacity(operations);
+            for key in &keys {
+                let (got, get_ms) =
+                    timed(etcd.call(cx, &format!("get `{key}`"), kv.get(key.as_bytes(), None)))
+                        .await?;
+                gets.push(get_ms);
+                if got.kvs().first().map(|kv| kv.value()) != Some(value.as_slice()) {
+                    return Err(StepError::rejected(format!(
+                        "`{key}` was put but a read right after returns {}",
+                        if got.kvs().is_empty() {
+                            "nothing"
+                        } else {
+                            "a different value"
+                        }
+                    ))
+                    .with_hint(
+                        "the endpoints in `store_addrs` may belong to different etcd clusters; \
+                         check `etcd.cluster`",
+                    ));
+                }
+            }
+            delete_own(&etcd, cx, &ns).await?;
+            (Some(summary(&puts)), summary(&gets))
+        };
+
         Ok(LatencyOutput {
             namespace: ns.own,
-            read_only: false,
+            read_only: cx.read_only,
             tls: etcd.tls,
             operations,
             value_size: params.value_size,
-            put_p50_ms: Some(put.p50),
-            put_p90_ms: Some(put.p90),
-            put_p99_ms: Some(put.p99),
-            put_max_ms: Some(put.max),
+            put_p50_ms: put.map(|put| put.p50),
+            put_p90_ms: put.map(|put| put.p90),
+            put_p99_ms: put.map(|put| put.p99),
+            put_max_ms: put.map(|put| put.max),
             get_p50_ms: get.p50,
             get_p90_ms: get.p90,
             get_p99_ms: get.p99,
@@ -237,40 +216,7 @@ value_size: 256
     }
 }
 
-/// Nearest-rank percentiles of a sample, in milliseconds.
-struct Percentiles {
-    p50: f64,
-    p90: f64,
-    p99: f64,
-    max: f64,
-}
-
-impl Percentiles {
-    fn of(mut sample: Vec<Duration>) -> Self {
-        sample.sort();
-        let rank = |q: f64| {
-            let index = ((q * sample.len() as f64).ceil() as usize).clamp(1, sample.len()) - 1;
-            millis(sample[index])
-        };
-        Self {
-            p50: rank(0.50),
-            p90: rank(0.90),
-            p99: rank(0.99),
-            max: millis(*sample.last().expect("non-empty sample")),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nearest_rank_percentiles() {
-        let sample: Vec<Duration> = (1..=100).rev().map(Duration::from_millis).collect();
-        let p = Percentiles::of(sample);
-        assert_eq!((p.p50, p.p90, p.p99, p.max), (50.0, 90.0, 99.0, 100.0));
-        let p = Percentiles::of(vec![Duration::from_millis(7)]);
-        assert_eq!((p.p50, p.p99, p.max), (7.0, 7.0, 7.0));
-    }
+/// The summary of one kind of operation; `operations` is at least 1, so there are samples.
+fn summary(samples_ms: &[f64]) -> LatencySummary {
+    LatencySummary::of(samples_ms).expect("at least one operation")
 }

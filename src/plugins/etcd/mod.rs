@@ -14,7 +14,10 @@ mod latency;
 mod metadata;
 mod probe;
 
+use std::future::Future;
+
 use etcd_client::{Client, DeleteOptions, GetOptions};
+use tokio::time::Instant;
 
 pub use client::{TlsMode, TlsParams};
 pub use cluster::{Cluster, ClusterMember, ClusterOutput, ClusterParams};
@@ -23,7 +26,7 @@ pub use latency::{Latency, LatencyOutput, LatencyParams};
 pub use metadata::{Metadata, MetadataOutput, MetadataParams};
 pub use probe::{Probe, ProbeOutput, ProbeParams};
 
-use crate::plugins::{StepCx, StepError};
+use crate::plugins::{millis, StepCx, StepError};
 use client::Etcd;
 
 pub(super) static STEPS: &[&dyn super::DynStep] =
@@ -75,8 +78,38 @@ pub(crate) struct NamespaceState {
     pub sample: Vec<String>,
 }
 
+/// Connects to every endpoint as metasrv does and reads the namespace of the writing step
+/// `tag`, before any write.
+pub(crate) async fn open_namespace(
+    endpoints: &[String],
+    tls: &TlsParams,
+    key_prefix: &str,
+    tag: &str,
+    cx: &StepCx,
+) -> Result<(Etcd, Namespace, NamespaceState), StepError> {
+    let etcd = client::connect(endpoints, endpoints, tls, cx).await?;
+    let ns = Namespace::new(key_prefix, &cx.run_id, tag);
+    let state = read_namespace(&etcd, cx, &ns).await?;
+    Ok((etcd, ns, state))
+}
+
+/// Readies the namespace for the step's first write: refuses it when it holds keys of another
+/// run, else registers the cleanup of the step's folder.
+pub(crate) fn claim_namespace(
+    etcd: &Etcd,
+    cx: &StepCx,
+    ns: &Namespace,
+    state: &NamespaceState,
+) -> Result<(), StepError> {
+    if state.foreign > 0 {
+        return Err(refuse_foreign(etcd, ns, state));
+    }
+    register_cleanup(etcd, cx, ns);
+    Ok(())
+}
+
 /// Reads the namespace root, counting the keys that are not under this run's folder.
-pub(crate) async fn read_namespace(
+async fn read_namespace(
     etcd: &Etcd,
     cx: &StepCx,
     ns: &Namespace,
@@ -131,7 +164,7 @@ pub(crate) async fn read_namespace(
 }
 
 /// The refusal when the namespace root holds keys of another run.
-pub(crate) fn refuse_foreign(etcd: &Etcd, ns: &Namespace, state: &NamespaceState) -> StepError {
+fn refuse_foreign(etcd: &Etcd, ns: &Namespace, state: &NamespaceState) -> StepError {
     let etcdctl = etcd.etcdctl();
     StepError::rejected(format!(
         "the self-test namespace `{}` already holds {} key(s) not written by this run (e.g. {}); \
@@ -157,7 +190,7 @@ pub(crate) fn refuse_foreign(etcd: &Etcd, ns: &Namespace, state: &NamespaceState
 /// Registers the removal of every key under the step's folder. Idempotent; runs however the
 /// step ends (success, failure, timeout, Ctrl-C). With several endpoints it falls back to each
 /// endpoint alone, so a dead endpoint picked by the balancer does not leave keys behind.
-pub(crate) fn register_cleanup(etcd: &Etcd, cx: &StepCx, ns: &Namespace) {
+fn register_cleanup(etcd: &Etcd, cx: &StepCx, ns: &Namespace) {
     let client = etcd.client.clone();
     let fallbacks = etcd.fallbacks();
     let own = ns.own.clone();
@@ -233,6 +266,20 @@ pub(crate) async fn delete_own(etcd: &Etcd, cx: &StepCx, ns: &Namespace) -> Resu
         .with_hint("another client writes under the self-test namespace; find it and stop it"));
     }
     Ok(left.header().map_or(0, |h| h.revision()))
+}
+
+/// Awaits a request; returns its answer and how long it took, in milliseconds.
+pub(crate) async fn timed<T>(
+    request: impl Future<Output = Result<T, StepError>>,
+) -> Result<(T, f64), StepError> {
+    let started = Instant::now();
+    let answer = request.await?;
+    Ok((answer, millis(started.elapsed())))
+}
+
+/// `size` bytes of a printable pattern, for the values the writing steps put.
+pub(crate) fn pattern(size: usize) -> Vec<u8> {
+    (0..size).map(|i| b'a' + (i % 26) as u8).collect()
 }
 
 /// A member or cluster id as etcdctl prints it.

@@ -5,13 +5,12 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
-use tokio::time::Instant;
 
 use etcd_client::{Txn, TxnOp};
 
 use super::client::{self, TlsParams};
-use super::{delete_own, read_namespace, refuse_foreign, register_cleanup, Namespace};
-use crate::plugins::{millis, Step, StepCx, StepError};
+use super::{claim_namespace, delete_own, open_namespace, pattern, timed};
+use crate::plugins::{Step, StepCx, StepError};
 
 /// Metasrv's default `max_txn_ops`.
 const DEFAULT_MAX_TXN_OPS: usize = 128;
@@ -129,9 +128,14 @@ value_size: 1536000
             ))
             .with_hint("etcd recommends requests of at most 10 MiB; lower `procedure.max_metadata_value_size`"));
         }
-        let etcd = client::connect(&params.endpoints, &params.endpoints, &params.tls, cx).await?;
-        let ns = Namespace::new(&params.key_prefix, &cx.run_id, "probe");
-        let state = read_namespace(&etcd, cx, &ns).await?;
+        let (etcd, ns, state) = open_namespace(
+            &params.endpoints,
+            &params.tls,
+            &params.key_prefix,
+            "probe",
+            cx,
+        )
+        .await?;
         if cx.read_only {
             return Ok(ProbeOutput {
                 namespace: ns.own,
@@ -148,28 +152,20 @@ value_size: 1536000
                 revision_after: None,
             });
         }
-        if state.foreign > 0 {
-            return Err(refuse_foreign(&etcd, &ns, &state));
-        }
-        register_cleanup(&etcd, cx, &ns);
+        claim_namespace(&etcd, cx, &ns, &state)?;
         let mut kv = etcd.client.kv_client();
 
         // put / get / delete of one key.
         let key = format!("{}kv", ns.own);
         let value = format!("greptime-self-test probe, run {}", cx.run_id).into_bytes();
-        let started = Instant::now();
-        etcd.call(
+        let (_, put_ms) = timed(etcd.call(
             cx,
             &format!("put `{key}`"),
             kv.put(key.as_bytes(), value.clone(), None),
-        )
+        ))
         .await?;
-        let put_ms = millis(started.elapsed());
-        let started = Instant::now();
-        let got = etcd
-            .call(cx, &format!("get `{key}`"), kv.get(key.as_bytes(), None))
-            .await?;
-        let get_ms = millis(started.elapsed());
+        let (got, get_ms) =
+            timed(etcd.call(cx, &format!("get `{key}`"), kv.get(key.as_bytes(), None))).await?;
         match got.kvs().first() {
             Some(kv) if kv.value() == value.as_slice() => {}
             Some(kv) => {
@@ -194,15 +190,12 @@ value_size: 1536000
                 ))
             }
         }
-        let started = Instant::now();
-        let deleted = etcd
-            .call(
-                cx,
-                &format!("delete `{key}`"),
-                kv.delete(key.as_bytes(), None),
-            )
-            .await?;
-        let delete_ms = millis(started.elapsed());
+        let (deleted, delete_ms) = timed(etcd.call(
+            cx,
+            &format!("delete `{key}`"),
+            kv.delete(key.as_bytes(), None),
+        ))
+        .await?;
         if deleted.deleted() != 1 {
             return Err(StepError::rejected(format!(
                 "deleting `{key}` removed {} key(s), expected 1",
@@ -215,17 +208,17 @@ value_size: 1536000
         let ops: Vec<TxnOp> = (0..n)
             .map(|i| TxnOp::put(format!("{}txn/{i:06}", ns.own), "t", None))
             .collect();
-        let started = Instant::now();
         let what = format!("a transaction of {n} puts");
-        let txn = etcd
-            .call_with(cx, &what, kv.txn(Txn::new().and_then(ops)), |e| {
-                let message = client::status_message(e)?;
-                message
-                    .contains("too many operations in txn request")
-                    .then(|| too_many_ops(n, message))
-            })
+        let (txn, txn_ms) =
+            timed(
+                etcd.call_with(cx, &what, kv.txn(Txn::new().and_then(ops)), |e| {
+                    let message = client::status_message(e)?;
+                    message
+                        .contains("too many operations in txn request")
+                        .then(|| too_many_ops(n, message))
+                }),
+            )
             .await?;
-        let txn_ms = millis(started.elapsed());
         if !txn.succeeded() {
             return Err(StepError::rejected(format!("{what} did not succeed")));
         }
@@ -237,14 +230,16 @@ value_size: 1536000
             let size = params.value_size;
             let key = format!("{}large", ns.own);
             let data = pattern(size as usize);
-            let started = Instant::now();
             let what = format!("put of a {size}-byte value");
-            etcd.call_with(cx, &what, kv.put(key.as_bytes(), data, None), |e| {
-                client::is_too_large(e)
-                    .then(|| too_large(size, client::status_message(e).unwrap_or_default()))
-            })
-            .await?;
-            (Some(size), Some(millis(started.elapsed())))
+            let (_, put_ms) =
+                timed(
+                    etcd.call_with(cx, &what, kv.put(key.as_bytes(), data, None), |e| {
+                        client::is_too_large(e)
+                            .then(|| too_large(size, client::status_message(e).unwrap_or_default()))
+                    }),
+                )
+                .await?;
+            (Some(size), Some(put_ms))
         };
 
         let revision_after = delete_own(&etcd, cx, &ns).await?;
@@ -293,11 +288,6 @@ fn too_large(size: u64, message: &str) -> StepError {
          `procedure.max_metadata_value_size` (default 1500KiB)",
         size_text(size)
     ))
-}
-
-/// `size` bytes of a printable pattern.
-fn pattern(size: usize) -> Vec<u8> {
-    (0..size).map(|i| b'a' + (i % 26) as u8).collect()
 }
 
 /// A byte count with its binary-unit reading, e.g. `1536000 bytes (1500 KiB)`.

@@ -67,19 +67,12 @@ use sqlx::{ConnectOptions, Connection, Executor, Row};
 use tokio::time::Instant;
 
 use super::conninfo::{Form, PgConnInfo, PgHost, PgTarget, SslMode, TargetSessionAttrs};
-use super::{Backend, BackendTls, TlsMode};
+use super::{Backend, BackendTls, StoreParams, TlsMode};
 use crate::plugins::{human, millis, StepCx, StepError};
 
 /// `application_name` sent to PostgreSQL unless the connection string sets one, so a DBA can
 /// tell the self-test's sessions apart.
 const APPLICATION_NAME: &str = "greptime-self-test";
-
-/// What a step connects to: the three settings metasrv builds its pool from.
-pub(crate) struct Store<'a> {
-    pub backend: Backend,
-    pub store_addr: &'a str,
-    pub tls: &'a BackendTls,
-}
 
 /// An open connection.
 pub(crate) enum SqlConn {
@@ -88,6 +81,14 @@ pub(crate) enum SqlConn {
 }
 
 impl SqlConn {
+    /// Runs SQL text with no parameters (see [`pg_exec`] and [`my_exec`]).
+    pub(crate) async fn exec(&mut self, sql: &str) -> Result<(), sqlx::Error> {
+        match self {
+            SqlConn::Pg(conn) => pg_exec(conn, sql).await,
+            SqlConn::My(conn) => my_exec(conn, sql).await,
+        }
+    }
+
     /// Closes the connection politely, giving up after a second.
     pub(crate) async fn close(self) {
         let close = async {
@@ -142,7 +143,7 @@ pub(crate) struct Session {
 }
 
 /// Connects as metasrv would, within the step's deadline.
-pub(crate) async fn connect(store: &Store<'_>, cx: &StepCx) -> Result<Session, StepError> {
+pub(crate) async fn connect(store: &StoreParams, cx: &StepCx) -> Result<Session, StepError> {
     if store.store_addr.trim().is_empty() {
         return Err(StepError::misconfigured(
             "store_addrs is empty: metasrv has no address to use",
@@ -156,12 +157,12 @@ pub(crate) async fn connect(store: &Store<'_>, cx: &StepCx) -> Result<Session, S
             }
         }));
     }
-    check_tls_files(store.backend, store.tls)?;
+    check_tls_files(store.backend, &store.tls)?;
     let mut session = match store.backend {
         Backend::PostgresStore => connect_pg(store, cx).await,
         Backend::MysqlStore => connect_my(store, cx).await,
     }?;
-    let tls = store.tls;
+    let tls = &store.tls;
     if tls.cert_path.is_empty() != tls.key_path.is_empty() {
         session.notes.push(
             "only one of backend_tls.cert_path and backend_tls.key_path is set: metasrv sends no \
@@ -224,8 +225,8 @@ fn check_tls_files(backend: Backend, tls: &BackendTls) -> Result<(), StepError> 
 // ---------------------------------------------------------------------------------------
 // PostgreSQL
 
-async fn connect_pg(store: &Store<'_>, cx: &StepCx) -> Result<Session, StepError> {
-    let tls = store.tls;
+async fn connect_pg(store: &StoreParams, cx: &StepCx) -> Result<Session, StepError> {
+    let tls = &store.tls;
     if tls.mode == TlsMode::Disable {
         return Err(StepError::misconfigured(
             "backend_tls.mode = \"disable\" with backend = \"postgres_store\": metasrv fails at \
@@ -237,7 +238,7 @@ async fn connect_pg(store: &Store<'_>, cx: &StepCx) -> Result<Session, StepError
              whether TLS is used with sslmode=disable|prefer|require in store_addrs",
         ));
     }
-    let info = PgConnInfo::parse(store.store_addr).map_err(|e| {
+    let info = PgConnInfo::parse(&store.store_addr).map_err(|e| {
         StepError::misconfigured(format!(
             "store_addrs[0] is not a connection string metasrv's PostgreSQL driver \
              (tokio-postgres) accepts: {e}"
@@ -487,8 +488,8 @@ async fn session_attrs_problem(
 // ---------------------------------------------------------------------------------------
 // MySQL
 
-async fn connect_my(store: &Store<'_>, cx: &StepCx) -> Result<Session, StepError> {
-    let tls = store.tls;
+async fn connect_my(store: &StoreParams, cx: &StepCx) -> Result<Session, StepError> {
+    let tls = &store.tls;
     let parsed: MySqlConnectOptions = store.store_addr.parse().map_err(|e: sqlx::Error| {
         StepError::misconfigured(format!(
             "store_addrs[0] is not a URL metasrv's MySQL driver (sqlx) accepts: {}",
@@ -987,6 +988,20 @@ pub(crate) async fn my_fetch_all(
     Executor::fetch_all(&mut *conn, sql).await
 }
 
+/// Connects as metasrv would, runs `check` on the session within the step's deadline (`what`
+/// names the work in a timeout error), then closes the session.
+pub(crate) async fn with_session<T>(
+    store: &StoreParams,
+    cx: &StepCx,
+    what: &str,
+    check: impl AsyncFnOnce(&mut Session) -> Result<T, StepError>,
+) -> Result<T, StepError> {
+    let mut session = connect(store, cx).await?;
+    let result = within(cx, what, check(&mut session)).await;
+    session.conn.close().await;
+    result
+}
+
 /// Runs `work` within the step's deadline.
 pub(crate) async fn within<T>(
     cx: &StepCx,
@@ -1168,6 +1183,15 @@ pub(crate) async fn my_privileges(
     Ok(privileges)
 }
 
+/// The error metasrv meets when `store_addrs[0]` names no MySQL database.
+pub(crate) fn no_database() -> StepError {
+    StepError::rejected(
+        "store_addrs[0] names no database: metasrv's CREATE TABLE fails with \"No database \
+         selected\" (MySQL error 1046)",
+    )
+    .with_hint("add the database to the URL path: mysql://user:password@host:3306/<database>")
+}
+
 /// A text column of a MySQL row, whether the server sent it as text or binary.
 pub(crate) fn my_text(row: &sqlx::mysql::MySqlRow, index: usize) -> Option<String> {
     if let Ok(text) = row.try_get::<Option<String>, _>(index) {
@@ -1177,15 +1201,6 @@ pub(crate) fn my_text(row: &sqlx::mysql::MySqlRow, index: usize) -> Option<Strin
         .ok()
         .flatten()
         .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-}
-
-/// Percentile (nearest rank) of sorted samples, in milliseconds.
-pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = (p * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 /// Milliseconds since the epoch of a naive `YYYY-MM-DD HH:MM:SS[.fff…]` timestamp, to compare
@@ -1258,16 +1273,6 @@ mod tests {
             2 * 86_400_000
         );
         assert!(naive_ms("yesterday").is_none());
-    }
-
-    #[test]
-    fn percentiles_by_nearest_rank() {
-        let samples: Vec<f64> = (1..=100).map(f64::from).collect();
-        assert_eq!(percentile(&samples, 0.5), 50.0);
-        assert_eq!(percentile(&samples, 0.99), 99.0);
-        assert_eq!(percentile(&samples, 1.0), 100.0);
-        assert_eq!(percentile(&[3.0], 0.9), 3.0);
-        assert_eq!(percentile(&[], 0.9), 0.0);
     }
 
     #[test]

@@ -5,8 +5,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use super::client::{self, my_fetch_all, my_text, query_error, within, Session, SqlConn, Store};
-use super::{Backend, BackendTls};
+use super::client::{self, my_fetch_all, my_text, query_error, within, Session, SqlConn};
+use super::{Backend, StoreParams};
 use crate::plugins::{Step, StepCx, StepError};
 
 /// Connects with `store_addrs[0]` and `backend_tls` as metasrv does, and reports the server
@@ -18,17 +18,8 @@ pub struct Connect;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectParams {
-    /// metasrv `backend`: `postgres_store` or `mysql_store`.
-    pub backend: Backend,
-    /// metasrv `store_addrs[0]` (metasrv uses only the first entry). PostgreSQL: a
-    /// `postgres://` / `postgresql://` URI or a libpq keyword string (`host=… port=… user=…
-    /// password=… dbname=… sslmode=… connect_timeout=…`). MySQL: a `mysql://` URL. The
-    /// password is used to connect and never repeated in messages.
-    pub store_addr: String,
-    /// metasrv `[backend_tls]`, applied exactly as metasrv applies it (default: mode
-    /// `prefer`, no files).
-    #[serde(default)]
-    pub tls: BackendTls,
+    #[serde(flatten)]
+    pub store: StoreParams,
 }
 
 /// Output of `sql.connect`.
@@ -89,12 +80,7 @@ tls:\n  mode: prefer\n  ca_cert_path: \"\"\n";
     type Output = ConnectOutput;
 
     async fn run(&self, params: Self::Params, cx: &StepCx) -> Result<Self::Output, StepError> {
-        let store = Store {
-            backend: params.backend,
-            store_addr: &params.store_addr,
-            tls: &params.tls,
-        };
-        let session = client::connect(&store, cx).await?;
+        let session = client::connect(&params.store, cx).await?;
         within(
             cx,
             "reading the server's version and session",

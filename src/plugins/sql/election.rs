@@ -4,13 +4,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sqlx::mysql::MySqlConnection;
 use sqlx::postgres::PgConnection;
-use sqlx::Row;
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, Type};
 
 use super::client::{
-    self, check_name, my_privileges, my_text, naive_ms, pg_ident, query_error, split_lease, within,
-    SqlConn, Store,
+    self, check_name, my_privileges, my_text, naive_ms, no_database, pg_ident, query_error,
+    split_lease, with_session, Session, SqlConn,
 };
-use super::{default_table, Backend, BackendTls};
+use super::{Backend, MetaTableParams, StoreParams};
 use crate::plugins::{Step, StepCx, StepError};
 
 /// metasrv's election key, after `store_key_prefix`.
@@ -40,22 +40,10 @@ pub struct Election;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ElectionParams {
-    /// metasrv `backend`: `postgres_store` or `mysql_store`.
-    pub backend: Backend,
-    /// metasrv `store_addrs[0]`: a `postgres://` URI or libpq keyword string, or a
-    /// `mysql://` URL (see `sql.connect`).
-    pub store_addr: String,
-    /// metasrv `[backend_tls]` (`mode`, `ca_cert_path`, `cert_path`, `key_path`), applied as
-    /// metasrv applies it; default mode `prefer`.
-    #[serde(default)]
-    pub tls: BackendTls,
-    /// metasrv `meta_table_name` (default `greptime_metakv`). PostgreSQL keeps the election
-    /// rows in this table; MySQL in `<table>_election`.
-    #[serde(default = "default_table")]
-    pub table: String,
-    /// metasrv `meta_schema_name` (PostgreSQL only; empty or null: none).
-    #[serde(default)]
-    pub schema: Option<String>,
+    #[serde(flatten)]
+    pub store: StoreParams,
+    #[serde(flatten)]
+    pub meta: MetaTableParams,
     /// metasrv `meta_election_lock_id` (PostgreSQL only, default 1).
     #[serde(default = "default_lock_id")]
     pub lock_id: u64,
@@ -133,12 +121,13 @@ pub struct ElectionOutput {
 }
 
 impl ElectionOutput {
-    fn new(backend: Backend, election_table: String, election_key: String) -> Self {
+    /// An output with nothing read yet; the leader key is metasrv's under `key_prefix`.
+    fn new(backend: Backend, election_table: String, key_prefix: &str) -> Self {
         Self {
             backend,
             election_table,
             election_table_exists: false,
-            election_key,
+            election_key: format!("{key_prefix}{ELECTION_KEY}"),
             election_leader: None,
             leader_expired: None,
             leader_expires_in_ms: None,
@@ -156,6 +145,47 @@ impl ElectionOutput {
             privileges: None,
             notes: Vec::new(),
         }
+    }
+
+    /// Reads the leader row and the candidate rows with `sql` (its two parameters: the leader
+    /// key and a LIKE pattern of the candidate keys under `key_prefix`) and fills the leader and
+    /// candidate fields, comparing expiry times with the server's `now`. Rows this role may not
+    /// read leave a note.
+    async fn read_leader<'c, DB, E>(
+        &mut self,
+        conn: E,
+        sql: &str,
+        now: &str,
+        key_prefix: &str,
+    ) -> Result<(), StepError>
+    where
+        DB: Database,
+        E: Executor<'c, Database = DB>,
+        for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+        for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+        usize: ColumnIndex<DB::Row>,
+    {
+        let candidates = format!("{key_prefix}{CANDIDATES_ROOT}");
+        let rows = sqlx::query(sql)
+            .bind(self.election_key.as_bytes().to_vec())
+            .bind(like_prefix(&candidates).into_bytes())
+            .fetch_all(conn)
+            .await;
+        match rows {
+            Ok(rows) => {
+                let pairs = rows
+                    .iter()
+                    .filter_map(|r| Some((r.try_get(0).ok()?, r.try_get(1).ok()?)))
+                    .collect();
+                self.read_leases(pairs, now, &candidates);
+            }
+            Err(e) if client::is_permission_denied(&e) => self.notes.push(format!(
+                "the leader row cannot be read: {}",
+                client::db_message(&e)
+            )),
+            Err(e) => return Err(query_error(self.backend, &e, "reading the election rows")),
+        }
+        Ok(())
     }
 
     /// Fills the leader and candidate fields from `(key, value)` rows and the server's "now".
@@ -195,13 +225,10 @@ table: greptime_metakv\nschema: \"\"\nlock_id: 1\nkey_prefix: \"\"\n";
     type Output = ElectionOutput;
 
     async fn run(&self, params: Self::Params, cx: &StepCx) -> Result<Self::Output, StepError> {
-        check_name(params.backend, "meta_table_name", &params.table)?;
-        let schema = params.schema.clone().filter(|s| !s.is_empty());
-        match params.backend {
+        let backend = params.store.backend;
+        let schema = params.meta.checked_schema(backend)?;
+        match backend {
             Backend::PostgresStore => {
-                if let Some(schema) = &schema {
-                    check_name(params.backend, "meta_schema_name", schema)?;
-                }
                 if params.lock_id > i64::MAX as u64 {
                     return Err(StepError::misconfigured(format!(
                         "meta_election_lock_id {} is above PostgreSQL's bigint range; \
@@ -212,26 +239,21 @@ table: greptime_metakv\nschema: \"\"\nlock_id: 1\nkey_prefix: \"\"\n";
                 }
             }
             Backend::MysqlStore => check_name(
-                params.backend,
+                backend,
                 "meta_table_name (with the `_election` suffix metasrv adds)",
-                &format!("{}_election", params.table),
+                &format!("{}_election", params.meta.table),
             )?,
         }
-        let store = Store {
-            backend: params.backend,
-            store_addr: &params.store_addr,
-            tls: &params.tls,
-        };
-        let mut session = client::connect(&store, cx).await?;
-        let result = within(cx, "reading the election state", async {
-            match &mut session.conn {
-                SqlConn::Pg(conn) => check_pg(conn, &params, schema.as_deref()).await,
+        with_session(
+            &params.store,
+            cx,
+            "reading the election state",
+            async |session: &mut Session| match &mut session.conn {
+                SqlConn::Pg(conn) => check_pg(conn, &params, schema).await,
                 SqlConn::My(conn) => check_my(conn, &params).await,
-            }
-        })
-        .await;
-        session.conn.close().await;
-        result
+            },
+        )
+        .await
     }
 
     fn details(output: &Self::Output) -> Vec<String> {
@@ -246,9 +268,8 @@ async fn check_pg(
 ) -> Result<ElectionOutput, StepError> {
     let backend = Backend::PostgresStore;
     let fail = |what: &'static str| move |e: sqlx::Error| query_error(backend, &e, what);
-    let ident = pg_ident(schema, &params.table);
-    let key = format!("{}{ELECTION_KEY}", params.key_prefix);
-    let mut out = ElectionOutput::new(backend, ident.clone(), key.clone());
+    let ident = pg_ident(schema, &params.meta.table);
+    let mut out = ElectionOutput::new(backend, ident.clone(), &params.key_prefix);
     out.lock_id = Some(params.lock_id);
 
     let version: i64 = sqlx::query_scalar("SELECT current_setting('server_version_num')::int8")
@@ -305,28 +326,9 @@ async fn check_pg(
     };
     out.election_table_exists = exists;
     if exists {
-        let candidates = format!("{}{CANDIDATES_ROOT}", params.key_prefix);
-        let rows = sqlx::query(&format!(
-            "SELECT k, v FROM {ident} WHERE k = $1 OR k LIKE $2"
-        ))
-        .bind(key.as_bytes())
-        .bind(like_prefix(&candidates).into_bytes())
-        .fetch_all(&mut *conn)
-        .await;
-        match rows {
-            Ok(rows) => {
-                let pairs = rows
-                    .iter()
-                    .filter_map(|r| Some((r.try_get(0).ok()?, r.try_get(1).ok()?)))
-                    .collect();
-                out.read_leases(pairs, &now, &candidates);
-            }
-            Err(e) if client::is_permission_denied(&e) => out.notes.push(format!(
-                "the leader row cannot be read: {}",
-                client::db_message(&e)
-            )),
-            Err(e) => return Err(query_error(backend, &e, "reading the election rows")),
-        }
+        let sql = format!("SELECT k, v FROM {ident} WHERE k = $1 OR k LIKE $2");
+        out.read_leader(&mut *conn, &sql, &now, &params.key_prefix)
+            .await?;
     }
     if out.lock_held == Some(true) && out.election_leader.is_none() {
         out.notes.push(format!(
@@ -365,10 +367,9 @@ async fn check_my(
 ) -> Result<ElectionOutput, StepError> {
     let backend = Backend::MysqlStore;
     let fail = |what: &'static str| move |e: sqlx::Error| query_error(backend, &e, what);
-    let table = format!("{}_election", params.table);
-    let key = format!("{}{ELECTION_KEY}", params.key_prefix);
-    let mut out = ElectionOutput::new(backend, format!("`{table}`"), key.clone());
-    if params.schema.as_deref().is_some_and(|s| !s.is_empty()) {
+    let table = format!("{}_election", params.meta.table);
+    let mut out = ElectionOutput::new(backend, format!("`{table}`"), &params.key_prefix);
+    if params.meta.schema().is_some() {
         out.notes
             .push("meta_schema_name is ignored by metasrv for MySQL".into());
     }
@@ -399,13 +400,7 @@ async fn check_my(
     .await
     .map_err(fail("looking up the election table"))?;
     let Some(database) = my_text(&row, 0) else {
-        return Err(StepError::rejected(
-            "store_addrs[0] names no database: metasrv's CREATE TABLE fails with \"No database \
-             selected\" (MySQL error 1046)",
-        )
-        .with_hint(
-            "add the database to the URL path: mysql://user:password@host:3306/<database>",
-        ));
+        return Err(no_database());
     };
     out.election_table_exists = row.try_get::<i64, _>(1).unwrap_or(0) > 0;
     let now = my_text(&row, 2).unwrap_or_default();
@@ -432,28 +427,9 @@ async fn check_my(
     }
 
     if out.election_table_exists {
-        let candidates = format!("{}{CANDIDATES_ROOT}", params.key_prefix);
-        let rows = sqlx::query(&format!(
-            "SELECT k, v FROM `{table}` WHERE k = ? OR k LIKE ?"
-        ))
-        .bind(key.as_bytes())
-        .bind(like_prefix(&candidates).into_bytes())
-        .fetch_all(&mut *conn)
-        .await;
-        match rows {
-            Ok(rows) => {
-                let pairs = rows
-                    .iter()
-                    .filter_map(|r| Some((r.try_get(0).ok()?, r.try_get(1).ok()?)))
-                    .collect();
-                out.read_leases(pairs, &now, &candidates);
-            }
-            Err(e) if client::is_permission_denied(&e) => out.notes.push(format!(
-                "the leader row cannot be read: {}",
-                client::db_message(&e)
-            )),
-            Err(e) => return Err(query_error(backend, &e, "reading the election rows")),
-        }
+        let sql = format!("SELECT k, v FROM `{table}` WHERE k = ? OR k LIKE ?");
+        out.read_leader(&mut *conn, &sql, &now, &params.key_prefix)
+            .await?;
     }
     Ok(out)
 }
@@ -472,11 +448,7 @@ mod tests {
 
     #[test]
     fn leases_give_leader_and_live_candidates() {
-        let mut out = ElectionOutput::new(
-            Backend::PostgresStore,
-            "\"t\"".into(),
-            "p__metasrv_election".into(),
-        );
+        let mut out = ElectionOutput::new(Backend::PostgresStore, "\"t\"".into(), "p");
         let lease = |value: &str, expiry: &str| format!("{value}{}{expiry}", client::LEASE_SEP);
         out.read_leases(
             vec![

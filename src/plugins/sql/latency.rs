@@ -10,11 +10,10 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::client::{
-    self, check_name, my_exec, percentile, pg_exec, pg_ident, probe_key, probe_name, query_error,
-    within, SqlConn, Store,
+    self, check_name, pg_ident, probe_key, probe_name, query_error, within, SqlConn,
 };
-use super::{default_table, Backend, BackendTls};
-use crate::plugins::{millis, Step, StepCx, StepError};
+use super::{Backend, MetaTableParams, StoreParams};
+use crate::plugins::{millis, LatencySummary, Step, StepCx, StepError};
 
 /// Most operations per kind a run may ask for.
 const MAX_OPERATIONS: u32 = 5000;
@@ -40,21 +39,10 @@ pub struct Latency;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LatencyParams {
-    /// metasrv `backend`: `postgres_store` or `mysql_store`.
-    pub backend: Backend,
-    /// metasrv `store_addrs[0]`: a `postgres://` URI or libpq keyword string, or a
-    /// `mysql://` URL (see `sql.connect`).
-    pub store_addr: String,
-    /// metasrv `[backend_tls]` (`mode`, `ca_cert_path`, `cert_path`, `key_path`), applied as
-    /// metasrv applies it; default mode `prefer`.
-    #[serde(default)]
-    pub tls: BackendTls,
-    /// metasrv `meta_table_name` (default `greptime_metakv`): read in `--read-only` runs.
-    #[serde(default = "default_table")]
-    pub table: String,
-    /// metasrv `meta_schema_name` (PostgreSQL only; empty or null: none).
-    #[serde(default)]
-    pub schema: Option<String>,
+    #[serde(flatten)]
+    pub store: StoreParams,
+    #[serde(flatten)]
+    pub meta: MetaTableParams,
     /// Operations of each kind (default 200, at most 5000).
     #[serde(default = "default_operations")]
     pub operations: u32,
@@ -126,8 +114,8 @@ operations: 200\nvalue_size: 256\n";
     type Output = LatencyOutput;
 
     async fn run(&self, params: Self::Params, cx: &StepCx) -> Result<Self::Output, StepError> {
-        check_name(params.backend, "meta_table_name", &params.table)?;
-        let schema = params.schema.clone().filter(|s| !s.is_empty());
+        let backend = params.store.backend;
+        check_name(backend, "meta_table_name", &params.meta.table)?;
         let mut notes = Vec::new();
         let operations = params.operations.clamp(1, MAX_OPERATIONS);
         if operations != params.operations {
@@ -143,15 +131,10 @@ operations: 200\nvalue_size: 256\n";
                 params.value_size
             ));
         }
-        let store = Store {
-            backend: params.backend,
-            store_addr: &params.store_addr,
-            tls: &params.tls,
-        };
-        let session = client::connect(&store, cx).await?;
+        let session = client::connect(&params.store, cx).await?;
         let shared = Arc::new(Mutex::new(Some(session.conn)));
         let mut out = LatencyOutput {
-            backend: params.backend,
+            backend,
             read_only: cx.read_only,
             table: String::new(),
             temporary: !cx.read_only,
@@ -172,10 +155,7 @@ operations: 200\nvalue_size: 256\n";
             notes,
         };
         let result = if cx.read_only {
-            let table = match params.backend {
-                Backend::PostgresStore => pg_ident(schema.as_deref(), &params.table),
-                Backend::MysqlStore => format!("`{}`", params.table),
-            };
+            let table = quoted(backend, params.meta.schema(), &params.meta.table);
             out.table = table.clone();
             within(
                 cx,
@@ -193,15 +173,7 @@ operations: 200\nvalue_size: 256\n";
             within(
                 cx,
                 "measuring upsert and select latency",
-                probe_run(
-                    &shared,
-                    params.backend,
-                    &table,
-                    operations,
-                    value_size,
-                    cx,
-                    &mut out,
-                ),
+                probe_run(&shared, &table, operations, value_size, cx, &mut out),
             )
             .await
         };
@@ -227,23 +199,44 @@ operations: 200\nvalue_size: 256\n";
     }
 }
 
+impl LatencyOutput {
+    /// Counts and summarizes the latencies measured (no upserts in a read-only run), and
+    /// whether the measurement stopped early.
+    fn record(&mut self, truncated: bool, upserts: &[f64], selects: &[f64]) {
+        self.truncated = truncated;
+        self.upsert_operations = upserts.len() as u32;
+        self.select_operations = selects.len() as u32;
+        [
+            self.upsert_p50_ms,
+            self.upsert_p90_ms,
+            self.upsert_p99_ms,
+            self.upsert_max_ms,
+        ] = figures(upserts);
+        [
+            self.select_p50_ms,
+            self.select_p90_ms,
+            self.select_p99_ms,
+            self.select_max_ms,
+        ] = figures(selects);
+    }
+}
+
+/// p50, p90, p99 and max of latencies in milliseconds, all null when there are none.
+fn figures(samples: &[f64]) -> [Option<f64>; 4] {
+    LatencySummary::of(samples).map_or([None; 4], |s| [s.p50, s.p90, s.p99, s.max].map(Some))
+}
+
 /// Drops the temporary table on the session that owns it (the only one that can see it) and
 /// closes that session. Never fails: a temporary table goes with its session anyway.
 async fn drop_temporary(shared: Arc<Mutex<Option<SqlConn>>>, table: String) -> Result<(), String> {
     let Some(mut conn) = shared.lock().await.take() else {
         return Ok(());
     };
-    let drop = async {
-        match &mut conn {
-            SqlConn::Pg(pg) => {
-                pg_exec(pg, &format!("DROP TABLE IF EXISTS pg_temp.\"{table}\"")).await
-            }
-            SqlConn::My(my) => {
-                my_exec(my, &format!("DROP TEMPORARY TABLE IF EXISTS `{table}`")).await
-            }
-        }
+    let drop = match conn {
+        SqlConn::Pg(_) => format!("DROP TABLE IF EXISTS pg_temp.\"{table}\""),
+        SqlConn::My(_) => format!("DROP TEMPORARY TABLE IF EXISTS `{table}`"),
     };
-    let _ = tokio::time::timeout(Duration::from_secs(2), drop).await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), conn.exec(&drop)).await;
     conn.close().await;
     Ok(())
 }
@@ -256,154 +249,166 @@ fn near_deadline(cx: &StepCx, slowest_ms: f64) -> bool {
     cx.remaining() < reserve
 }
 
-fn fill(
-    samples: &mut [f64],
-    p50: &mut Option<f64>,
-    p90: &mut Option<f64>,
-    p99: &mut Option<f64>,
-    max: &mut Option<f64>,
-) {
-    if samples.is_empty() {
-        return;
-    }
-    samples.sort_by(f64::total_cmp);
-    let sorted = &*samples;
-    *p50 = Some(percentile(sorted, 0.5));
-    *p90 = Some(percentile(sorted, 0.9));
-    *p99 = Some(percentile(sorted, 0.99));
-    *max = sorted.last().copied();
+/// Times statements one at a time and stops every run of them when the deadline comes close.
+struct Stopwatch<'a> {
+    cx: &'a StepCx,
+    backend: Backend,
+    /// The slowest statement so far, in milliseconds.
+    slowest: f64,
+    /// Whether a run stopped early.
+    truncated: bool,
 }
 
-#[allow(clippy::too_many_arguments)]
+impl<'a> Stopwatch<'a> {
+    fn new(cx: &'a StepCx, backend: Backend) -> Self {
+        Self {
+            cx,
+            backend,
+            slowest: 0.0,
+            truncated: false,
+        }
+    }
+
+    /// Runs `statement` for `key(0)`, `key(1)`, … up to `operations` times unless the
+    /// deadline comes close, and returns the latency of each in milliseconds.
+    async fn time(
+        &mut self,
+        conn: &mut SqlConn,
+        statement: &Statement,
+        operations: u32,
+        key: impl Fn(u32) -> Vec<u8>,
+    ) -> Result<Vec<f64>, StepError> {
+        let mut samples = Vec::with_capacity(operations as usize);
+        for i in 0..operations {
+            if near_deadline(self.cx, self.slowest) {
+                self.truncated = true;
+                break;
+            }
+            let key = key(i);
+            let started = Instant::now();
+            statement
+                .run(conn, &key)
+                .await
+                .map_err(|e| query_error(self.backend, &e, statement.what()))?;
+            let ms = millis(started.elapsed());
+            self.slowest = self.slowest.max(ms);
+            samples.push(ms);
+        }
+        Ok(samples)
+    }
+}
+
+/// A statement of metasrv's that is measured, as SQL of the connection's backend.
+enum Statement {
+    /// The upsert of a value (on PostgreSQL it also returns the previous value, as metasrv's
+    /// does).
+    Upsert { sql: String, value: Vec<u8> },
+    /// The point SELECT.
+    PointSelect { sql: String },
+}
+
+impl Statement {
+    /// The statement's name in errors.
+    fn what(&self) -> &'static str {
+        match self {
+            Statement::Upsert { .. } => "upsert",
+            Statement::PointSelect { .. } => "point select",
+        }
+    }
+
+    /// Runs the statement for `key`.
+    async fn run(&self, conn: &mut SqlConn, key: &[u8]) -> Result<(), sqlx::Error> {
+        match (self, conn) {
+            (Statement::Upsert { sql, value }, SqlConn::Pg(pg)) => sqlx::query(sql)
+                .bind(key)
+                .bind(key)
+                .bind(value)
+                .fetch_all(&mut *pg)
+                .await
+                .map(drop),
+            (Statement::Upsert { sql, value }, SqlConn::My(my)) => sqlx::query(sql)
+                .bind(key)
+                .bind(value)
+                .execute(&mut *my)
+                .await
+                .map(drop),
+            (Statement::PointSelect { sql }, SqlConn::Pg(pg)) => sqlx::query(sql)
+                .bind(key)
+                .fetch_optional(&mut *pg)
+                .await
+                .map(drop),
+            (Statement::PointSelect { sql }, SqlConn::My(my)) => sqlx::query(sql)
+                .bind(key)
+                .fetch_optional(&mut *my)
+                .await
+                .map(drop),
+        }
+    }
+}
+
+/// `table` quoted as metasrv quotes it, in `schema` (PostgreSQL only) when there is one.
+fn quoted(backend: Backend, schema: Option<&str>, table: &str) -> String {
+    match backend {
+        Backend::PostgresStore => pg_ident(schema, table),
+        Backend::MysqlStore => format!("`{table}`"),
+    }
+}
+
+/// metasrv's point SELECT on the quoted `table`.
+fn point_select(backend: Backend, table: &str) -> Statement {
+    let sql = match backend {
+        Backend::PostgresStore => format!("SELECT k, v FROM {table} WHERE k = $1"),
+        Backend::MysqlStore => format!("SELECT k, v FROM {table} WHERE k = ?"),
+    };
+    Statement::PointSelect { sql }
+}
+
+/// Creates the temporary probe table `table` with metasrv's DDL, then times `operations`
+/// upserts (the first half insert, the second half update) and as many point SELECTs.
 async fn probe_run(
     shared: &Arc<Mutex<Option<SqlConn>>>,
-    backend: Backend,
     table: &str,
     operations: u32,
     value_size: usize,
     cx: &StepCx,
     out: &mut LatencyOutput,
 ) -> Result<(), StepError> {
+    let backend = out.backend;
     let mut guard = shared.lock().await;
     let conn = guard.as_mut().expect("the session is open");
     let distinct = (operations / 2).max(1);
     let key = |i: u32| format!("{}/{}", probe_key(&cx.run_id), i % distinct).into_bytes();
     let value: Vec<u8> = (0..value_size).map(|i| (i % 251) as u8).collect();
-    let mut upserts = Vec::with_capacity(operations as usize);
-    let mut selects = Vec::with_capacity(operations as usize);
-    let mut slowest = 0.0f64;
-
-    match conn {
-        SqlConn::Pg(pg) => {
-            pg_exec(
-                pg,
-                &format!("CREATE TEMPORARY TABLE \"{table}\"(k bytea PRIMARY KEY, v bytea)"),
-            )
-            .await
-            .map_err(|e| create_error(backend, &e, table))?;
-            let upsert = format!(
-                "WITH prev AS (SELECT k,v FROM \"{table}\" WHERE k IN ($1)), update AS (INSERT \
-                 INTO \"{table}\" (k, v) VALUES ($2,$3) ON CONFLICT (k) DO UPDATE SET v = \
+    let quoted_table = quoted(backend, None, table);
+    let (create, upsert) = match backend {
+        Backend::PostgresStore => (
+            format!("CREATE TEMPORARY TABLE {quoted_table}(k bytea PRIMARY KEY, v bytea)"),
+            format!(
+                "WITH prev AS (SELECT k,v FROM {quoted_table} WHERE k IN ($1)), update AS (INSERT \
+                 INTO {quoted_table} (k, v) VALUES ($2,$3) ON CONFLICT (k) DO UPDATE SET v = \
                  excluded.v) SELECT k, v FROM prev;"
-            );
-            let select = format!("SELECT k, v FROM \"{table}\" WHERE k = $1");
-            for i in 0..operations {
-                if near_deadline(cx, slowest) {
-                    out.truncated = true;
-                    break;
-                }
-                let k = key(i);
-                let started = Instant::now();
-                sqlx::query(&upsert)
-                    .bind(&k)
-                    .bind(&k)
-                    .bind(&value)
-                    .fetch_all(&mut *pg)
-                    .await
-                    .map_err(|e| query_error(backend, &e, "upsert"))?;
-                let ms = millis(started.elapsed());
-                slowest = slowest.max(ms);
-                upserts.push(ms);
-            }
-            for i in 0..operations {
-                if near_deadline(cx, slowest) {
-                    out.truncated = true;
-                    break;
-                }
-                let started = Instant::now();
-                sqlx::query(&select)
-                    .bind(key(i))
-                    .fetch_optional(&mut *pg)
-                    .await
-                    .map_err(|e| query_error(backend, &e, "point select"))?;
-                let ms = millis(started.elapsed());
-                slowest = slowest.max(ms);
-                selects.push(ms);
-            }
-        }
-        SqlConn::My(my) => {
-            my_exec(
-                my,
-                &format!(
-                    "CREATE TEMPORARY TABLE `{table}`(k VARBINARY(3072) PRIMARY KEY, v MEDIUMBLOB)"
-                ),
-            )
-            .await
-            .map_err(|e| create_error(backend, &e, table))?;
-            let upsert = format!(
-                "INSERT INTO `{table}` (k, v) VALUES (?, ?) ON DUPLICATE KEY UPDATE v = VALUES(v);"
-            );
-            let select = format!("SELECT k, v FROM `{table}` WHERE k = ?");
-            for i in 0..operations {
-                if near_deadline(cx, slowest) {
-                    out.truncated = true;
-                    break;
-                }
-                let started = Instant::now();
-                sqlx::query(&upsert)
-                    .bind(key(i))
-                    .bind(&value)
-                    .execute(&mut *my)
-                    .await
-                    .map_err(|e| query_error(backend, &e, "upsert"))?;
-                let ms = millis(started.elapsed());
-                slowest = slowest.max(ms);
-                upserts.push(ms);
-            }
-            for i in 0..operations {
-                if near_deadline(cx, slowest) {
-                    out.truncated = true;
-                    break;
-                }
-                let started = Instant::now();
-                sqlx::query(&select)
-                    .bind(key(i))
-                    .fetch_optional(&mut *my)
-                    .await
-                    .map_err(|e| query_error(backend, &e, "point select"))?;
-                let ms = millis(started.elapsed());
-                slowest = slowest.max(ms);
-                selects.push(ms);
-            }
-        }
-    }
+            ),
+        ),
+        Backend::MysqlStore => (
+            format!(
+                "CREATE TEMPORARY TABLE {quoted_table}(k VARBINARY(3072) PRIMARY KEY, v MEDIUMBLOB)"
+            ),
+            format!(
+                "INSERT INTO {quoted_table} (k, v) VALUES (?, ?) ON DUPLICATE KEY UPDATE \
+                 v = VALUES(v);"
+            ),
+        ),
+    };
+    conn.exec(&create)
+        .await
+        .map_err(|e| create_error(backend, &e, table))?;
+    let upsert = Statement::Upsert { sql: upsert, value };
+    let select = point_select(backend, &quoted_table);
+    let mut watch = Stopwatch::new(cx, backend);
+    let upserts = watch.time(conn, &upsert, operations, key).await?;
+    let selects = watch.time(conn, &select, operations, key).await?;
     drop(guard);
-    out.upsert_operations = upserts.len() as u32;
-    out.select_operations = selects.len() as u32;
-    fill(
-        &mut upserts,
-        &mut out.upsert_p50_ms,
-        &mut out.upsert_p90_ms,
-        &mut out.upsert_p99_ms,
-        &mut out.upsert_max_ms,
-    );
-    fill(
-        &mut selects,
-        &mut out.select_p50_ms,
-        &mut out.select_p90_ms,
-        &mut out.select_p99_ms,
-        &mut out.select_max_ms,
-    );
+    out.record(watch.truncated, &upserts, &selects);
     Ok(())
 }
 
@@ -426,6 +431,8 @@ fn create_error(backend: Backend, e: &sqlx::Error, table: &str) -> StepError {
     }
 }
 
+/// Times `operations` point SELECTs of this run's probe key on the existing metadata table
+/// `table` (quoted), writing nothing.
 async fn read_only_run(
     shared: &Arc<Mutex<Option<SqlConn>>>,
     table: &str,
@@ -436,9 +443,6 @@ async fn read_only_run(
     let mut guard = shared.lock().await;
     let conn = guard.as_mut().expect("the session is open");
     let key = probe_key(&cx.run_id).into_bytes();
-    let mut selects = Vec::new();
-    let mut slowest = 0.0f64;
-    let backend = out.backend;
     let exists = match conn {
         SqlConn::Pg(pg) => sqlx::query_scalar::<_, bool>("SELECT to_regclass($1) IS NOT NULL")
             .bind(table)
@@ -461,40 +465,11 @@ async fn read_only_run(
         ));
         return Ok(());
     }
-    let select = match conn {
-        SqlConn::Pg(_) => format!("SELECT k, v FROM {table} WHERE k = $1"),
-        SqlConn::My(_) => format!("SELECT k, v FROM {table} WHERE k = ?"),
-    };
-    for _ in 0..operations {
-        if near_deadline(cx, slowest) {
-            out.truncated = true;
-            break;
-        }
-        let started = Instant::now();
-        let result = match conn {
-            SqlConn::Pg(pg) => sqlx::query(&select)
-                .bind(&key)
-                .fetch_optional(&mut *pg)
-                .await
-                .map(drop),
-            SqlConn::My(my) => sqlx::query(&select)
-                .bind(&key)
-                .fetch_optional(&mut *my)
-                .await
-                .map(drop),
-        };
-        result.map_err(|e| query_error(backend, &e, "point select"))?;
-        let ms = millis(started.elapsed());
-        slowest = slowest.max(ms);
-        selects.push(ms);
-    }
-    out.select_operations = selects.len() as u32;
-    fill(
-        &mut selects,
-        &mut out.select_p50_ms,
-        &mut out.select_p90_ms,
-        &mut out.select_p99_ms,
-        &mut out.select_max_ms,
-    );
+    let select = point_select(out.backend, table);
+    let mut watch = Stopwatch::new(cx, out.backend);
+    let selects = watch
+        .time(conn, &select, operations, |_| key.clone())
+        .await?;
+    out.record(watch.truncated, &[], &selects);
     Ok(())
 }

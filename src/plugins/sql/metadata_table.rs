@@ -11,10 +11,10 @@ use sqlx::postgres::PgConnection;
 use sqlx::Row;
 
 use super::client::{
-    self, check_name, is_permission_denied, my_fetch_all, my_privileges, my_text, pg_ident,
-    query_error, within, SqlConn, Store,
+    is_permission_denied, my_fetch_all, my_privileges, my_text, no_database, pg_ident, query_error,
+    with_session, Session, SqlConn,
 };
-use super::{default_auto_create_schema, default_table, Backend, BackendTls};
+use super::{default_auto_create_schema, Backend, MetaTableParams, StoreParams};
 use crate::plugins::{Step, StepCx, StepError};
 
 /// Reads (never writes) what metasrv's start-up DDL will meet.
@@ -39,22 +39,10 @@ pub struct MetadataTable;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MetadataTableParams {
-    /// metasrv `backend`: `postgres_store` or `mysql_store`.
-    pub backend: Backend,
-    /// metasrv `store_addrs[0]`: a `postgres://` URI or libpq keyword string, or a
-    /// `mysql://` URL.
-    pub store_addr: String,
-    /// metasrv `[backend_tls]` (`mode`, `ca_cert_path`, `cert_path`, `key_path`), applied as
-    /// metasrv applies it; default mode `prefer`.
-    #[serde(default)]
-    pub tls: BackendTls,
-    /// metasrv `meta_table_name` (default `greptime_metakv`).
-    #[serde(default = "default_table")]
-    pub table: String,
-    /// metasrv `meta_schema_name` (PostgreSQL only; empty or null: none, the table resolves
-    /// through `search_path`). Ignored for MySQL, as metasrv ignores it.
-    #[serde(default)]
-    pub schema: Option<String>,
+    #[serde(flatten)]
+    pub store: StoreParams,
+    #[serde(flatten)]
+    pub meta: MetaTableParams,
     /// metasrv `auto_create_schema` (PostgreSQL only, default true): whether metasrv runs
     /// `CREATE SCHEMA IF NOT EXISTS` for `schema`.
     #[serde(default = "default_auto_create_schema")]
@@ -127,26 +115,17 @@ table: greptime_metakv\nschema: greptime_schema\nauto_create_schema: true\n";
     type Output = MetadataTableOutput;
 
     async fn run(&self, params: Self::Params, cx: &StepCx) -> Result<Self::Output, StepError> {
-        check_name(params.backend, "meta_table_name", &params.table)?;
-        let schema = params.schema.as_deref().filter(|s| !s.is_empty());
-        if let (Backend::PostgresStore, Some(schema)) = (params.backend, schema) {
-            check_name(params.backend, "meta_schema_name", schema)?;
-        }
-        let store = Store {
-            backend: params.backend,
-            store_addr: &params.store_addr,
-            tls: &params.tls,
-        };
-        let mut session = client::connect(&store, cx).await?;
-        let result = within(cx, "reading the metadata table", async {
-            match &mut session.conn {
+        let schema = params.meta.checked_schema(params.store.backend)?;
+        with_session(
+            &params.store,
+            cx,
+            "reading the metadata table",
+            async |session: &mut Session| match &mut session.conn {
                 SqlConn::Pg(conn) => check_pg(conn, &params, schema).await,
                 SqlConn::My(conn) => check_my(conn, &params).await,
-            }
-        })
-        .await;
-        session.conn.close().await;
-        result
+            },
+        )
+        .await
     }
 
     fn details(output: &Self::Output) -> Vec<String> {
@@ -316,7 +295,7 @@ async fn check_pg(
     params: &MetadataTableParams,
     schema_param: Option<&str>,
 ) -> Result<MetadataTableOutput, StepError> {
-    let facts = pg_facts(conn, &params.table, schema_param).await?;
+    let facts = pg_facts(conn, &params.meta.table, schema_param).await?;
     let user = &facts.user;
     let mut notes = Vec::new();
 
@@ -430,7 +409,7 @@ async fn check_pg(
         backend: Backend::PostgresStore,
         database: facts.database,
         user: facts.user,
-        table: params.table.clone(),
+        table: params.meta.table.clone(),
         qualified_table: facts.ident,
         schema: Some(schema),
         schema_source: Some(
@@ -487,13 +466,7 @@ pub(crate) async fn my_facts(
         .map_err(|e| query_error(backend, &e, "reading the session"))?;
     let user = my_text(&row, 1).unwrap_or_default();
     let Some(database) = my_text(&row, 0) else {
-        return Err(StepError::rejected(
-            "store_addrs[0] names no database: metasrv's CREATE TABLE fails with \"No database \
-             selected\" (MySQL error 1046)",
-        )
-        .with_hint(
-            "add the database to the URL path: mysql://user:password@host:3306/<database>",
-        ));
+        return Err(no_database());
     };
     let engine = sqlx::query(
         "SELECT CAST(ENGINE AS CHAR) FROM information_schema.TABLES \
@@ -542,11 +515,11 @@ async fn check_my(
     params: &MetadataTableParams,
 ) -> Result<MetadataTableOutput, StepError> {
     let backend = Backend::MysqlStore;
-    let table = &params.table;
+    let table = &params.meta.table;
     let facts = my_facts(conn, table).await?;
     let (database, user) = (&facts.database, &facts.user);
     let mut notes = Vec::new();
-    if params.schema.as_deref().is_some_and(|s| !s.is_empty()) {
+    if params.meta.schema().is_some() {
         notes.push("meta_schema_name is ignored by metasrv for MySQL; the table lives in the URL's database".into());
     }
     if facts.roles_active {

@@ -27,6 +27,8 @@ mod privileges;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::StepError;
+
 pub use connect::{Connect, ConnectOutput, ConnectParams};
 pub use election::{Election, ElectionOutput, ElectionParams};
 pub use latency::{Latency, LatencyOutput, LatencyParams};
@@ -118,6 +120,55 @@ pub struct BackendTls {
     /// it for metadata stores.
     #[serde(default)]
     pub watch: bool,
+}
+
+/// What every `sql.*` step connects with: metasrv's `backend`, `store_addrs[0]` and
+/// `[backend_tls]`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct StoreParams {
+    /// metasrv `backend`: `postgres_store` or `mysql_store`.
+    pub backend: Backend,
+    /// metasrv `store_addrs[0]` (metasrv uses only the first entry). PostgreSQL: a
+    /// `postgres://` / `postgresql://` URI or a libpq keyword string (`host=… port=… user=…
+    /// password=… dbname=… sslmode=… connect_timeout=…`). MySQL: a `mysql://` URL. The
+    /// password is used to connect and never repeated in messages.
+    pub store_addr: String,
+    /// metasrv `[backend_tls]` (`mode`, `ca_cert_path`, `cert_path`, `key_path`), applied
+    /// exactly as metasrv applies it (default: mode `prefer`, no files).
+    #[serde(default)]
+    pub tls: BackendTls,
+}
+
+/// Where metasrv keeps its metadata in the store: `meta_table_name` and `meta_schema_name`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct MetaTableParams {
+    /// metasrv `meta_table_name` (default `greptime_metakv`). On MySQL, `sql.election` reads
+    /// `<table>_election`, where metasrv's leader election keeps its rows; `sql.latency` reads
+    /// the table in `--read-only` runs only.
+    #[serde(default = "default_table")]
+    pub table: String,
+    /// metasrv `meta_schema_name` (PostgreSQL only; empty or null: none, the table resolves
+    /// through `search_path`). Ignored for MySQL, as metasrv ignores it.
+    #[serde(default)]
+    pub schema: Option<String>,
+}
+
+impl MetaTableParams {
+    /// `meta_schema_name`, or `None` when it is empty or null.
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_deref().filter(|s| !s.is_empty())
+    }
+
+    /// Rejects a table name, and for PostgreSQL a schema name, that metasrv cannot quote;
+    /// returns the schema.
+    pub fn checked_schema(&self, backend: Backend) -> Result<Option<&str>, StepError> {
+        client::check_name(backend, "meta_table_name", &self.table)?;
+        let schema = self.schema();
+        if let (Backend::PostgresStore, Some(schema)) = (backend, schema) {
+            client::check_name(backend, "meta_schema_name", schema)?;
+        }
+        Ok(schema)
+    }
 }
 
 /// metasrv's default `meta_table_name`.

@@ -1,6 +1,7 @@
 //! `sql.privileges`: the role may create, read, write and delete its metadata, proven by
 //! doing it without leaving anything behind.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,15 +12,15 @@ use serde::{Deserialize, Serialize};
 use sqlx::mysql::MySqlConnection;
 use sqlx::postgres::{PgArguments, PgConnection, PgRow};
 use sqlx::query::Query;
-use sqlx::{Postgres, Row};
+use sqlx::{ColumnIndex, Decode, Postgres, Row, Type};
 use tokio::time::Instant;
 
 use super::client::{
-    self, check_name, db_message, is_permission_denied, my_exec, pg_exec, probe_key, probe_name,
-    query_error, within, ConnectOpts, SqlConn, Store,
+    db_message, is_permission_denied, my_exec, pg_exec, probe_key, probe_name, query_error,
+    with_session, ConnectOpts, Session, SqlConn,
 };
 use super::metadata_table::{my_facts, pg15_public_note, pg_facts, MyTableFacts, PgTableFacts};
-use super::{default_auto_create_schema, default_table, Backend, BackendTls};
+use super::{default_auto_create_schema, Backend, MetaTableParams, StoreParams};
 use crate::plugins::{millis, ErrorKind, Step, StepCx, StepError};
 
 /// Proves that the role can do what metasrv does with its metadata, without leaving anything.
@@ -48,21 +49,10 @@ pub struct Privileges;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PrivilegesParams {
-    /// metasrv `backend`: `postgres_store` or `mysql_store`.
-    pub backend: Backend,
-    /// metasrv `store_addrs[0]`: a `postgres://` URI or libpq keyword string, or a
-    /// `mysql://` URL (see `sql.connect`).
-    pub store_addr: String,
-    /// metasrv `[backend_tls]` (`mode`, `ca_cert_path`, `cert_path`, `key_path`), applied as
-    /// metasrv applies it; default mode `prefer`.
-    #[serde(default)]
-    pub tls: BackendTls,
-    /// metasrv `meta_table_name` (default `greptime_metakv`).
-    #[serde(default = "default_table")]
-    pub table: String,
-    /// metasrv `meta_schema_name` (PostgreSQL only; empty or null: none).
-    #[serde(default)]
-    pub schema: Option<String>,
+    #[serde(flatten)]
+    pub store: StoreParams,
+    #[serde(flatten)]
+    pub meta: MetaTableParams,
     /// metasrv `auto_create_schema` (PostgreSQL only, default true).
     #[serde(default = "default_auto_create_schema")]
     pub auto_create_schema: bool,
@@ -129,28 +119,22 @@ tls:\n  mode: prefer\ntable: greptime_metakv\n";
     type Output = PrivilegesOutput;
 
     async fn run(&self, params: Self::Params, cx: &StepCx) -> Result<Self::Output, StepError> {
-        check_name(params.backend, "meta_table_name", &params.table)?;
-        let schema = params.schema.clone().filter(|s| !s.is_empty());
-        if let (Backend::PostgresStore, Some(schema)) = (params.backend, &schema) {
-            check_name(params.backend, "meta_schema_name", schema)?;
-        }
-        let store = Store {
-            backend: params.backend,
-            store_addr: &params.store_addr,
-            tls: &params.tls,
-        };
-        let mut session = client::connect(&store, cx).await?;
-        let opts = session.opts.clone();
-        let started = Instant::now();
-        let result = within(cx, "proving the privileges", async {
-            match &mut session.conn {
-                SqlConn::Pg(conn) => pg_check(conn, &params, schema.as_deref(), cx).await,
-                SqlConn::My(conn) => my_check(conn, opts, &params, cx).await,
-            }
-        })
-        .await;
-        session.conn.close().await;
-        let mut output = result?;
+        let schema = params.meta.checked_schema(params.store.backend)?;
+        let (mut output, started) = with_session(
+            &params.store,
+            cx,
+            "proving the privileges",
+            async |session: &mut Session| {
+                let opts = session.opts.clone();
+                let started = Instant::now();
+                let output = match &mut session.conn {
+                    SqlConn::Pg(conn) => pg_check(conn, &params, schema, cx).await,
+                    SqlConn::My(conn) => my_check(conn, opts, &params, cx).await,
+                }?;
+                Ok((output, started))
+            },
+        )
+        .await?;
         output.total_ms = millis(started.elapsed());
         Ok(output)
     }
@@ -188,15 +172,48 @@ struct Outcomes {
 }
 
 impl Outcomes {
+    /// Awaits `statement` and records its time under `name`.
+    async fn timed<T>(&mut self, name: &str, statement: impl Future<Output = T>) -> T {
+        let started = Instant::now();
+        let output = statement.await;
+        self.timings
+            .insert(name.to_string(), millis(started.elapsed()));
+        output
+    }
+
+    /// Runs `statement`, the proof of `op`, which needs `privilege`, timed, and records
+    /// whether it was refused; returns what it returned.
+    async fn run<T>(
+        &mut self,
+        op: &'static str,
+        privilege: impl Into<String>,
+        statement: impl Future<Output = Result<T, sqlx::Error>>,
+    ) -> Option<T> {
+        let result = self.timed(op, statement).await;
+        self.record(op, privilege, result)
+    }
+
+    /// As [`Outcomes::run`], but a lost connection is returned instead of recorded.
+    async fn run_unless_lost<T>(
+        &mut self,
+        op: &'static str,
+        privilege: &str,
+        statement: impl Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<Option<T>, sqlx::Error> {
+        match self.timed(op, statement).await {
+            Err(e @ sqlx::Error::Io(_)) => Err(e),
+            result => Ok(self.record(op, privilege, result)),
+        }
+    }
+
+    /// Records whether `op`, which needs `privilege`, was proven or refused; returns what its
+    /// statement returned.
     fn record<T>(
         &mut self,
         op: &'static str,
         privilege: impl Into<String>,
-        started: Instant,
         result: Result<T, sqlx::Error>,
     ) -> Option<T> {
-        self.timings
-            .insert(op.to_string(), millis(started.elapsed()));
         match result {
             Ok(value) => {
                 self.ran.insert(op, Ok(()));
@@ -207,6 +224,19 @@ impl Outcomes {
                 None
             }
         }
+    }
+
+    /// Records whether the first row the SELECT returned holds `value`, what the upsert wrote.
+    fn read_back<R: Row>(&mut self, rows: &[R], value: &[u8])
+    where
+        usize: ColumnIndex<R>,
+        for<'r> Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+    {
+        self.read_back = Some(
+            rows.first()
+                .and_then(|row| row.try_get::<Vec<u8>, _>(1).ok())
+                .is_some_and(|v| v == value),
+        );
     }
 
     /// Records what the catalog says about `op`, which needs `privilege`.
@@ -356,7 +386,7 @@ async fn pg_check(
     cx: &StepCx,
 ) -> Result<PrivilegesOutput, StepError> {
     let backend = Backend::PostgresStore;
-    let facts = pg_facts(conn, &params.table, schema_param).await?;
+    let facts = pg_facts(conn, &params.meta.table, schema_param).await?;
     let ident = facts.ident.clone();
     let table_existed = facts.table_schema.is_some();
     let user = facts.user.clone();
@@ -397,12 +427,15 @@ async fn pg_check(
                 let privilege = format!("{} on {ident}", op.to_ascii_uppercase());
                 outcomes.grant(op, row.try_get(i).unwrap_or(false), privilege);
             }
-            let started = Instant::now();
-            let select = sqlx::query(&format!("SELECT k, v FROM {ident} WHERE k = $1"))
-                .bind(key.as_bytes())
-                .fetch_all(&mut *conn)
+            let select = format!("SELECT k, v FROM {ident} WHERE k = $1");
+            let select = sqlx::query(&select).bind(key.as_bytes());
+            outcomes
+                .run(
+                    "select",
+                    format!("SELECT on {ident}"),
+                    select.fetch_all(&mut *conn),
+                )
                 .await;
-            outcomes.record("select", format!("SELECT on {ident}"), started, select);
         } else {
             notes.push(format!(
                 "{ident} does not exist; once metasrv creates it, the role owns it and has every \
@@ -435,100 +468,69 @@ async fn pg_check(
 
     let work = async {
         if let Some(schema) = schema_for_create {
-            let started = Instant::now();
-            let result = pg_try(
-                conn,
-                sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"")),
-            )
-            .await;
-            outcomes.record(
-                "create_schema",
-                format!("CREATE on database \"{}\"", facts.database),
-                started,
-                result,
-            );
+            let create = format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"");
+            outcomes
+                .run(
+                    "create_schema",
+                    format!("CREATE on database \"{}\"", facts.database),
+                    pg_try(conn, sqlx::query(&create)),
+                )
+                .await;
         }
         let schema_shown = facts.schema.as_deref().unwrap_or("(none)");
-        let started = Instant::now();
-        let result = pg_try(
-            conn,
-            sqlx::query(&format!(
-                "CREATE TABLE IF NOT EXISTS {ident}(k bytea PRIMARY KEY, v bytea)"
-            )),
-        )
-        .await;
+        let create = format!("CREATE TABLE IF NOT EXISTS {ident}(k bytea PRIMARY KEY, v bytea)");
         let created = outcomes
-            .record(
+            .run(
                 "create_table",
                 format!("CREATE on schema \"{schema_shown}\""),
-                started,
-                result,
+                pg_try(conn, sqlx::query(&create)),
             )
+            .await
             .is_some();
         if !(table_existed || created) {
             return Ok::<(), sqlx::Error>(());
         }
-        let started = Instant::now();
-        let result = pg_try(
-            conn,
-            sqlx::query(&format!("INSERT INTO {ident} (k, v) VALUES ($1, $2)"))
-                .bind(key.as_bytes())
-                .bind(&v1),
-        )
-        .await;
-        outcomes.record("insert", format!("INSERT on {ident}"), started, result);
+        let insert = format!("INSERT INTO {ident} (k, v) VALUES ($1, $2)");
+        let insert = sqlx::query(&insert).bind(key.as_bytes()).bind(&v1);
+        outcomes
+            .run("insert", format!("INSERT on {ident}"), pg_try(conn, insert))
+            .await;
 
-        let started = Instant::now();
-        let result = pg_try(
-            conn,
-            sqlx::query(&format!(
-                "WITH prev AS (SELECT k,v FROM {ident} WHERE k IN ($1)), update AS (INSERT INTO \
-                 {ident} (k, v) VALUES ($2,$3) ON CONFLICT (k) DO UPDATE SET v = excluded.v) \
-                 SELECT k, v FROM prev;"
-            ))
+        let upsert = format!(
+            "WITH prev AS (SELECT k,v FROM {ident} WHERE k IN ($1)), update AS (INSERT INTO \
+             {ident} (k, v) VALUES ($2,$3) ON CONFLICT (k) DO UPDATE SET v = excluded.v) \
+             SELECT k, v FROM prev;"
+        );
+        let upsert = sqlx::query(&upsert)
             .bind(key.as_bytes())
             .bind(key.as_bytes())
-            .bind(&v2),
-        )
-        .await;
-        outcomes.record("update", format!("UPDATE on {ident}"), started, result);
+            .bind(&v2);
+        outcomes
+            .run("update", format!("UPDATE on {ident}"), pg_try(conn, upsert))
+            .await;
 
-        let started = Instant::now();
-        let result = pg_try(
-            conn,
-            sqlx::query(&format!("SELECT k, v FROM {ident} WHERE k = $1")).bind(key.as_bytes()),
-        )
-        .await;
-        if let Some(rows) = outcomes.record("select", format!("SELECT on {ident}"), started, result)
+        let select = format!("SELECT k, v FROM {ident} WHERE k = $1");
+        let select = sqlx::query(&select).bind(key.as_bytes());
+        if let Some(rows) = outcomes
+            .run("select", format!("SELECT on {ident}"), pg_try(conn, select))
+            .await
         {
-            outcomes.read_back = Some(
-                rows.first()
-                    .and_then(|row| row.try_get::<Vec<u8>, _>(1).ok())
-                    .is_some_and(|v| v == v2),
-            );
+            outcomes.read_back(&rows, &v2);
         }
 
-        let started = Instant::now();
-        let result = pg_try(
-            conn,
-            sqlx::query(&format!("DELETE FROM {ident} WHERE k = $1 RETURNING k,v;"))
-                .bind(key.as_bytes()),
-        )
-        .await;
-        outcomes.record(
-            "delete",
-            format!("DELETE (and SELECT, for RETURNING) on {ident}"),
-            started,
-            result,
-        );
+        let delete = format!("DELETE FROM {ident} WHERE k = $1 RETURNING k,v;");
+        let delete = sqlx::query(&delete).bind(key.as_bytes());
+        outcomes
+            .run(
+                "delete",
+                format!("DELETE (and SELECT, for RETURNING) on {ident}"),
+                pg_try(conn, delete),
+            )
+            .await;
         Ok(())
     }
     .await;
-    let started = Instant::now();
-    let rollback = pg_exec(conn, "ROLLBACK").await;
-    outcomes
-        .timings
-        .insert("rollback".into(), millis(started.elapsed()));
+    let rollback = outcomes.timed("rollback", pg_exec(conn, "ROLLBACK")).await;
     work.map_err(|e| query_error(backend, &e, "the probe transaction"))?;
     rollback.map_err(|e| {
         query_error(
@@ -690,7 +692,7 @@ async fn my_check(
     cx: &StepCx,
 ) -> Result<PrivilegesOutput, StepError> {
     let backend = Backend::MysqlStore;
-    let table = params.table.as_str();
+    let table = params.meta.table.as_str();
     let facts = my_facts(conn, table).await?;
     let shown = format!("`{table}`");
     let mut notes = Vec::new();
@@ -724,12 +726,11 @@ async fn my_check(
             ] {
                 outcomes.grant(op, catalog(&facts, privilege), privilege);
             }
-            let started = Instant::now();
-            let select = sqlx::query(&format!("SELECT k, v FROM `{table}` WHERE k = ?"))
-                .bind(key.as_bytes())
-                .fetch_all(&mut *conn)
+            let select = format!("SELECT k, v FROM `{table}` WHERE k = ?");
+            let select = sqlx::query(&select).bind(key.as_bytes());
+            outcomes
+                .run("select", "SELECT", select.fetch_all(&mut *conn))
                 .await;
-            outcomes.record("select", "SELECT", started, select);
         } else {
             for (op, privilege) in [
                 ("insert", "INSERT"),
@@ -797,11 +798,7 @@ async fn my_check(
             .await
             .map_err(|e| query_error(backend, &e, "starting the probe transaction"))?;
         let work = my_ops(conn, table, &key, &v1, &v2, &mut outcomes).await;
-        let started = Instant::now();
-        let rollback = my_exec(conn, "ROLLBACK").await;
-        outcomes
-            .timings
-            .insert("rollback".into(), millis(started.elapsed()));
+        let rollback = outcomes.timed("rollback", my_exec(conn, "ROLLBACK")).await;
         work.map_err(|e| query_error(backend, &e, "the probe transaction"))?;
         rollback.map_err(|e| query_error(backend, &e, "ROLLBACK of the probe transaction"))?;
         pending.store(false, Ordering::SeqCst);
@@ -831,22 +828,15 @@ async fn my_check(
         .run(),
     );
     pending.store(true, Ordering::SeqCst);
-    let started = Instant::now();
-    let result = my_exec(
-        conn,
-        &format!("CREATE TABLE `{probe}`(k VARBINARY(3072) PRIMARY KEY, v MEDIUMBLOB);"),
-    )
-    .await;
+    let create = format!("CREATE TABLE `{probe}`(k VARBINARY(3072) PRIMARY KEY, v MEDIUMBLOB);");
     let created = outcomes
-        .record("create_table", "CREATE", started, result)
+        .run("create_table", "CREATE", my_exec(conn, &create))
+        .await
         .is_some();
     if created {
         let work = my_ops(conn, &probe, &key, &v1, &v2, &mut outcomes).await;
-        let started = Instant::now();
-        let dropped = my_exec(conn, &format!("DROP TABLE `{probe}`")).await;
-        outcomes
-            .timings
-            .insert("drop".into(), millis(started.elapsed()));
+        let drop = format!("DROP TABLE `{probe}`");
+        let dropped = outcomes.timed("drop", my_exec(conn, &drop)).await;
         work.map_err(|e| query_error(backend, &e, "writing the probe table"))?;
         dropped.map_err(|e| {
             query_error(
@@ -880,64 +870,34 @@ async fn my_ops(
     v2: &[u8],
     outcomes: &mut Outcomes,
 ) -> Result<(), sqlx::Error> {
-    let lost = |e: &sqlx::Error| matches!(e, sqlx::Error::Io(_));
-    let started = Instant::now();
-    let result = sqlx::query(&format!("INSERT INTO `{table}` (k, v) VALUES (?, ?)"))
-        .bind(key.as_bytes())
-        .bind(v1)
-        .execute(&mut *conn)
-        .await;
-    if let Err(e) = &result {
-        if lost(e) {
-            return result.map(drop);
-        }
-    }
-    outcomes.record("insert", "INSERT", started, result);
+    let insert = format!("INSERT INTO `{table}` (k, v) VALUES (?, ?)");
+    let insert = sqlx::query(&insert).bind(key.as_bytes()).bind(v1);
+    outcomes
+        .run_unless_lost("insert", "INSERT", insert.execute(&mut *conn))
+        .await?;
 
-    let started = Instant::now();
-    let result = sqlx::query(&format!(
+    let upsert = format!(
         "INSERT INTO `{table}` (k, v) VALUES (?, ?) ON DUPLICATE KEY UPDATE v = VALUES(v);"
-    ))
-    .bind(key.as_bytes())
-    .bind(v2)
-    .execute(&mut *conn)
-    .await;
-    if let Err(e) = &result {
-        if lost(e) {
-            return result.map(drop);
-        }
-    }
-    outcomes.record("update", "UPDATE", started, result);
+    );
+    let upsert = sqlx::query(&upsert).bind(key.as_bytes()).bind(v2);
+    outcomes
+        .run_unless_lost("update", "UPDATE", upsert.execute(&mut *conn))
+        .await?;
 
-    let started = Instant::now();
-    let result = sqlx::query(&format!("SELECT k, v FROM `{table}` WHERE k = ?"))
-        .bind(key.as_bytes())
-        .fetch_all(&mut *conn)
-        .await;
-    if let Err(e) = &result {
-        if lost(e) {
-            return result.map(drop);
-        }
-    }
-    if let Some(rows) = outcomes.record("select", "SELECT", started, result) {
-        outcomes.read_back = Some(
-            rows.first()
-                .and_then(|row| row.try_get::<Vec<u8>, _>(1).ok())
-                .is_some_and(|v| v == v2),
-        );
+    let select = format!("SELECT k, v FROM `{table}` WHERE k = ?");
+    let select = sqlx::query(&select).bind(key.as_bytes());
+    if let Some(rows) = outcomes
+        .run_unless_lost("select", "SELECT", select.fetch_all(&mut *conn))
+        .await?
+    {
+        outcomes.read_back(&rows, v2);
     }
 
-    let started = Instant::now();
-    let result = sqlx::query(&format!("DELETE FROM `{table}` WHERE k = ?;"))
-        .bind(key.as_bytes())
-        .execute(&mut *conn)
-        .await;
-    if let Err(e) = &result {
-        if lost(e) {
-            return result.map(drop);
-        }
-    }
-    outcomes.record("delete", "DELETE", started, result);
+    let delete = format!("DELETE FROM `{table}` WHERE k = ?;");
+    let delete = sqlx::query(&delete).bind(key.as_bytes());
+    outcomes
+        .run_unless_lost("delete", "DELETE", delete.execute(&mut *conn))
+        .await?;
     Ok(())
 }
 

@@ -10,6 +10,7 @@
 //! creates something registers its undo with [`StepCx::on_cleanup`] *before* creating it, so
 //! the engine can remove it after success, failure, timeout or Ctrl-C.
 
+pub mod backend_tls;
 pub mod config;
 pub mod etcd;
 pub mod fs;

@@ -14,9 +14,8 @@ use std::io;
 use std::time::Duration;
 
 use etcd_client::{Certificate, Client, ConnectOptions, Identity, TlsOptions};
-use schemars::JsonSchema;
-use serde::Deserialize;
 
+use crate::plugins::backend_tls::{BackendTls, TlsMode};
 use crate::plugins::net::HostPort;
 use crate::plugins::{human, StepCx, StepError};
 
@@ -28,88 +27,28 @@ const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(3);
 const ENDPOINT_SYNTAX: &str =
     "write each `store_addrs` entry as `host:port`, `http://host:port` or `https://host:port`";
 
-/// `backend_tls.mode`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TlsMode {
-    /// Plaintext.
-    Disable,
-    /// TLS only when every endpoint starts with `https`, plaintext otherwise.
-    #[default]
-    Prefer,
-    /// TLS (the server certificate and host name are verified).
-    Require,
-    /// TLS; for etcd the same as `require`.
-    VerifyCa,
-    /// TLS; for etcd the same as `require`.
-    VerifyFull,
+/// Whether metasrv uses TLS for these endpoints (already trimmed): always for `require` and
+/// `verify_*`, and for `prefer` only when every endpoint starts with `https`.
+pub fn tls_enabled(tls: &BackendTls, endpoints: &[String]) -> bool {
+    match tls.mode {
+        TlsMode::Disable => false,
+        TlsMode::Prefer => endpoints.iter().all(|e| e.starts_with("https")),
+        TlsMode::Require | TlsMode::VerifyCa | TlsMode::VerifyFull => true,
+    }
 }
 
-/// Metasrv's `backend_tls` table, as it applies to etcd.
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TlsParams {
-    /// `backend_tls.mode`: `disable`, `prefer` (default), `require`, `verify_ca` or
-    /// `verify_full`. With `prefer`, TLS is used only when every endpoint of `store_addrs`
-    /// starts with `https`; `require` and both `verify_*` modes always use TLS and verify the
-    /// server certificate and host name.
-    #[serde(default)]
-    pub mode: TlsMode,
-    /// `backend_tls.ca_cert_path`: PEM file of the CA that signed the etcd server certificate,
-    /// trusted in addition to the system roots. Empty or null: unset.
-    #[serde(default)]
-    pub ca_cert_path: Option<String>,
-    /// `backend_tls.cert_path`: PEM client certificate, for etcd `--client-cert-auth`. Used
-    /// only when `key_path` is set too. Empty or null: unset.
-    #[serde(default)]
-    pub cert_path: Option<String>,
-    /// `backend_tls.key_path`: PEM private key of the client certificate. Used only when
-    /// `cert_path` is set too. Empty or null: unset.
-    #[serde(default)]
-    pub key_path: Option<String>,
-    /// `backend_tls.watch`: accepted so the whole table can be passed; metasrv does not use it
-    /// for the metadata store.
-    #[serde(default)]
-    pub watch: Option<bool>,
-}
-
-impl TlsParams {
-    fn ca(&self) -> Option<&str> {
-        set(&self.ca_cert_path)
-    }
-    fn cert(&self) -> Option<&str> {
-        set(&self.cert_path)
-    }
-    fn key(&self) -> Option<&str> {
-        set(&self.key_path)
-    }
-
-    /// Whether metasrv would use TLS with these endpoints (already trimmed).
-    pub fn enabled_for(&self, endpoints: &[String]) -> bool {
-        match self.mode {
-            TlsMode::Disable => false,
-            TlsMode::Prefer => endpoints.iter().all(|e| e.starts_with("https")),
-            TlsMode::Require | TlsMode::VerifyCa | TlsMode::VerifyFull => true,
+/// `etcdctl` flags for the same TLS material, for hints.
+fn etcdctl_flags(params: &BackendTls, tls: bool) -> String {
+    let mut flags = String::new();
+    if tls {
+        if let Some(ca) = params.ca() {
+            flags.push_str(&format!(" --cacert '{ca}'"));
+        }
+        if let Some((cert, key)) = params.client_identity() {
+            flags.push_str(&format!(" --cert '{cert}' --key '{key}'"));
         }
     }
-
-    /// `etcdctl` flags for the same TLS material, for hints.
-    fn etcdctl_flags(&self, tls: bool) -> String {
-        let mut flags = String::new();
-        if tls {
-            if let Some(ca) = self.ca() {
-                flags.push_str(&format!(" --cacert '{ca}'"));
-            }
-            if let (Some(cert), Some(key)) = (self.cert(), self.key()) {
-                flags.push_str(&format!(" --cert '{cert}' --key '{key}'"));
-            }
-        }
-        flags
-    }
-}
-
-fn set(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+    flags
 }
 
 /// Trims the endpoints and drops empty ones, as metasrv does with `store_addrs`.
@@ -129,7 +68,7 @@ pub struct Etcd {
     pub endpoints: Vec<String>,
     /// Whether TLS is used.
     pub tls: bool,
-    params: TlsParams,
+    params: BackendTls,
     options: ConnectOptions,
 }
 
@@ -138,7 +77,7 @@ pub struct Etcd {
 pub async fn connect(
     targets: &[String],
     all: &[String],
-    params: &TlsParams,
+    params: &BackendTls,
     cx: &StepCx,
 ) -> Result<Etcd, StepError> {
     let targets = clean_endpoints(targets);
@@ -153,7 +92,7 @@ pub async fn connect(
         })?;
     }
     let all = if all.is_empty() { targets.clone() } else { all };
-    let tls = params.enabled_for(&all);
+    let tls = tls_enabled(params, &all);
 
     let mut options = ConnectOptions::new()
         .with_keep_alive_while_idle(true)
@@ -193,13 +132,13 @@ pub fn no_endpoint() -> StepError {
 
 /// Builds the TLS options as `create_etcd_tls_options` does, reading the files first so that
 /// a missing or malformed file is named.
-async fn tls_options(params: &TlsParams) -> Result<TlsOptions, StepError> {
+async fn tls_options(params: &BackendTls) -> Result<TlsOptions, StepError> {
     let mut options = TlsOptions::new();
     if let Some(path) = params.ca() {
         let pem = read_pem(path, "ca_cert_path", "CERTIFICATE-----").await?;
         options = options.ca_certificate(Certificate::from_pem(pem));
     }
-    if let (Some(cert), Some(key)) = (params.cert(), params.key()) {
+    if let Some((cert, key)) = params.client_identity() {
         let cert = read_pem(cert, "cert_path", "CERTIFICATE-----").await?;
         let key = read_pem(key, "key_path", "PRIVATE KEY-----").await?;
         options = options.identity(Identity::from_pem(cert, key));
@@ -341,7 +280,7 @@ impl Etcd {
         format!(
             "etcdctl --endpoints={}{}",
             endpoints.join(","),
-            self.params.etcdctl_flags(self.tls)
+            etcdctl_flags(&self.params, self.tls)
         )
     }
 }
@@ -355,13 +294,18 @@ pub fn status_message(e: &etcd_client::Error) -> Option<&str> {
 }
 
 /// An error from `Client::connect` (no request was sent yet).
-fn connect_error(e: &etcd_client::Error, target: &str, tls: bool, params: &TlsParams) -> StepError {
+fn connect_error(
+    e: &etcd_client::Error,
+    target: &str,
+    tls: bool,
+    params: &BackendTls,
+) -> StepError {
     match e {
         etcd_client::Error::InvalidArgs(text) if text.contains("HTTPS") => {
             StepError::misconfigured(format!(
                 "TLS is on (`backend_tls.mode` = `{}`) but an endpoint is written `http://…` \
                  ({target}); metasrv fails to start with this combination (etcd-client: {text})",
-                mode_name(params.mode)
+                params.mode.as_str()
             ))
             .with_hint(
                 "write the endpoints as `host:port` or `https://host:port`, or set \
@@ -381,16 +325,6 @@ fn connect_error(e: &etcd_client::Error, target: &str, tls: bool, params: &TlsPa
              and `backend_tls.key_path` (the key must match the certificate)",
         ),
         _ => classify(e, target, tls, params),
-    }
-}
-
-fn mode_name(mode: TlsMode) -> &'static str {
-    match mode {
-        TlsMode::Disable => "disable",
-        TlsMode::Prefer => "prefer",
-        TlsMode::Require => "require",
-        TlsMode::VerifyCa => "verify_ca",
-        TlsMode::VerifyFull => "verify_full",
     }
 }
 
@@ -492,7 +426,7 @@ pub fn auth_required(target: &str, detail: &str) -> StepError {
 }
 
 /// Maps an etcd-client error to a step error.
-pub fn classify(e: &etcd_client::Error, target: &str, tls: bool, params: &TlsParams) -> StepError {
+pub fn classify(e: &etcd_client::Error, target: &str, tls: bool, params: &BackendTls) -> StepError {
     let detail = chain(e);
     let lower = detail.to_ascii_lowercase();
 
@@ -585,15 +519,15 @@ pub fn classify(e: &etcd_client::Error, target: &str, tls: bool, params: &TlsPar
         .with_hint(hint);
     }
     if lower.contains("received fatal alert") {
-        let identity = match (params.cert(), params.key()) {
-            (Some(cert), Some(_)) => format!(
+        let identity = match (params.client_identity(), params.half_identity()) {
+            (Some((cert, _)), _) => format!(
                 "the client certificate `{cert}` (`backend_tls.cert_path`) was rejected; it must \
                  be signed by the CA in etcd's `--trusted-ca-file` and allowed for client auth"
             ),
-            (Some(_), None) | (None, Some(_)) => "only one of `backend_tls.cert_path` and \
+            (None, true) => "only one of `backend_tls.cert_path` and \
                  `backend_tls.key_path` is set, so metasrv sends no client certificate; set both"
                 .to_string(),
-            (None, None) => "etcd requires a client certificate (`--client-cert-auth`): set \
+            (None, false) => "etcd requires a client certificate (`--client-cert-auth`): set \
                  `backend_tls.cert_path` and `backend_tls.key_path` to a certificate signed by \
                  the CA in etcd's `--trusted-ca-file`"
                 .to_string(),
@@ -613,7 +547,7 @@ pub fn classify(e: &etcd_client::Error, target: &str, tls: bool, params: &TlsPar
             .with_hint(format!(
                 "TLS is on (`backend_tls.mode` = `{}`{}); if etcd serves plaintext, write the \
              endpoints without `https://` and set `backend_tls.mode` to `disable` or `prefer`",
-                mode_name(params.mode),
+                params.mode.as_str(),
                 if params.mode == TlsMode::Prefer {
                     ", and every endpoint is https"
                 } else {
@@ -666,10 +600,10 @@ pub fn classify(e: &etcd_client::Error, target: &str, tls: bool, params: &TlsPar
 mod tests {
     use super::*;
 
-    fn tls(mode: TlsMode) -> TlsParams {
-        TlsParams {
+    fn tls(mode: TlsMode) -> BackendTls {
+        BackendTls {
             mode,
-            ..TlsParams::default()
+            ..BackendTls::default()
         }
     }
 
@@ -681,12 +615,12 @@ mod tests {
     fn tls_is_decided_as_metasrv_decides_it() {
         let https = eps(&["https://a:2379", "https://b:2379"]);
         let mixed = eps(&["https://a:2379", "b:2379"]);
-        assert!(tls(TlsMode::Prefer).enabled_for(&https));
-        assert!(!tls(TlsMode::Prefer).enabled_for(&mixed));
-        assert!(!tls(TlsMode::Prefer).enabled_for(&eps(&["a:2379"])));
-        assert!(!tls(TlsMode::Disable).enabled_for(&https));
+        assert!(tls_enabled(&tls(TlsMode::Prefer), &https));
+        assert!(!tls_enabled(&tls(TlsMode::Prefer), &mixed));
+        assert!(!tls_enabled(&tls(TlsMode::Prefer), &eps(&["a:2379"])));
+        assert!(!tls_enabled(&tls(TlsMode::Disable), &https));
         for mode in [TlsMode::Require, TlsMode::VerifyCa, TlsMode::VerifyFull] {
-            assert!(tls(mode).enabled_for(&eps(&["a:2379"])));
+            assert!(tls_enabled(&tls(mode), &eps(&["a:2379"])));
         }
     }
 
@@ -696,23 +630,5 @@ mod tests {
             clean_endpoints(&eps(&[" a:1 ", "", "  ", "b:2"])),
             eps(&["a:1", "b:2"])
         );
-    }
-
-    #[test]
-    fn empty_paths_are_unset_and_the_whole_table_parses() {
-        let params: TlsParams = serde_json::from_value(serde_json::json!({
-            "mode": "verify_ca", "ca_cert_path": "", "cert_path": " ", "key_path": null,
-            "watch": false
-        }))
-        .unwrap();
-        assert_eq!(params.mode, TlsMode::VerifyCa);
-        assert_eq!(
-            (params.ca(), params.cert(), params.key()),
-            (None, None, None)
-        );
-        assert!(
-            serde_json::from_value::<TlsParams>(serde_json::json!({"mode": "verify-ca"})).is_err()
-        );
-        assert!(serde_json::from_value::<TlsParams>(serde_json::json!({"sslmode": "x"})).is_err());
     }
 }

@@ -6,8 +6,9 @@ use std::collections::BTreeSet;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::client::{self, TlsParams};
+use super::client;
 use super::{hex_id, timed};
+use crate::plugins::backend_tls::BackendTls;
 use crate::plugins::{ErrorKind, Step, StepCx, StepError};
 
 /// Asks every endpoint for its status concurrently and reports whether the reachable ones agree
@@ -23,7 +24,7 @@ pub struct ClusterParams {
     pub endpoints: Vec<String>,
     /// Metasrv's `backend_tls` table.
     #[serde(default)]
-    pub tls: TlsParams,
+    pub tls: BackendTls,
 }
 
 /// One endpoint in the output of `etcd.cluster`.
@@ -89,7 +90,7 @@ tls:
         if endpoints.is_empty() {
             return Err(client::no_endpoint());
         }
-        let tls = params.tls.enabled_for(&endpoints);
+        let tls = client::tls_enabled(&params.tls, &endpoints);
         let members: Vec<ClusterMember> = futures::future::join_all(
             endpoints
                 .iter()
@@ -161,7 +162,7 @@ tls:
 }
 
 /// Status of one endpoint, with TLS decided from all of them.
-async fn member(endpoint: &str, all: &[String], tls: &TlsParams, cx: &StepCx) -> ClusterMember {
+async fn member(endpoint: &str, all: &[String], tls: &BackendTls, cx: &StepCx) -> ClusterMember {
     let target = [endpoint.to_string()];
     let result = async {
         let etcd = client::connect(&target, all, tls, cx).await?;

@@ -4,8 +4,9 @@ use etcd_client::{AlarmAction, AlarmType, GetOptions};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::client::{self, TlsParams};
+use super::client;
 use super::{hex_id, timed};
+use crate::plugins::backend_tls::BackendTls;
 use crate::plugins::{Step, StepCx, StepError};
 
 /// Asks one endpoint for its status (version, member, leader, raft index, database size) and
@@ -25,7 +26,7 @@ pub struct EndpointParams {
     pub endpoints: Vec<String>,
     /// Metasrv's `backend_tls` table.
     #[serde(default)]
-    pub tls: TlsParams,
+    pub tls: BackendTls,
     /// Metasrv's `store_key_prefix`; the key read that proves no credentials are needed is
     /// `{key_prefix}__metasrv_election` (count only, so no value is transferred).
     #[serde(default)]

@@ -5,8 +5,8 @@ use etcd_client::GetOptions;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::client::TlsParams;
 use super::{claim_namespace, delete_own, open_namespace, pattern, timed};
+use crate::plugins::backend_tls::BackendTls;
 use crate::plugins::{LatencySummary, Step, StepCx, StepError};
 
 /// Upper bound of `operations`.
@@ -29,7 +29,7 @@ pub struct LatencyParams {
     pub endpoints: Vec<String>,
     /// Metasrv's `backend_tls` table.
     #[serde(default)]
-    pub tls: TlsParams,
+    pub tls: BackendTls,
     /// Metasrv's `store_key_prefix` (may be empty). Keys are written only under
     /// `{key_prefix}__greptime_self_test/{run_id}/`.
     #[serde(default)]

@@ -5,7 +5,8 @@ use etcd_client::{GetOptions, SortOrder, SortTarget};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::client::{self, TlsParams};
+use super::client;
+use crate::plugins::backend_tls::BackendTls;
 use crate::plugins::{Step, StepCx, StepError};
 
 /// At most this many candidate addresses are listed.
@@ -25,7 +26,7 @@ pub struct MetadataParams {
     pub endpoints: Vec<String>,
     /// Metasrv's `backend_tls` table.
     #[serde(default)]
-    pub tls: TlsParams,
+    pub tls: BackendTls,
     /// Metasrv's `store_key_prefix` (may be empty: then the whole keyspace is counted).
     #[serde(default)]
     pub key_prefix: String,

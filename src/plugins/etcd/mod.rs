@@ -19,13 +19,13 @@ use std::future::Future;
 use etcd_client::{Client, DeleteOptions, GetOptions};
 use tokio::time::Instant;
 
-pub use client::{TlsMode, TlsParams};
 pub use cluster::{Cluster, ClusterMember, ClusterOutput, ClusterParams};
 pub use endpoint::{Endpoint, EndpointOutput, EndpointParams};
 pub use latency::{Latency, LatencyOutput, LatencyParams};
 pub use metadata::{Metadata, MetadataOutput, MetadataParams};
 pub use probe::{Probe, ProbeOutput, ProbeParams};
 
+use crate::plugins::backend_tls::BackendTls;
 use crate::plugins::{millis, StepCx, StepError};
 use client::Etcd;
 
@@ -82,7 +82,7 @@ pub(crate) struct NamespaceState {
 /// `tag`, before any write.
 pub(crate) async fn open_namespace(
     endpoints: &[String],
-    tls: &TlsParams,
+    tls: &BackendTls,
     key_prefix: &str,
     tag: &str,
     cx: &StepCx,

@@ -8,8 +8,9 @@ use serde_json::Value;
 
 use etcd_client::{Txn, TxnOp};
 
-use super::client::{self, TlsParams};
+use super::client;
 use super::{claim_namespace, delete_own, open_namespace, pattern, timed};
+use crate::plugins::backend_tls::BackendTls;
 use crate::plugins::{Step, StepCx, StepError};
 
 /// Metasrv's default `max_txn_ops`.
@@ -34,7 +35,7 @@ pub struct ProbeParams {
     pub endpoints: Vec<String>,
     /// Metasrv's `backend_tls` table.
     #[serde(default)]
-    pub tls: TlsParams,
+    pub tls: BackendTls,
     /// Metasrv's `store_key_prefix` (may be empty). The probe writes only under
     /// `{key_prefix}__greptime_self_test/{run_id}/`.
     #[serde(default)]

@@ -25,6 +25,8 @@ mod metadata_table;
 mod privileges;
 
 use schemars::JsonSchema;
+
+pub use crate::plugins::backend_tls::{BackendTls, TlsMode};
 use serde::{Deserialize, Serialize};
 
 use super::StepError;
@@ -57,69 +59,6 @@ impl Backend {
             Backend::MysqlStore => "MySQL",
         }
     }
-}
-
-/// metasrv's `backend_tls.mode`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-#[schemars(rename = "SqlTlsMode")]
-pub enum TlsMode {
-    /// PostgreSQL: metasrv fails at start-up (GreptimeDB #7734). MySQL: the URL's `ssl-mode`
-    /// is kept.
-    Disable,
-    /// metasrv's default. PostgreSQL: TLS as the URL's `sslmode` says, certificate not
-    /// verified. MySQL: `ssl-mode=PREFERRED`.
-    #[default]
-    Prefer,
-    /// PostgreSQL: as `prefer`. MySQL: `ssl-mode=REQUIRED`.
-    Require,
-    /// The server certificate must chain to `ca_cert_path` or a system root; the host name
-    /// is not checked.
-    VerifyCa,
-    /// As `verify_ca`, and the certificate must name the host connected to.
-    VerifyFull,
-}
-
-impl TlsMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TlsMode::Disable => "disable",
-            TlsMode::Prefer => "prefer",
-            TlsMode::Require => "require",
-            TlsMode::VerifyCa => "verify_ca",
-            TlsMode::VerifyFull => "verify_full",
-        }
-    }
-
-    fn verifies(self) -> bool {
-        matches!(self, TlsMode::VerifyCa | TlsMode::VerifyFull)
-    }
-}
-
-/// metasrv's `[backend_tls]` table. Empty paths mean "not set", as in metasrv.
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "SqlBackendTls")]
-pub struct BackendTls {
-    /// `backend_tls.mode`: `disable`, `prefer` (default), `require`, `verify_ca` or
-    /// `verify_full`; see the step documentation for what each means per backend.
-    #[serde(default)]
-    pub mode: TlsMode,
-    /// `backend_tls.ca_cert_path`: PEM file of the CA that signed the server certificate,
-    /// trusted in addition to the system roots (`verify_ca` and `verify_full` only).
-    #[serde(default)]
-    pub ca_cert_path: String,
-    /// `backend_tls.cert_path`: PEM client certificate; used only together with `key_path`.
-    #[serde(default)]
-    pub cert_path: String,
-    /// `backend_tls.key_path`: PEM private key of the client certificate; used only together
-    /// with `cert_path`.
-    #[serde(default)]
-    pub key_path: String,
-    /// `backend_tls.watch`: accepted so the whole table can be passed; metasrv does not use
-    /// it for metadata stores.
-    #[serde(default)]
-    pub watch: bool,
 }
 
 /// What every `sql.*` step connects with: metasrv's `backend`, `store_addrs[0]` and

@@ -280,3 +280,34 @@ fn sql_faults_fail_with_their_cause_and_never_show_the_password() {
         assert!(!text.contains(&password), "password leaked");
     }
 }
+
+#[test]
+fn etcd_endpoints_of_two_clusters_disagree() {
+    let Some(plain) = service("GST_ETCD_ENDPOINT") else {
+        return;
+    };
+    let Some(other) = service("GST_ETCD_AUTH_ENDPOINT") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (r, report) = metasrv(
+        dir.path(),
+        &format!("backend = \"etcd_store\"\nstore_addrs = [\"{plain}\", \"{other}\"]"),
+        &[],
+    );
+    assert_eq!(r.code, 3, "{}", r.all());
+    let cluster = check(&report, "etcd_cluster");
+    assert_eq!(cluster["status"], "fail", "{cluster}");
+    let message = cluster["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("the endpoints disagree: cluster ids"),
+        "{message}"
+    );
+    assert!(
+        cluster["hint"]
+            .as_str()
+            .unwrap()
+            .contains("same etcd cluster"),
+        "{cluster}"
+    );
+}

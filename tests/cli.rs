@@ -823,3 +823,27 @@ fn version_names_the_playbook_format() {
     assert_eq!(r.code, 0);
     assert!(r.stdout.contains("playbook format 1"), "{}", r.stdout);
 }
+
+#[test]
+fn var_flags_replace_and_add_playbook_vars() {
+    let playbook = path("tests/fixtures/playbooks/vars.yaml");
+    let playbook = playbook.to_str().unwrap();
+    let message = |args: &[&str]| {
+        let mut all = vec!["run", playbook, "--output", "json"];
+        all.extend(args);
+        let r = run(&all);
+        assert_eq!(r.code, 0, "{}", r.all());
+        json_of(&r.stdout)["checks"][0]["message"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(message(&[]), "hello unset False");
+    assert_eq!(
+        message(&["--var", "greeting=bonjour", "--var", "extra=3"]),
+        "bonjour 3 True"
+    );
+    let r = run(&["run", playbook, "--var", "no-equals-sign"]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(r.stderr.contains("malformed --var"), "{}", r.stderr);
+}

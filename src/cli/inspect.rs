@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use super::run::{component_of, ensure_valid, load_config};
+use super::run::{component_of, ensure_valid, load_config, var_overrides};
 use super::{exit, ConfigArgs, Failure, RunContext, SchemaKind};
 use crate::config::Component;
 use crate::diag::{did_you_mean, Diagnostic};
@@ -165,6 +165,7 @@ pub fn render(
         overall_timeout: DEFAULT_CHECK_TIMEOUT,
         read_only: true,
         options: Default::default(),
+        var_overrides: var_overrides(&config_args.vars)?,
         run_id: new_run_id(),
     };
     let plan = engine.plan(&playbook, &config, &opts)?;

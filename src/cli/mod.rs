@@ -98,7 +98,7 @@ pub enum SchemaKind {
     Report,
 }
 
-/// Where the component config comes from.
+/// Where the component config and the playbook's inputs come from.
 #[derive(Debug, Clone, Args)]
 pub struct ConfigArgs {
     /// The component's TOML file (as given to `greptime <component> start -c`).
@@ -110,6 +110,10 @@ pub struct ConfigArgs {
     /// Override a config key, applied after file and environment: `--set storage.type=S3`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
+    /// Set a playbook variable, replacing the playbook's own definition: `--var
+    /// metasrv_http_addr=10.0.0.11:4000`. The value is YAML (`true`, `3`, `[a, b]`), else a string.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
 }
 
 /// Options of every command that runs checks.

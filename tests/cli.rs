@@ -82,6 +82,40 @@ fn datanode_example_reports_unreachable_metasrv() {
 }
 
 #[test]
+fn frontend_example_with_nothing_running_fails_exactly_on_reachability() {
+    let example = shared_example("frontend");
+    let r = run(&[
+        "frontend",
+        "-c",
+        example.to_str().unwrap(),
+        "--output",
+        "json",
+    ]);
+    assert_eq!(r.code, 3, "{}", r.all());
+    let report = json_of(&r.stdout);
+    let failed: Vec<&Value> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "fail" || c["status"] == "error")
+        .collect();
+    assert!(!failed.is_empty());
+    for c in failed {
+        assert_eq!(
+            c["id"], "metasrv_ask_leader",
+            "only reachability may fail: {c}"
+        );
+        assert!(
+            c["hint"]
+                .as_str()
+                .unwrap()
+                .contains("meta_client.metasrv_addrs"),
+            "{c}"
+        );
+    }
+}
+
+#[test]
 fn every_shared_example_loads_without_false_warnings() {
     for component in ["metasrv", "frontend", "datanode", "flownode", "standalone"] {
         let example = shared_example(component);

@@ -15,6 +15,8 @@ pub mod config;
 pub mod etcd;
 pub mod fs;
 pub mod http;
+pub mod kafka;
+pub mod metasrv;
 pub mod net;
 pub mod registry;
 pub mod sql;

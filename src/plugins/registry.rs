@@ -11,6 +11,8 @@ pub fn all() -> impl Iterator<Item = &'static dyn DynStep> {
         super::http::STEPS,
         super::etcd::STEPS,
         super::sql::STEPS,
+        super::kafka::STEPS,
+        super::metasrv::STEPS,
     ]
     .into_iter()
     .flatten()

@@ -1,0 +1,578 @@
+//! `metasrv.*` steps against stand-in metasrvs (`tests/support/metasrv_standin.rs`): real tonic
+//! gRPC servers on loopback addresses that implement AskLeader, MetasrvPeers and Store.Range
+//! from the crate's own protobuf contract, since no metasrv binary can be installed here.
+//! Everything runs on 127.0.0.0/8 and ::1 only.
+//!
+//! "Leader advertised on a loopback address while this host reaches metasrv on another one" is
+//! a Misconfigured error; proving it end to end needs a non-loopback address, so that verdict
+//! is covered by the unit tests of `src/plugins/metasrv` (pure functions). Here the loopback
+//! leader is tested as the single-host case allows: advertised on 127.0.0.1 at a closed port
+//! while reached on 127.0.0.2, so it is reported loopback, the configuration is loopback too,
+//! and the leader does not confirm.
+
+use std::time::Duration;
+
+mod common;
+#[path = "support/metasrv_standin.rs"]
+mod standin;
+
+use common::steps::{
+    assert_example_parses, assert_matches_output_schema, closed_port, run_step, step, TestCx,
+};
+use greptime_self_test::config::Component;
+use greptime_self_test::plugins::metasrv::proto::Role;
+use greptime_self_test::plugins::{ErrorKind, StepError};
+use serde_json::{json, Value};
+use standin::{Answer, Behaviour, Received, StandIn};
+use tokio::time::Instant;
+
+const STEPS: [&str; 4] = [
+    "metasrv.ask_leader",
+    "metasrv.leader",
+    "metasrv.peers",
+    "metasrv.store_range",
+];
+
+/// Runs `name` with a 10 s budget; checks a successful output against the output schema.
+async fn run(name: &str, params: Value) -> Result<Value, StepError> {
+    let cx = TestCx::new(Component::Frontend, "metasrv-test")
+        .budget(Duration::from_secs(10))
+        .build();
+    let out = run_step(name, params, &cx).await?;
+    assert_matches_output_schema(name, &out.value);
+    Ok(out.value)
+}
+
+async fn run_ok(name: &str, params: Value) -> Value {
+    run(name, params)
+        .await
+        .unwrap_or_else(|e| panic!("{name} failed: {} (hint: {:?})", e.message, e.hint))
+}
+
+async fn run_failing(name: &str, params: Value, kind: ErrorKind) -> StepError {
+    match run(name, params).await {
+        Ok(out) => panic!("{name}: expected {kind:?}, got {out}"),
+        Err(e) => {
+            assert_eq!(e.kind, kind, "{}: {:?}", e.message, e.hint);
+            e
+        }
+    }
+}
+
+#[track_caller]
+fn assert_contains(text: &str, needle: &str) {
+    assert!(text.contains(needle), "`{needle}` expected in: {text}");
+}
+
+fn hint(e: &StepError) -> &str {
+    e.hint.as_deref().unwrap_or("")
+}
+
+/// A leader and two followers naming it.
+async fn healthy_cluster() -> (StandIn, StandIn, StandIn) {
+    let leader = StandIn::start(Behaviour::leader()).await;
+    let f1 = StandIn::start(Behaviour::follower(&leader.address)).await;
+    let f2 = StandIn::start(Behaviour::follower(&leader.address)).await;
+    (leader, f1, f2)
+}
+
+fn dead() -> String {
+    format!("127.0.0.1:{}", closed_port())
+}
+
+#[test]
+fn examples_parse_into_params() {
+    for name in STEPS {
+        assert_example_parses(name);
+    }
+    let ask = step("metasrv.ask_leader");
+    assert!(ask
+        .check_params(&json!({"address": "a:1", "role": "datanode", "member_id": 3}))
+        .is_ok());
+    assert!(ask
+        .check_params(&json!({"address": "a:1", "role": "metasrv"}))
+        .is_err());
+    assert!(ask
+        .check_params(&json!({"address": "a:1", "timeout": "3 parsecs"}))
+        .is_err());
+    assert!(ask
+        .check_params(&json!({"address": "a:1", "timeuot": "3s"}))
+        .is_err());
+    assert!(step("metasrv.leader")
+        .check_params(&json!({"addresses": ["a:1"], "connect_timeout": "500ms"}))
+        .is_ok());
+    assert!(step("metasrv.store_range")
+        .check_params(&json!({"address": "a:1", "key": "__table"}))
+        .is_ok());
+}
+
+#[tokio::test]
+async fn ask_leader_on_leader_and_follower() {
+    let (leader, f1, _f2) = healthy_cluster().await;
+    let out = run_ok("metasrv.ask_leader", json!({"address": leader.address})).await;
+    assert_eq!(out["leader_addr"], json!(leader.address));
+    assert_eq!(out["names_itself"], json!(true));
+    assert_eq!(out["leader_id"], json!(0));
+    assert!(out["latency_ms"].as_f64().unwrap() >= 0.0);
+
+    let out = run_ok(
+        "metasrv.ask_leader",
+        json!({"address": format!(" {} ", f1.address), "member_id": 7, "role": "datanode"}),
+    )
+    .await;
+    assert_eq!(out["address"], json!(f1.address));
+    assert_eq!(out["leader_addr"], json!(leader.address));
+    assert_eq!(out["names_itself"], json!(false));
+
+    // The request header is GreptimeDB's: protocol version 1, the given member id and role.
+    let Received::AskLeader(request) = &f1.received()[0] else {
+        panic!("not AskLeader: {:?}", f1.received());
+    };
+    let header = request.header.as_ref().expect("header");
+    assert_eq!(header.protocol_version, 1);
+    assert_eq!(header.member_id, 7);
+    assert_eq!(header.role, Role::Datanode as i32);
+    let Received::AskLeader(request) = &leader.received()[0] else {
+        panic!("not AskLeader");
+    };
+    let header = request.header.as_ref().expect("header");
+    assert_eq!(
+        (header.member_id, header.role),
+        (0, Role::Frontend as i32),
+        "default member id 0, role FRONTEND"
+    );
+}
+
+#[tokio::test]
+async fn ask_leader_over_ipv6_loopback() {
+    let leader = StandIn::start_on("::1", Behaviour::leader()).await;
+    assert!(leader.address.starts_with("[::1]:"), "{}", leader.address);
+    let out = run_ok("metasrv.ask_leader", json!({"address": leader.address})).await;
+    assert_eq!(out["leader_addr"], json!(leader.address));
+}
+
+#[tokio::test]
+async fn all_healthy_agree_and_the_leader_confirms() {
+    let (leader, f1, f2) = healthy_cluster().await;
+    let out = run_ok(
+        "metasrv.leader",
+        json!({"addresses": [f1.address, leader.address, f2.address, ""]}),
+    )
+    .await;
+    assert_eq!(out["agree"], json!(true), "{out}");
+    assert_eq!(out["leaders"], json!([leader.address]));
+    assert_eq!(out["leader"], json!(leader.address));
+    assert_eq!(
+        (out["answered"].clone(), out["failed"].clone()),
+        (json!(3), json!(0))
+    );
+    assert_eq!(out["leader_confirms"], json!(true));
+    assert_eq!(out["leader_error"], Value::Null);
+    assert_eq!(out["leader_is_loopback"], json!(true));
+    assert_eq!(out["configured_loopback"], json!(true));
+    let addresses = out["addresses"].as_array().unwrap();
+    assert_eq!(addresses.len(), 3, "the empty entry is dropped");
+    assert_eq!(addresses[0]["address"], json!(f1.address));
+    assert!(addresses.iter().all(|a| a["ok"] == json!(true)));
+    // The leader is among the addresses and named itself: not asked a second time.
+    assert_eq!(leader.received().len(), 1);
+}
+
+#[tokio::test]
+async fn the_leader_is_asked_at_its_advertised_address_when_not_configured() {
+    let (leader, f1, f2) = healthy_cluster().await;
+    let out = run_ok(
+        "metasrv.leader",
+        json!({"addresses": [f1.address, f2.address]}),
+    )
+    .await;
+    assert_eq!(out["leader"], json!(leader.address));
+    assert_eq!(out["leader_confirms"], json!(true), "{out}");
+    assert_eq!(
+        leader.received().len(),
+        1,
+        "confirmation asked the leader once"
+    );
+}
+
+#[tokio::test]
+async fn one_dead_address_is_reported_not_fatal() {
+    let (leader, f1, _f2) = healthy_cluster().await;
+    let dead = dead();
+    let out = run_ok(
+        "metasrv.leader",
+        json!({"addresses": [leader.address, f1.address, dead]}),
+    )
+    .await;
+    assert_eq!(out["agree"], json!(true));
+    assert_eq!(
+        (out["answered"].clone(), out["failed"].clone()),
+        (json!(2), json!(1))
+    );
+    assert_eq!(out["leader_confirms"], json!(true));
+    let failed = &out["addresses"][2];
+    assert_eq!(failed["ok"], json!(false));
+    assert_eq!(failed["error_kind"], json!("Unreachable"));
+    assert_contains(failed["error"].as_str().unwrap(), "connection refused");
+    assert_contains(
+        failed["error_hint"].as_str().unwrap(),
+        "meta_client.metasrv_addrs",
+    );
+
+    // The same address alone, through metasrv.ask_leader.
+    let e = run_failing(
+        "metasrv.ask_leader",
+        json!({"address": dead}),
+        ErrorKind::Unreachable,
+    )
+    .await;
+    assert_contains(&e.message, &dead);
+    assert_contains(hint(&e), "meta_client.metasrv_addrs");
+}
+
+#[tokio::test]
+async fn all_dead_fails_at_once() {
+    let addresses = [dead(), dead(), dead()];
+    let started = Instant::now();
+    let e = run_failing(
+        "metasrv.leader",
+        json!({"addresses": addresses, "timeout": "1s"}),
+        ErrorKind::Unreachable,
+    )
+    .await;
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_contains(&e.message, "3 of 3");
+    for address in &addresses {
+        assert_contains(&e.message, address);
+    }
+    assert_contains(hint(&e), "meta_client.metasrv_addrs");
+}
+
+#[tokio::test]
+async fn all_slow_ends_within_about_one_timeout() {
+    let slow = Duration::from_secs(5);
+    let a = StandIn::start(Behaviour::leader().slow(slow)).await;
+    let b = StandIn::start(Behaviour::follower(&a.address).slow(slow)).await;
+    let c = StandIn::start(Behaviour::follower(&a.address).slow(slow)).await;
+    let timeout = Duration::from_millis(800);
+    let started = Instant::now();
+    let e = run_failing(
+        "metasrv.leader",
+        json!({"addresses": [a.address, b.address, c.address], "timeout": "800ms"}),
+        ErrorKind::Timeout,
+    )
+    .await;
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= timeout && elapsed < 2 * timeout,
+        "took {elapsed:?}, not about one timeout of {timeout:?}: the addresses were not asked concurrently"
+    );
+    assert_contains(&e.message, "3 of 3");
+    assert_contains(hint(&e), "meta_client.timeout");
+}
+
+#[tokio::test]
+async fn slow_answer_beyond_the_timeout_is_a_timeout() {
+    let slow = StandIn::start(Behaviour::leader().slow(Duration::from_secs(5))).await;
+    let started = Instant::now();
+    let e = run_failing(
+        "metasrv.ask_leader",
+        json!({"address": slow.address, "timeout": "500ms"}),
+        ErrorKind::Timeout,
+    )
+    .await;
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(500) && elapsed < Duration::from_millis(1000),
+        "{elapsed:?}"
+    );
+    assert_contains(
+        &e.message,
+        "did not answer Heartbeat.AskLeader within 500ms",
+    );
+    assert_contains(hint(&e), "`meta_client.timeout`");
+
+    // A slow answer within the timeout is fine.
+    let lagging = StandIn::start(Behaviour::leader().slow(Duration::from_millis(200))).await;
+    let out = run_ok(
+        "metasrv.ask_leader",
+        json!({"address": lagging.address, "timeout": "2s"}),
+    )
+    .await;
+    assert!(out["latency_ms"].as_f64().unwrap() >= 200.0, "{out}");
+}
+
+#[tokio::test]
+async fn followers_disagreeing_is_data() {
+    let leader = StandIn::start(Behaviour::leader()).await;
+    let other = StandIn::start(Behaviour::leader()).await;
+    let f1 = StandIn::start(Behaviour::follower(&leader.address)).await;
+    let f2 = StandIn::start(Behaviour::follower(&other.address)).await;
+    let out = run_ok(
+        "metasrv.leader",
+        json!({"addresses": [f1.address, f2.address]}),
+    )
+    .await;
+    assert_eq!(out["agree"], json!(false));
+    assert_eq!(out["leaders"], json!([leader.address, other.address]));
+    assert_eq!(out["leader"], Value::Null);
+    assert_eq!(out["answered"], json!(2));
+    assert_eq!(out["leader_confirms"], json!(false));
+    assert_contains(out["leader_error"].as_str().unwrap(), "2 different leaders");
+}
+
+#[tokio::test]
+async fn a_leader_naming_another_does_not_confirm() {
+    // The followers name `stale`, which itself names `leader`: the election moved.
+    let leader = StandIn::start(Behaviour::leader()).await;
+    let stale = StandIn::start(Behaviour::follower(&leader.address)).await;
+    let f1 = StandIn::start(Behaviour::follower(&stale.address)).await;
+    let out = run_ok("metasrv.leader", json!({"addresses": [f1.address]})).await;
+    assert_eq!(out["leader"], json!(stale.address));
+    assert_eq!(out["leader_confirms"], json!(false));
+    assert_eq!(out["leader_error_kind"], json!("Rejected"));
+    assert_contains(
+        out["leader_error"].as_str().unwrap(),
+        &format!("names {} as leader", leader.address),
+    );
+}
+
+#[tokio::test]
+async fn leader_advertised_on_an_unreachable_loopback_address() {
+    // Reached on 127.0.0.2, the leader advertises 127.0.0.1 at a port where nothing listens:
+    // what a metasrv with `grpc.server_addr = "127.0.0.1:3002"` looks like from elsewhere.
+    let advertised = dead();
+    let leader = StandIn::start_on("127.0.0.2", Behaviour::leader().advertise(&advertised)).await;
+    let follower = StandIn::start_on("127.0.0.2", Behaviour::follower(&advertised)).await;
+    let out = run_ok(
+        "metasrv.leader",
+        json!({"addresses": [leader.address, follower.address]}),
+    )
+    .await;
+    assert_eq!(out["agree"], json!(true));
+    assert_eq!(out["leader"], json!(advertised));
+    assert_eq!(out["leader_is_loopback"], json!(true));
+    assert_eq!(out["configured_loopback"], json!(true));
+    assert_eq!(out["leader_confirms"], json!(false));
+    assert_eq!(out["leader_error_kind"], json!("Unreachable"));
+    assert_contains(out["leader_error"].as_str().unwrap(), "connection refused");
+    assert_contains(
+        out["leader_error_hint"].as_str().unwrap(),
+        "`grpc.server_addr`",
+    );
+}
+
+#[tokio::test]
+async fn localhost_addresses_count_as_loopback() {
+    let leader = StandIn::start(Behaviour::leader()).await;
+    let via_name = format!("localhost:{}", leader.addr.port());
+    let out = run_ok("metasrv.leader", json!({"addresses": [via_name]})).await;
+    assert_eq!(out["configured_loopback"], json!(true));
+    assert_eq!(out["leader"], json!(leader.address));
+    assert_eq!(out["leader_confirms"], json!(true), "{out}");
+}
+
+#[tokio::test]
+async fn no_leader_elected_is_rejected() {
+    for answer in [
+        Answer::NoLeaderHeader,
+        Answer::NoLeaderEmpty,
+        Answer::NoLeaderStatus,
+    ] {
+        let metasrv = StandIn::start(Behaviour::no_leader(answer.clone())).await;
+        let e = run_failing(
+            "metasrv.ask_leader",
+            json!({"address": metasrv.address}),
+            ErrorKind::Rejected,
+        )
+        .await;
+        assert_contains(&e.message, &metasrv.address);
+        match answer {
+            Answer::NoLeaderHeader => {
+                assert_contains(&e.message, "reports no leader: NotLeader (code 2)")
+            }
+            Answer::NoLeaderEmpty => assert_contains(&e.message, "the election has no leader"),
+            _ => assert_contains(&e.message, "Election leader not found"),
+        }
+        assert_contains(hint(&e), "store_addrs");
+    }
+
+    let a = StandIn::start(Behaviour::no_leader(Answer::NoLeaderEmpty)).await;
+    let b = StandIn::start(Behaviour::no_leader(Answer::NoLeaderStatus)).await;
+    let e = run_failing(
+        "metasrv.leader",
+        json!({"addresses": [a.address, b.address]}),
+        ErrorKind::Rejected,
+    )
+    .await;
+    assert_contains(&e.message, "no metasrv names a leader (2 of 2");
+    assert_contains(hint(&e), "election");
+}
+
+#[tokio::test]
+async fn what_is_not_a_metasrv_is_rejected() {
+    // A gRPC server without the Heartbeat service (a frontend or datanode port).
+    let grpc = StandIn::start(Behaviour::leader().without_heartbeat()).await;
+    let e = run_failing(
+        "metasrv.ask_leader",
+        json!({"address": grpc.address}),
+        ErrorKind::Rejected,
+    )
+    .await;
+    assert_contains(&e.message, "Unimplemented");
+    assert_contains(hint(&e), "3002");
+
+    // An HTTP/1 server (metasrv's HTTP port, 4000).
+    let (http, _guard) = standin::http1_server().await;
+    let e = run_failing(
+        "metasrv.ask_leader",
+        json!({"address": http}),
+        ErrorKind::Rejected,
+    )
+    .await;
+    assert_contains(hint(&e), "meta_client.metasrv_addrs");
+
+    // Something that accepts connections and never answers.
+    let (silent, _guard) = standin::silent_server().await;
+    let e = run_failing(
+        "metasrv.ask_leader",
+        json!({"address": silent, "timeout": "300ms", "connect_timeout": "300ms"}),
+        ErrorKind::Timeout,
+    )
+    .await;
+    assert_contains(&e.message, &silent);
+}
+
+#[tokio::test]
+async fn unusable_addresses_are_misconfigured() {
+    let e = run_failing(
+        "metasrv.ask_leader",
+        json!({"address": "http://127.0.0.1:3002"}),
+        ErrorKind::Misconfigured,
+    )
+    .await;
+    assert_contains(hint(&e), "meta_client.metasrv_addrs");
+    let e = run_failing(
+        "metasrv.leader",
+        json!({"addresses": [" ", ""]}),
+        ErrorKind::Misconfigured,
+    )
+    .await;
+    assert_contains(hint(&e), "meta_client.metasrv_addrs");
+}
+
+#[tokio::test]
+async fn a_deadline_shorter_than_the_timeout_bounds_the_call() {
+    let slow = StandIn::start(Behaviour::leader().slow(Duration::from_secs(5))).await;
+    let cx = TestCx::new(Component::Frontend, "metasrv-test")
+        .budget(Duration::from_millis(300))
+        .build();
+    let started = Instant::now();
+    let e = run_step(
+        "metasrv.ask_leader",
+        json!({"address": slow.address, "timeout": "3s"}),
+        &cx,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Timeout);
+    assert_contains(&e.message, "deadline");
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn peers_lists_leader_and_followers() {
+    let leader =
+        StandIn::start(Behaviour::leader().followers(&["10.0.0.12:3002", "10.0.0.13:3002"])).await;
+    let out = run_ok("metasrv.peers", json!({"address": leader.address})).await;
+    assert_eq!(out["leader"]["addr"], json!(leader.address));
+    assert_eq!(out["leader"]["version"], json!("v1.0.0-standin"));
+    assert_eq!(out["leader"]["hostname"], json!("standin"));
+    assert_eq!(out["leader_is_address"], json!(true));
+    assert_eq!(out["follower_count"], json!(2));
+    let followers: Vec<&str> = out["followers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["addr"].as_str().unwrap())
+        .collect();
+    assert_eq!(followers, ["10.0.0.12:3002", "10.0.0.13:3002"]);
+    let Received::MetasrvPeers(request) = &leader.received()[0] else {
+        panic!("not MetasrvPeers");
+    };
+    assert_eq!(request.header.as_ref().unwrap().protocol_version, 1);
+
+    // A follower refuses with NotLeader.
+    let follower = StandIn::start(Behaviour::follower(&leader.address)).await;
+    let e = run_failing(
+        "metasrv.peers",
+        json!({"address": follower.address}),
+        ErrorKind::Rejected,
+    )
+    .await;
+    assert_contains(&e.message, "NotLeader (code 2)");
+    assert_contains(hint(&e), "metasrv.leader");
+
+    let e = run_failing(
+        "metasrv.peers",
+        json!({"address": dead()}),
+        ErrorKind::Unreachable,
+    )
+    .await;
+    assert_contains(&e.message, "connection refused");
+}
+
+#[tokio::test]
+async fn store_range_reads_one_key_without_its_value() {
+    let metasrv = StandIn::start(Behaviour::leader().keys(&["__a", "__b", "__c"])).await;
+    let out = run_ok("metasrv.store_range", json!({"address": metasrv.address})).await;
+    assert_eq!(out["kvs"], json!(1));
+    assert_eq!(out["more"], json!(true));
+    assert_eq!(out["key"], json!(""));
+    let Received::Range(request) = &metasrv.received()[0] else {
+        panic!("not Range");
+    };
+    assert_eq!(request.key, b"");
+    assert_eq!(request.range_end, [0]);
+    assert_eq!(request.limit, 1);
+    assert!(request.keys_only);
+    assert_eq!(request.header.as_ref().unwrap().protocol_version, 1);
+
+    let out = run_ok(
+        "metasrv.store_range",
+        json!({"address": metasrv.address, "key": "__c"}),
+    )
+    .await;
+    assert_eq!(
+        (out["kvs"].clone(), out["more"].clone()),
+        (json!(1), json!(false))
+    );
+    let out = run_ok(
+        "metasrv.store_range",
+        json!({"address": metasrv.address, "key": "__d"}),
+    )
+    .await;
+    assert_eq!(out["kvs"], json!(0));
+
+    // A follower serves Store requests too.
+    let follower = StandIn::start(Behaviour::follower(&metasrv.address)).await;
+    let out = run_ok("metasrv.store_range", json!({"address": follower.address})).await;
+    assert_eq!(out["kvs"], json!(1));
+}
+
+#[tokio::test]
+async fn store_range_with_a_broken_backend_is_rejected() {
+    let metasrv = StandIn::start(
+        Behaviour::leader().store_error("etcd: connection refused (127.0.0.1:2379)"),
+    )
+    .await;
+    let e = run_failing(
+        "metasrv.store_range",
+        json!({"address": metasrv.address}),
+        ErrorKind::Rejected,
+    )
+    .await;
+    assert_contains(&e.message, "cannot read its metadata backend");
+    assert_contains(&e.message, "etcd: connection refused");
+    assert_contains(hint(&e), "store_addrs");
+}

@@ -1,14 +1,12 @@
 //! `metasrv.ask_leader`: `Heartbeat.AskLeader` on one `meta_client.metasrv_addrs` entry, as
 //! the meta client of a frontend, datanode or flownode sends it at start-up.
 
-use std::time::Duration;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::client::{self, Origin, Timeouts};
+use super::client::{self, MetaClientTimeouts, Origin};
 use super::Role;
-use crate::plugins::{de_opt_duration, Step, StepCx, StepError};
+use crate::plugins::{Step, StepCx, StepError};
 
 /// Connects to one metasrv address and asks it for the leader (`Heartbeat.AskLeader`).
 /// Any metasrv answers, leader or follower; a follower names the leader it knows.
@@ -22,17 +20,9 @@ pub struct AskLeaderParams {
     /// metasrv's gRPC server, without a scheme; it is reached as `http://host:port`, plaintext,
     /// as GreptimeDB's meta client reaches it.
     pub address: String,
-    /// How long to wait for the answer once connected, as a humantime duration:
-    /// `meta_client.timeout` (default `3s`, which is also the meta client's own limit for
-    /// AskLeader).
-    #[serde(default, deserialize_with = "de_opt_duration")]
-    #[schemars(with = "Option<String>")]
-    pub timeout: Option<Duration>,
-    /// How long to wait for the TCP connection (name resolution included):
-    /// `meta_client.connect_timeout` (default `1s`).
-    #[serde(default, deserialize_with = "de_opt_duration")]
-    #[schemars(with = "Option<String>")]
-    pub connect_timeout: Option<Duration>,
+    /// The meta client's timeouts.
+    #[serde(flatten)]
+    pub timeouts: MetaClientTimeouts,
     /// `member_id` of the request header: the sender's id, e.g. a datanode's `node_id`
     /// (default 0). Metasrv does not check it for AskLeader.
     #[serde(default)]
@@ -77,7 +67,7 @@ role: frontend
 
     async fn run(&self, params: Self::Params, cx: &StepCx) -> Result<Self::Output, StepError> {
         let address = params.address.trim().to_string();
-        let timeouts = Timeouts::new(params.connect_timeout, params.timeout);
+        let timeouts = params.timeouts.resolve();
         let answer = client::ask_leader(
             &address,
             Origin::Configured,

@@ -7,6 +7,8 @@ use std::future::Future;
 use std::io;
 use std::time::Duration;
 
+use schemars::JsonSchema;
+use serde::Deserialize;
 use tokio::time::Instant;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
@@ -14,6 +16,7 @@ use tonic::{Code, Status};
 use super::proto::heartbeat_client::HeartbeatClient;
 use super::proto::AskLeaderRequest;
 use super::{header_error, request_header, Role, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
+use crate::plugins::de_opt_duration;
 use crate::plugins::net::HostPort;
 use crate::plugins::{human, millis, StepCx, StepError};
 
@@ -95,7 +98,29 @@ impl Origin {
     }
 }
 
-/// The connect and request timeouts of one call.
+/// The meta client's timeouts, as every `metasrv.*` step takes them.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct MetaClientTimeouts {
+    /// How long to wait for an answer once connected, as a humantime duration:
+    /// `meta_client.timeout` (default `3s`, also the meta client's own limit for AskLeader).
+    #[serde(default, deserialize_with = "de_opt_duration")]
+    #[schemars(with = "Option<String>")]
+    pub timeout: Option<Duration>,
+    /// How long to wait for the TCP connection (name resolution included):
+    /// `meta_client.connect_timeout` (default `1s`).
+    #[serde(default, deserialize_with = "de_opt_duration")]
+    #[schemars(with = "Option<String>")]
+    pub connect_timeout: Option<Duration>,
+}
+
+impl MetaClientTimeouts {
+    /// The timeouts with the meta client's defaults filled in.
+    pub(crate) fn resolve(&self) -> Timeouts {
+        Timeouts::new(self.connect_timeout, self.timeout)
+    }
+}
+
+/// The connect and request timeouts of one call, defaults filled in.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Timeouts {
     /// TCP connection (and name resolution).

@@ -6,12 +6,12 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::client::{self, LeaderAnswer, Origin, Timeouts};
+use super::client::{self, LeaderAnswer, MetaClientTimeouts, Origin, Timeouts};
 use super::{
     all_loopback, clean_addresses, ip_is_local_only, literal_loopback,
     loopback_leader_is_misconfigured, Role,
 };
-use crate::plugins::{de_opt_duration, ErrorKind, Step, StepCx, StepError};
+use crate::plugins::{ErrorKind, Step, StepCx, StepError};
 
 /// Asks every metasrv address for the leader concurrently (as the meta client does, so the
 /// whole step takes about one `timeout` even when every address is dead), then asks the leader
@@ -28,14 +28,9 @@ pub struct LeaderParams {
     /// Every entry of `meta_client.metasrv_addrs`, `host:port` each (entries are trimmed,
     /// empty ones dropped).
     pub addresses: Vec<String>,
-    /// How long to wait for each answer once connected: `meta_client.timeout` (default `3s`).
-    #[serde(default, deserialize_with = "de_opt_duration")]
-    #[schemars(with = "Option<String>")]
-    pub timeout: Option<Duration>,
-    /// How long to wait for each TCP connection: `meta_client.connect_timeout` (default `1s`).
-    #[serde(default, deserialize_with = "de_opt_duration")]
-    #[schemars(with = "Option<String>")]
-    pub connect_timeout: Option<Duration>,
+    /// The meta client's timeouts, applied to each address.
+    #[serde(flatten)]
+    pub timeouts: MetaClientTimeouts,
 }
 
 /// One address in the output of `metasrv.leader`.
@@ -114,7 +109,7 @@ connect_timeout: 1s
                 ),
             );
         }
-        let timeouts = Timeouts::new(params.connect_timeout, params.timeout);
+        let timeouts = params.timeouts.resolve();
         let probes =
             futures::future::join_all(addresses.iter().map(|address| probe(address, timeouts, cx)))
                 .await;

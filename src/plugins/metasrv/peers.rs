@@ -1,15 +1,13 @@
 //! `metasrv.peers`: `Cluster.MetasrvPeers` on the leader: the leader and its followers.
 
-use std::time::Duration;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::client::{CallError, Metasrv, Origin, Timeouts};
+use super::client::{CallError, MetaClientTimeouts, Metasrv, Origin};
 use super::proto::cluster_client::ClusterClient;
 use super::proto::{MetasrvNodeInfo, MetasrvPeersRequest};
 use super::{header_error, request_header, Role};
-use crate::plugins::{de_opt_duration, Step, StepCx, StepError};
+use crate::plugins::{Step, StepCx, StepError};
 
 /// Asks the metasrv leader for every metasrv it knows (`Cluster.MetasrvPeers`). Only the
 /// leader answers; a follower refuses with `NotLeader`.
@@ -21,14 +19,9 @@ pub struct Peers;
 pub struct PeersParams {
     /// The leader's `host:port`: usually the `leader` output of `metasrv.leader`.
     pub address: String,
-    /// How long to wait for the answer once connected: `meta_client.timeout` (default `3s`).
-    #[serde(default, deserialize_with = "de_opt_duration")]
-    #[schemars(with = "Option<String>")]
-    pub timeout: Option<Duration>,
-    /// How long to wait for the TCP connection: `meta_client.connect_timeout` (default `1s`).
-    #[serde(default, deserialize_with = "de_opt_duration")]
-    #[schemars(with = "Option<String>")]
-    pub connect_timeout: Option<Duration>,
+    /// The meta client's timeouts.
+    #[serde(flatten)]
+    pub timeouts: MetaClientTimeouts,
 }
 
 /// One metasrv in the output of `metasrv.peers`.
@@ -99,7 +92,7 @@ connect_timeout: 1s
 
     async fn run(&self, params: Self::Params, cx: &StepCx) -> Result<Self::Output, StepError> {
         let address = params.address.trim().to_string();
-        let timeouts = Timeouts::new(params.connect_timeout, params.timeout);
+        let timeouts = params.timeouts.resolve();
         let metasrv = Metasrv::connect(&address, Origin::Given, timeouts, cx).await?;
         let mut client = ClusterClient::new(metasrv.channel.clone());
         let request = MetasrvPeersRequest {

@@ -1,16 +1,14 @@
 //! `metasrv.store_range`: `Store.Range` with `keys_only` and a limit of 1: a read-only probe of
 //! metasrv and, through it, of its metadata backend.
 
-use std::time::Duration;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::client::{CallError, Metasrv, Origin, Timeouts};
+use super::client::{CallError, MetaClientTimeouts, Metasrv, Origin};
 use super::proto::store_client::StoreClient;
 use super::proto::RangeRequest;
 use super::{header_error, request_header, Role};
-use crate::plugins::{de_opt_duration, Step, StepCx, StepError};
+use crate::plugins::{Step, StepCx, StepError};
 
 /// Reads at most one key, without its value, through metasrv's `Store.Range`, which metasrv
 /// serves straight from its metadata backend (etcd, PostgreSQL, MySQL): proves end to end that
@@ -24,14 +22,9 @@ pub struct StoreRangeParams {
     /// A metasrv's `host:port`: usually the `leader` output of `metasrv.leader` (any metasrv
     /// answers Store requests).
     pub address: String,
-    /// How long to wait for the answer once connected: `meta_client.timeout` (default `3s`).
-    #[serde(default, deserialize_with = "de_opt_duration")]
-    #[schemars(with = "Option<String>")]
-    pub timeout: Option<Duration>,
-    /// How long to wait for the TCP connection: `meta_client.connect_timeout` (default `1s`).
-    #[serde(default, deserialize_with = "de_opt_duration")]
-    #[schemars(with = "Option<String>")]
-    pub connect_timeout: Option<Duration>,
+    /// The meta client's timeouts.
+    #[serde(flatten)]
+    pub timeouts: MetaClientTimeouts,
     /// First key of the range, as text; the range runs from it to the end of the key space.
     /// Default: empty, from the first key.
     #[serde(default)]
@@ -68,7 +61,7 @@ key: \"\"
 
     async fn run(&self, params: Self::Params, cx: &StepCx) -> Result<Self::Output, StepError> {
         let address = params.address.trim().to_string();
-        let timeouts = Timeouts::new(params.connect_timeout, params.timeout);
+        let timeouts = params.timeouts.resolve();
         let metasrv = Metasrv::connect(&address, Origin::Given, timeouts, cx).await?;
         let mut client = StoreClient::new(metasrv.channel.clone());
         let request = range_request(&params.key);

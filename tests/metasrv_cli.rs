@@ -50,6 +50,18 @@ fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no check {id}"))
 }
 
+/// Every instance of each check passed.
+fn assert_pass(report: &Value, ids: &[&str]) {
+    for id in ids {
+        assert_eq!(
+            status(report, id),
+            vec!["pass"],
+            "{id}: {}",
+            check(report, id)
+        );
+    }
+}
+
 /// etcd's current revision, read with etcdctl.
 fn etcd_revision(endpoint: &str) -> u64 {
     let etcdctl = service("GST_ETCDCTL").expect("etcdctl");
@@ -86,9 +98,7 @@ fn etcd_leftovers(endpoint: &str) -> String {
 
 #[test]
 fn healthy_etcd_passes_and_leaves_nothing() {
-    let Some(endpoint) = service("GST_ETCD_ENDPOINT") else {
-        return;
-    };
+    let (endpoint,) = need!("GST_ETCD_ENDPOINT");
     let dir = tempfile::tempdir().unwrap();
     let (r, report) = metasrv(
         dir.path(),
@@ -96,29 +106,23 @@ fn healthy_etcd_passes_and_leaves_nothing() {
         &["--include-performance"],
     );
     assert_eq!(r.code, 0, "{}", r.all());
-    for id in [
-        "etcd_endpoint",
-        "etcd_cluster",
-        "etcd_metadata",
-        "etcd_probe",
-        "etcd_latency",
-    ] {
-        assert_eq!(
-            status(&report, id),
-            vec!["pass"],
-            "{id}: {}",
-            check(&report, id)
-        );
-    }
+    assert_pass(
+        &report,
+        &[
+            "etcd_endpoint",
+            "etcd_cluster",
+            "etcd_metadata",
+            "etcd_probe",
+            "etcd_latency",
+        ],
+    );
     assert_eq!(status(&report, "sql_connect"), vec!["skipped"]);
     assert_eq!(etcd_leftovers(&endpoint), "");
 }
 
 #[test]
 fn read_only_run_writes_nothing_to_etcd() {
-    let Some(endpoint) = service("GST_ETCD_ENDPOINT") else {
-        return;
-    };
+    let (endpoint,) = need!("GST_ETCD_ENDPOINT");
     let dir = tempfile::tempdir().unwrap();
     let before = etcd_revision(&endpoint);
     let (r, report) = metasrv(
@@ -137,12 +141,7 @@ fn read_only_run_writes_nothing_to_etcd() {
 
 #[test]
 fn etcd_faults_fail_with_their_cause() {
-    let Some(endpoint) = service("GST_ETCD_ENDPOINT") else {
-        return;
-    };
-    let Some(auth) = service("GST_ETCD_AUTH_ENDPOINT") else {
-        return;
-    };
+    let (endpoint, auth) = need!("GST_ETCD_ENDPOINT", "GST_ETCD_AUTH_ENDPOINT");
     let dir = tempfile::tempdir().unwrap();
     let dead = format!("127.0.0.1:{}", common::steps::closed_port());
     // one dead endpoint in the list
@@ -180,12 +179,7 @@ fn etcd_faults_fail_with_their_cause() {
 
 #[test]
 fn healthy_postgres_and_mysql_pass() {
-    let Some(pg) = service("GST_PG_RW_URL") else {
-        return;
-    };
-    let Some(my) = service("GST_MYSQL_RW_URL") else {
-        return;
-    };
+    let (pg, my) = need!("GST_PG_RW_URL", "GST_MYSQL_RW_URL");
     let dir = tempfile::tempdir().unwrap();
     let (r, report) = metasrv(
         dir.path(),
@@ -193,20 +187,16 @@ fn healthy_postgres_and_mysql_pass() {
         &["--include-performance"],
     );
     assert_eq!(r.code, 0, "{}", r.all());
-    for id in [
-        "sql_connect",
-        "sql_metadata_table",
-        "sql_privileges",
-        "sql_election",
-        "sql_latency",
-    ] {
-        assert_eq!(
-            status(&report, id),
-            vec!["pass"],
-            "{id}: {}",
-            check(&report, id)
-        );
-    }
+    assert_pass(
+        &report,
+        &[
+            "sql_connect",
+            "sql_metadata_table",
+            "sql_privileges",
+            "sql_election",
+            "sql_latency",
+        ],
+    );
     let (r, report) = metasrv(
         dir.path(),
         &format!("backend = \"mysql_store\"\nstore_addrs = [\"{my}\"]\nmeta_table_name = \"gst_cli_meta\""),
@@ -230,12 +220,7 @@ fn healthy_postgres_and_mysql_pass() {
 
 #[test]
 fn sql_faults_fail_with_their_cause_and_never_show_the_password() {
-    let Some(ro) = service("GST_PG_RO_URL") else {
-        return;
-    };
-    let Some(rw) = service("GST_PG_RW_URL") else {
-        return;
-    };
+    let (ro, rw) = need!("GST_PG_RO_URL", "GST_PG_RW_URL");
     let dir = tempfile::tempdir().unwrap();
     let password = rw
         .split_once("://")
@@ -283,12 +268,7 @@ fn sql_faults_fail_with_their_cause_and_never_show_the_password() {
 
 #[test]
 fn etcd_endpoints_of_two_clusters_disagree() {
-    let Some(plain) = service("GST_ETCD_ENDPOINT") else {
-        return;
-    };
-    let Some(other) = service("GST_ETCD_AUTH_ENDPOINT") else {
-        return;
-    };
+    let (plain, other) = need!("GST_ETCD_ENDPOINT", "GST_ETCD_AUTH_ENDPOINT");
     let dir = tempfile::tempdir().unwrap();
     let (r, report) = metasrv(
         dir.path(),

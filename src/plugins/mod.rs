@@ -18,6 +18,7 @@ pub mod http;
 pub mod kafka;
 pub mod metasrv;
 pub mod net;
+pub mod object_store;
 pub mod registry;
 pub mod sql;
 

@@ -13,6 +13,7 @@ pub fn all() -> impl Iterator<Item = &'static dyn DynStep> {
         super::sql::STEPS,
         super::kafka::STEPS,
         super::metasrv::STEPS,
+        super::object_store::STEPS,
     ]
     .into_iter()
     .flatten()

@@ -486,6 +486,9 @@ async fn first_file(op: &Operator, path: &str) -> opendal::Result<Option<String>
         .map(|(p, _)| p))
 }
 
+/// How long the cleanup waits for cut-short uploads to land before its second delete.
+const CLEANUP_SETTLE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// The cleanup: deletes the run's prefix recursively (idempotent). For File stores it also
 /// removes `.greptime-self-test/` and `.tmp/` when they are left empty and the probe created
 /// them.
@@ -497,6 +500,10 @@ async fn remove_prefix(
     store: &StoreConfig,
 ) -> Result<(), String> {
     let deleted = tokio::time::timeout(CLEANUP_LIMIT, async {
+        op.delete_with(prefix).recursive(true).await?;
+        // an upload whose request was fully sent when the step was cancelled can still land
+        // on the server a moment later: wait, then delete once more
+        tokio::time::sleep(CLEANUP_SETTLE).await;
         op.delete_with(prefix).recursive(true).await?;
         first_entries(op, prefix, true, 10).await
     })

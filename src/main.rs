@@ -13,6 +13,7 @@ fn main() -> ExitCode {
     cli::main(RunContext {
         args: std::env::args_os().collect(),
         color: std::io::stdout().is_terminal() && !no_color,
+        progress: std::io::stderr().is_terminal(),
         env,
     })
 }

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use tokio::sync::Semaphore;
+
 use super::run::{component_of, ensure_valid, load_config, var_overrides};
 use super::{exit, ConfigArgs, Failure, RunContext, SchemaKind};
 use crate::config::Component;
@@ -161,7 +163,9 @@ pub fn render(
     let component = component_of(&playbook, component)?;
     let config = load_config(component, config_args, ctx)?;
     let opts = RunOptions {
-        jobs: 1,
+        jobs: Arc::new(Semaphore::new(1)),
+        progress: None,
+        node: None,
         overall_timeout: DEFAULT_CHECK_TIMEOUT,
         read_only: true,
         options: Default::default(),

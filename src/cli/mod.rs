@@ -21,6 +21,8 @@ pub struct RunContext {
     pub env: Vec<(String, String)>,
     /// Stdout is a terminal and NO_COLOR is unset.
     pub color: bool,
+    /// Stderr is a terminal: long steps may draw progress bars there.
+    pub progress: bool,
 }
 
 /// Pre-flight self-test for GreptimeDB: reads a component's TOML the way GreptimeDB reads it

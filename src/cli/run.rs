@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use super::{exit, ConfigArgs, Failure, OutputFormat, RunArgs, RunContext};
@@ -151,10 +152,14 @@ async fn execute(
         Value::Bool(args.include_performance),
     );
     options.insert("read_only".into(), Value::Bool(args.read_only));
+    let jobs = Arc::new(Semaphore::new(args.jobs.max(1)));
+    let progress = ctx.progress.then(indicatif::MultiProgress::new);
     let mut reports = Vec::new();
     for (playbook, config) in &planned {
         let opts = RunOptions {
-            jobs: args.jobs,
+            jobs: jobs.clone(),
+            progress: progress.clone(),
+            node: None,
             overall_timeout,
             read_only: args.read_only,
             options: options.clone(),

@@ -59,6 +59,8 @@ pub(crate) fn defaults(component: Component) -> Map<String, Value> {
         Component::Datanode => include_str!("defaults/datanode.toml"),
         Component::Flownode => include_str!("defaults/flownode.toml"),
         Component::Standalone => include_str!("defaults/standalone.toml"),
+        // no TOML of its own: `load` refuses it before asking for defaults
+        Component::Cluster => "",
     };
     parse_toml(Path::new("defaults.toml"), text)
         .expect("embedded defaults parse")

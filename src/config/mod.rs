@@ -25,7 +25,8 @@ use crate::diag::Diagnostic;
 
 pub use self::secrets::{is_secret_key, redact_toml_source, secrets_in_connection_string};
 
-/// A GreptimeDB component.
+/// What a playbook reads: one GreptimeDB component's config, or [`Component::Cluster`], the
+/// combined effective configs of a cluster inventory.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
 )]
@@ -36,9 +37,15 @@ pub enum Component {
     Datanode,
     Flownode,
     Standalone,
+    /// The whole cluster: `config.nodes` lists every node of the inventory (`name`,
+    /// `component`, `host`, `config`). Read by cross-node playbooks only; there is no
+    /// `cluster` TOML, so `--component cluster` is not offered.
+    #[value(skip)]
+    Cluster,
 }
 
 impl Component {
+    /// The five components that read a TOML file of their own.
     pub const ALL: [Component; 5] = [
         Component::Metasrv,
         Component::Frontend,
@@ -54,6 +61,7 @@ impl Component {
             Component::Datanode => "datanode",
             Component::Flownode => "flownode",
             Component::Standalone => "standalone",
+            Component::Cluster => "cluster",
         }
     }
 
@@ -118,6 +126,13 @@ pub struct EffectiveConfig {
 /// and malformed `--set` arguments are [`Diagnostic`]s; everything else is a [`LintFinding`].
 pub fn load(opts: &LoadOptions) -> Result<EffectiveConfig, Diagnostic> {
     let component = opts.component;
+    if component == Component::Cluster {
+        return Err(Diagnostic::new(
+            "no cluster config file",
+            "a cluster playbook reads the combined configs of an inventory, not one TOML file",
+        )
+        .with_hint("run it with `greptime-self-test cluster -f cluster.yaml`"));
+    }
     let catalog = catalog::catalog(component);
     let prefix = opts
         .env_prefix

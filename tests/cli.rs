@@ -808,25 +808,27 @@ fn store_addrs_passwords_never_appear_in_any_output() {
 
 #[test]
 fn committed_schemas_are_fresh() {
-    let playbook =
-        serde_json::to_string_pretty(&greptime_self_test::playbook::schema::playbook_schema())
-            .unwrap();
-    let report =
-        serde_json::to_string_pretty(&greptime_self_test::report::report_schema()).unwrap();
-    for (file, fresh) in [
-        ("schemas/playbook.schema.json", playbook),
-        ("schemas/report.schema.json", report),
+    let pretty = |schema: schemars::Schema| serde_json::to_string_pretty(&schema).unwrap();
+    for (kind, fresh) in [
+        (
+            "playbook",
+            pretty(greptime_self_test::playbook::schema::playbook_schema()),
+        ),
+        (
+            "report",
+            pretty(greptime_self_test::report::report_schema()),
+        ),
+        (
+            "inventory",
+            pretty(greptime_self_test::inventory::inventory_schema()),
+        ),
     ] {
-        let committed = std::fs::read_to_string(path(file)).unwrap_or_default();
+        let file = format!("schemas/{kind}.schema.json");
+        let committed = std::fs::read_to_string(path(&file)).unwrap_or_default();
         assert_eq!(
             committed.trim_end(),
             fresh.trim_end(),
-            "{file} is stale: run `cargo run -- schema {} > {file}`",
-            if file.contains("playbook") {
-                "playbook"
-            } else {
-                "report"
-            }
+            "{file} is stale: run `cargo run -- schema {kind} > {file}`"
         );
     }
 }

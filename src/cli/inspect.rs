@@ -168,7 +168,14 @@ pub fn render(
         node: None,
         overall_timeout: DEFAULT_CHECK_TIMEOUT,
         read_only: true,
-        options: Default::default(),
+        options: serde_json::json!({
+            "include_performance": false,
+            "read_only": true,
+            "local_host": true,
+        })
+        .as_object()
+        .cloned()
+        .unwrap_or_default(),
         var_overrides: var_overrides(&config_args.vars)?,
         run_id: new_run_id(),
     };
@@ -182,11 +189,12 @@ pub fn render(
     Ok(ExitCode::from(exit::OK))
 }
 
-/// `schema playbook|report`: the generated JSON Schema.
+/// `schema playbook|report|inventory`: the generated JSON Schema.
 pub fn schema(which: SchemaKind) -> ExitCode {
     let schema = match which {
         SchemaKind::Playbook => playbook::schema::playbook_schema(),
         SchemaKind::Report => crate::report::report_schema(),
+        SchemaKind::Inventory => crate::inventory::inventory_schema(),
     };
     print_stdout(&format!(
         "{}\n",

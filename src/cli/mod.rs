@@ -1,7 +1,9 @@
 //! The command line: clap types and dispatch. One file per group of subcommands; the
 //! exit-code table lives in [`exit`].
 
+mod cluster;
 pub mod exit;
+mod generate;
 mod inspect;
 mod run;
 
@@ -76,6 +78,20 @@ pub enum Command {
         #[arg(required = true, value_name = "PLAYBOOK")]
         playbooks: Vec<PathBuf>,
     },
+    /// Run every node of a cluster inventory (each node's playbooks, then the cross-node
+    /// checks) with one bound on concurrency and one combined report.
+    Cluster {
+        /// The inventory: nodes with their component, TOML, environment and host label
+        /// (`schemas/inventory.schema.json`).
+        #[arg(short = 'f', long = "file", value_name = "INVENTORY")]
+        inventory: PathBuf,
+        /// Set a playbook variable for every node (a node's own `vars` win), as `--var` does
+        /// for one component.
+        #[arg(long = "var", value_name = "NAME=VALUE")]
+        vars: Vec<String>,
+        #[command(flatten)]
+        exec: ExecArgs,
+    },
     /// Show the resolved plan (vars, checks, rendered parameters), secrets masked; runs nothing.
     Render {
         /// A playbook file, or a component name for its built-in playbook.
@@ -91,6 +107,18 @@ pub enum Command {
         #[arg(value_enum)]
         which: SchemaKind,
     },
+    /// Print the completion script of a shell.
+    ///
+    /// E.g. `greptime-self-test completions bash > /etc/bash_completion.d/greptime-self-test`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    ///
+    /// E.g. `greptime-self-test man > /usr/local/share/man/man1/greptime-self-test.1`.
+    Man,
 }
 
 /// Which generated schema to print.
@@ -98,6 +126,7 @@ pub enum Command {
 pub enum SchemaKind {
     Playbook,
     Report,
+    Inventory,
 }
 
 /// Where the component config and the playbook's inputs come from.
@@ -118,11 +147,20 @@ pub struct ConfigArgs {
     pub vars: Vec<String>,
 }
 
-/// Options of every command that runs checks.
+/// Options of the commands that run one component's playbooks: where its config comes from,
+/// and how to run and report.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+/// How to run checks and report them: shared by every command that runs checks, `cluster`
+/// included (whose configs come from the inventory instead of [`ConfigArgs`]).
+#[derive(Debug, Clone, Args)]
+pub struct ExecArgs {
     /// Show metrics and details under each check.
     #[arg(short, long)]
     pub verbose: bool,
@@ -277,6 +315,11 @@ async fn dispatch(
             component,
             args,
         } => run::files(&playbooks, component, args, ctx, masker).await,
+        Command::Cluster {
+            inventory,
+            vars,
+            exec,
+        } => cluster::run(&inventory, &vars, exec, ctx, masker).await,
         Command::List => Ok(inspect::list()),
         Command::Explain { step_type } => inspect::explain(&step_type),
         Command::Validate { playbooks } => inspect::validate(&playbooks),
@@ -286,6 +329,8 @@ async fn dispatch(
             component,
         } => inspect::render(&playbook, &config, component, ctx, masker),
         Command::Schema { which } => Ok(inspect::schema(which)),
+        Command::Completions { shell } => Ok(generate::completions(shell)),
+        Command::Man => Ok(generate::man()),
     }
 }
 

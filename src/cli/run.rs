@@ -4,12 +4,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use super::{exit, ConfigArgs, Failure, OutputFormat, RunArgs, RunContext};
+use super::{exit, ConfigArgs, ExecArgs, Failure, OutputFormat, RunArgs, RunContext};
 use crate::config::{self, Component, EffectiveConfig, LoadOptions};
 use crate::diag::Diagnostic;
 use crate::engine::mask::Masker;
@@ -131,57 +132,113 @@ async fn execute(
     ctx: &RunContext,
     masker: Arc<Masker>,
 ) -> Result<ExitCode, Failure> {
-    let overall_timeout = config::units::parse_duration(&args.timeout).map_err(|e| {
-        Failure::bad_input(
-            Diagnostic::new("bad --timeout", e).with_hint("use a duration like 90s or 5m"),
-        )
-    })?;
-    let engine = Engine::new(masker.clone());
+    let session = Session::new(&args.exec, ctx, masker)?;
+    let vars = var_overrides(&args.config.vars)?;
     let mut planned = Vec::new();
     for playbook in playbooks {
-        ensure_valid(&playbook, &engine)?;
+        ensure_valid(&playbook, &session.engine)?;
         let component = component_of(&playbook, component)?;
         let config = load_config(component, &args.config, ctx)?;
         planned.push((playbook, Arc::new(config)));
     }
-    let cancel = CancellationToken::new();
-    let interrupt = tokio::spawn(watch_ctrl_c(cancel.clone()));
-    let mut options = Map::new();
-    options.insert(
-        "include_performance".into(),
-        Value::Bool(args.include_performance),
-    );
-    options.insert("read_only".into(), Value::Bool(args.read_only));
-    let jobs = Arc::new(Semaphore::new(args.jobs.max(1)));
-    let progress = ctx.progress.then(indicatif::MultiProgress::new);
     let mut reports = Vec::new();
     for (playbook, config) in &planned {
-        let opts = RunOptions {
-            jobs: jobs.clone(),
-            progress: progress.clone(),
-            node: None,
-            overall_timeout,
-            read_only: args.read_only,
-            options: options.clone(),
-            var_overrides: var_overrides(&args.config.vars)?,
-            run_id: new_run_id(),
-        };
+        let opts = session.options(vars.clone(), None, true);
         reports.push(
-            engine
-                .run(playbook, config.clone(), &opts, cancel.clone())
+            session
+                .engine
+                .run(playbook, config.clone(), &opts, session.cancel.clone())
                 .await?,
         );
     }
-    interrupt.abort();
-    write_reports(&reports, &args, ctx).map_err(|e| Failure {
-        code: exit::INTERNAL,
-        diagnostics: vec![Diagnostic::new(
-            "cannot write report",
-            masker.mask(&e.to_string()),
-        )],
-        sources: Vec::new(),
-    })?;
-    Ok(exit::for_reports(&reports, args.strict))
+    session.finish(&reports, false, &args.exec, ctx)
+}
+
+/// What every run of checks shares: the engine, the `--jobs` bound, progress bars, the
+/// deadline and Ctrl-C handling. [`Session::finish`] writes the reports and picks the exit code.
+pub struct Session {
+    pub engine: Engine,
+    pub cancel: CancellationToken,
+    masker: Arc<Masker>,
+    overall_timeout: Duration,
+    read_only: bool,
+    options: Map<String, Value>,
+    jobs: Arc<Semaphore>,
+    progress: Option<indicatif::MultiProgress>,
+    interrupt: tokio::task::JoinHandle<()>,
+}
+
+impl Session {
+    /// Starts watching Ctrl-C; `--timeout` errors are bad input.
+    pub fn new(exec: &ExecArgs, ctx: &RunContext, masker: Arc<Masker>) -> Result<Self, Failure> {
+        let overall_timeout = config::units::parse_duration(&exec.timeout).map_err(|e| {
+            Failure::bad_input(
+                Diagnostic::new("bad --timeout", e).with_hint("use a duration like 90s or 5m"),
+            )
+        })?;
+        let mut options = Map::new();
+        options.insert(
+            "include_performance".into(),
+            Value::Bool(exec.include_performance),
+        );
+        options.insert("read_only".into(), Value::Bool(exec.read_only));
+        let cancel = CancellationToken::new();
+        Ok(Self {
+            engine: Engine::new(masker.clone()),
+            masker,
+            interrupt: tokio::spawn(watch_ctrl_c(cancel.clone())),
+            cancel,
+            overall_timeout,
+            read_only: exec.read_only,
+            options,
+            jobs: Arc::new(Semaphore::new(exec.jobs.max(1))),
+            progress: ctx.progress.then(indicatif::MultiProgress::new),
+        })
+    }
+
+    /// Options of one playbook run: a fresh run id, the shared bound and progress bars.
+    /// `local_host` says the checked component runs on this machine, so its listen ports and
+    /// local directories are this machine's (`options.local_host` in playbooks).
+    pub fn options(
+        &self,
+        var_overrides: Map<String, Value>,
+        node: Option<String>,
+        local_host: bool,
+    ) -> RunOptions {
+        let mut options = self.options.clone();
+        options.insert("local_host".into(), Value::Bool(local_host));
+        RunOptions {
+            jobs: self.jobs.clone(),
+            progress: self.progress.clone(),
+            node,
+            overall_timeout: self.overall_timeout,
+            read_only: self.read_only,
+            options,
+            var_overrides,
+            run_id: new_run_id(),
+        }
+    }
+
+    /// Writes the reports (stdout and files) and returns the exit code they call for;
+    /// `combined` writes the combined form even for one report.
+    pub fn finish(
+        self,
+        reports: &[RunReport],
+        combined: bool,
+        exec: &ExecArgs,
+        ctx: &RunContext,
+    ) -> Result<ExitCode, Failure> {
+        self.interrupt.abort();
+        write_reports(reports, combined, exec, ctx).map_err(|e| Failure {
+            code: exit::INTERNAL,
+            diagnostics: vec![Diagnostic::new(
+                "cannot write report",
+                self.masker.mask(&e.to_string()),
+            )],
+            sources: Vec::new(),
+        })?;
+        Ok(exit::for_reports(reports, exec.strict))
+    }
 }
 
 /// First Ctrl-C: stop starting work and let cleanup run. Second: leave at once.
@@ -197,7 +254,12 @@ async fn watch_ctrl_c(cancel: CancellationToken) {
     }
 }
 
-fn write_reports(reports: &[RunReport], args: &RunArgs, ctx: &RunContext) -> std::io::Result<()> {
+fn write_reports(
+    reports: &[RunReport],
+    combined: bool,
+    args: &ExecArgs,
+    ctx: &RunContext,
+) -> std::io::Result<()> {
     let junit = JunitReporter {
         gitlab: args.junit_gitlab,
     };
@@ -210,35 +272,42 @@ fn write_reports(reports: &[RunReport], args: &RunArgs, ctx: &RunContext) -> std
         OutputFormat::Junit => Box::new(junit),
     };
     let mut stdout = std::io::stdout().lock();
-    emit(stdout_reporter.as_ref(), reports, &mut stdout)?;
+    emit(stdout_reporter.as_ref(), reports, combined, &mut stdout)?;
     stdout.flush()?;
     if let Some(path) = &args.json_file {
-        write_file(path, &JsonReporter, reports)?;
+        write_file(path, &JsonReporter, reports, combined)?;
     }
     if let Some(path) = &args.junit_file {
-        write_file(path, &junit, reports)?;
+        write_file(path, &junit, reports, combined)?;
     }
     Ok(())
 }
 
-fn write_file(path: &Path, reporter: &dyn Reporter, reports: &[RunReport]) -> std::io::Result<()> {
+fn write_file(
+    path: &Path,
+    reporter: &dyn Reporter,
+    reports: &[RunReport],
+    combined: bool,
+) -> std::io::Result<()> {
     let mut file = std::io::BufWriter::new(
         std::fs::File::create(path)
             .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?,
     );
-    emit(reporter, reports, &mut file)?;
+    emit(reporter, reports, combined, &mut file)?;
     file.flush()
 }
 
-/// One playbook gives one report document; several give the reporter's combined form
-/// (a JSON array, one JUnit `<testsuites>` with a suite each).
+/// One playbook gives one report document; several, or a `combined` run (a cluster run,
+/// whatever its size), give the reporter's combined form (a JSON array, one JUnit
+/// `<testsuites>` with a suite each, text with a cluster summary).
 fn emit(
     reporter: &dyn Reporter,
     reports: &[RunReport],
+    combined: bool,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     match reports {
-        [one] => reporter.write(one, out),
+        [one] if !combined => reporter.write(one, out),
         many => reporter.write_many(many, out),
     }
 }

@@ -50,7 +50,8 @@ pub struct RunOptions {
     /// `--var name=value`: playbook vars set from the command line; they replace the
     /// playbook's own definition of the same name.
     pub var_overrides: Map<String, Value>,
-    /// Unique id of the run.
+    /// Unique id of the run: `<session>` ([`new_run_id`]), or `<session>-<n>` for the runs of
+    /// one cluster run, which share the session (see `StepCx::session`).
     pub run_id: String,
 }
 

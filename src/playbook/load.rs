@@ -17,6 +17,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("datanode", include_str!("../../checks/datanode.yaml")),
     ("flownode", include_str!("../../checks/flownode.yaml")),
     ("standalone", include_str!("../../checks/standalone.yaml")),
+    ("cluster", include_str!("../../checks/cluster.yaml")),
     (
         "fragments/config_lint",
         include_str!("../../checks/fragments/config_lint.yaml"),

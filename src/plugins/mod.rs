@@ -11,6 +11,7 @@
 //! the engine can remove it after success, failure, timeout or Ctrl-C.
 
 pub mod backend_tls;
+pub mod cluster;
 pub mod config;
 pub mod etcd;
 pub mod fs;
@@ -338,6 +339,13 @@ impl StepCx {
                 .with_style(style)
                 .with_message(message.into()),
         )
+    }
+
+    /// The session of this run: the part of the run id before `-`. The runs of one cluster
+    /// run are `<session>-<n>` and share it, so a probe treats what its siblings write next to
+    /// it (nodes sharing one store) as theirs, not as a stranger's leftovers.
+    pub fn session(&self) -> &str {
+        self.run_id.split('-').next().unwrap_or(&self.run_id)
     }
 
     /// Time left before the engine cancels this attempt.

@@ -14,6 +14,7 @@ pub fn all() -> impl Iterator<Item = &'static dyn DynStep> {
         super::kafka::STEPS,
         super::metasrv::STEPS,
         super::object_store::STEPS,
+        super::cluster::STEPS,
     ]
     .into_iter()
     .flatten()

@@ -1,7 +1,10 @@
 //! The JUnit XML report, for CI systems (Jenkins, GitLab, GitHub and Azure test reports).
 //!
 //! One `<testsuite name="<component>.<playbook>">` per run and one `<testcase>` per check
-//! instance, with classname `greptime.<component>.<playbook>` and the check title as name
+//! instance, with classname `greptime.<component>.<playbook>` and the check title as name. In a
+//! cluster run each node's suite is named after the node (`datanode-0`, or
+//! `datanode-0 (<site playbook>)`) with classname `greptime.<node>.<playbook>`, and the
+//! cross-node checks are the suite `cluster.<playbook>`
 //! (` [instance]` is appended to titles that occur twice, because GitLab keeps only the first of
 //! two equal names). Statuses map as follows:
 //! - fail → `<failure>`, typed by the `error_kind` metric, else `AssertionFailed`;
@@ -72,17 +75,16 @@ impl Reporter for JunitReporter {
 
 impl JunitReporter {
     fn testsuite(&self, report: &RunReport) -> TestSuite {
-        let mut suite =
-            TestSuite::new(&clean(&format!("{}.{}", report.component, report.playbook)));
+        let mut suite = TestSuite::new(&clean(&suite_name(report)));
         suite.package = clean(&format!("greptime.{}", report.component));
         suite.hostname = match clean(&report.hostname) {
             hostname if hostname.trim().is_empty() => "localhost".to_string(),
             hostname => hostname,
         };
-        let classname = clean(&format!(
-            "greptime.{}.{}",
-            report.component, report.playbook
-        ));
+        let classname = clean(&match &report.node {
+            Some(node) => format!("greptime.{node}.{}", report.playbook),
+            None => format!("greptime.{}.{}", report.component, report.playbook),
+        });
         let names = testcase_names(&report.checks);
         for (check, name) in report.checks.iter().zip(names) {
             suite.add_testcase(self.testcase(check, &name, &classname));
@@ -181,6 +183,16 @@ fn testcase_names(checks: &[CheckResult]) -> Vec<String> {
         .collect()
 }
 
+/// `<component>.<playbook>`; in a cluster run the node's name, with ` (<playbook>)` for the
+/// node's site playbooks.
+fn suite_name(report: &RunReport) -> String {
+    match &report.node {
+        Some(node) if report.playbook == report.component => node.clone(),
+        Some(node) => format!("{node} ({})", report.playbook),
+        None => format!("{}.{}", report.component, report.playbook),
+    }
+}
+
 /// The `type` of a `<failure>` or `<error>`: the `error_kind` metric if it is a string.
 fn result_type(check: &CheckResult, default: &str) -> String {
     match check.metrics.get("error_kind") {
@@ -225,6 +237,12 @@ fn properties(report: &RunReport) -> String {
     ];
     entries.extend(
         report
+            .node
+            .iter()
+            .map(|node| ("node".to_string(), node.clone())),
+    );
+    entries.extend(
+        report
             .config_file
             .iter()
             .map(|path| ("config_file".to_string(), path.clone())),
@@ -253,7 +271,12 @@ fn properties(report: &RunReport) -> String {
             .metrics
             .iter()
             .filter(|(_, value)| value.is_number())
-            .map(|(key, value)| (format!("metric.{}.{key}", check.instance), value.to_string()))
+            .map(|(key, value)| {
+                (
+                    format!("metric.{}.{key}", check.instance),
+                    value.to_string(),
+                )
+            })
     }));
     let properties: String = entries
         .iter()

@@ -5,9 +5,10 @@ use std::io::{self, Write};
 use owo_colors::{OwoColorize, Style};
 
 use super::{
-    advice_lines, clean, display_value, evidence_lines, overall_line, Reporter, INTERRUPTED_NOTICE,
+    advice_lines, clean, counts_phrase, display_value, evidence_lines, overall_line, Reporter,
+    INTERRUPTED_NOTICE,
 };
-use crate::engine::result::{CheckResult, RunReport, Status};
+use crate::engine::result::{CheckResult, Overall, RunReport, Status};
 
 /// Indentation of the lines under a check line.
 const INDENT: &str = "    ";
@@ -34,14 +35,35 @@ impl Reporter for TextReporter {
         }
         writeln!(out, "{}", overall_line(report, self.color))
     }
+
+    /// The reports one after another, then, for a cluster run (reports that name nodes), a
+    /// summary with one line per node and playbook and the verdict over all of them.
+    fn write_many(&self, reports: &[RunReport], out: &mut dyn Write) -> io::Result<()> {
+        for (index, report) in reports.iter().enumerate() {
+            if index > 0 {
+                writeln!(out)?;
+            }
+            self.write(report, out)?;
+        }
+        if reports.iter().any(|report| report.node.is_some()) {
+            self.write_cluster_summary(reports, out)?;
+        }
+        Ok(())
+    }
 }
 
 impl TextReporter {
     fn write_header(&self, report: &RunReport, out: &mut dyn Write) -> io::Result<()> {
-        let title = format!(
-            "greptime-self-test {}: {} (playbook {})",
-            report.tool_version, report.component, report.playbook
-        );
+        let title = match &report.node {
+            Some(node) => format!(
+                "greptime-self-test {}: node {node}: {} (playbook {})",
+                report.tool_version, report.component, report.playbook
+            ),
+            None => format!(
+                "greptime-self-test {}: {} (playbook {})",
+                report.tool_version, report.component, report.playbook
+            ),
+        };
         writeln!(out, "{}", self.paint(&clean(&title), Style::new().bold()))?;
         let config = report
             .config_file
@@ -95,6 +117,38 @@ impl TextReporter {
             writeln!(out, "{INDENT}{line}")?;
         }
         Ok(())
+    }
+
+    fn write_cluster_summary(&self, reports: &[RunReport], out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{}",
+            self.paint("Cluster summary", Style::new().bold())
+        )?;
+        let label = |report: &RunReport| {
+            let who = report.node.as_deref().unwrap_or("(cross-node)");
+            format!("{who} {}/{}", report.component, report.playbook)
+        };
+        let width = reports.iter().map(|r| label(r).len()).max().unwrap_or(0);
+        for report in reports {
+            let (verdict, style) = match report.overall {
+                Overall::Pass => ("PASS", Style::new().green()),
+                Overall::Fail => ("FAIL", Style::new().red()),
+            };
+            writeln!(
+                out,
+                "  {:<width$}  {}  {}",
+                clean(&label(report)),
+                self.paint(verdict, style),
+                counts_phrase(&report.counts)
+            )?;
+        }
+        let mut all = reports[0].clone();
+        all.checks = reports.iter().flat_map(|r| r.checks.clone()).collect();
+        all.finalize();
+        writeln!(out)?;
+        writeln!(out, "{}", overall_line(&all, self.color))
     }
 
     /// Applies `style` when colour is on.

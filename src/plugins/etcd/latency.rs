@@ -79,6 +79,8 @@ pub struct LatencyOutput {
     pub get_p99_ms: f64,
     /// Slowest get, in milliseconds.
     pub get_max_ms: f64,
+    /// Things worth knowing that are not failures (keys of other runs in the namespace).
+    pub warnings: Vec<String>,
 }
 
 impl Step for Latency {
@@ -118,6 +120,7 @@ value_size: 256
         )
         .await?;
         let mut kv = etcd.client.kv_client();
+        let mut warnings = Vec::new();
 
         let (put, get) = if cx.read_only {
             let key = format!("{}missing", ns.own);
@@ -133,7 +136,7 @@ value_size: 256
             }
             (None, summary(&gets))
         } else {
-            claim_namespace(&etcd, cx, &ns, &state)?;
+            warnings.extend(claim_namespace(&etcd, cx, &ns, &state));
 
             let value = pattern(params.value_size);
             let keys: Vec<String> = (0..operations)
@@ -188,6 +191,7 @@ value_size: 256
             get_p90_ms: get.p90,
             get_p99_ms: get.p99,
             get_max_ms: get.max,
+            warnings,
         })
     }
 

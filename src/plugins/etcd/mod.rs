@@ -39,19 +39,21 @@ pub const NAMESPACE_DIR: &str = "__greptime_self_test/";
 pub(crate) struct Namespace {
     /// `{key_prefix}__greptime_self_test/`: nothing but self-test keys may live here.
     pub root: String,
-    /// `{root}{run_id}/`: this run's keys.
-    pub run: String,
-    /// `{run}{tag}-{nonce}/`: this step's keys (steps of one run may run concurrently).
+    /// `{root}{session}`: the keys of this run and its siblings (see [`StepCx::session`]).
+    pub session: String,
+    /// `{root}{run_id}/{tag}-{nonce}/`: this step's keys (steps of one run may run
+    /// concurrently).
     pub own: String,
 }
 
 impl Namespace {
-    pub fn new(key_prefix: &str, run_id: &str, tag: &str) -> Self {
+    pub fn new(key_prefix: &str, run_id: &str, session: &str, tag: &str) -> Self {
         let root = format!("{key_prefix}{NAMESPACE_DIR}");
         let run = format!("{root}{run_id}/");
+        let session = format!("{root}{session}");
         let nonce = uuid::Uuid::new_v4().simple().to_string();
         let own = format!("{run}{tag}-{}/", &nonce[..8]);
-        Self { root, run, own }
+        Self { root, session, own }
     }
 }
 
@@ -72,7 +74,7 @@ pub(crate) fn prefix_end(prefix: &[u8]) -> Vec<u8> {
 pub(crate) struct NamespaceState {
     /// Store revision when it was read.
     pub revision: i64,
-    /// Keys under the root that this run did not write.
+    /// Keys under the root that neither this run nor a sibling wrote.
     pub foreign: i64,
     /// A few of those keys.
     pub sample: Vec<String>,
@@ -88,27 +90,26 @@ pub(crate) async fn open_namespace(
     cx: &StepCx,
 ) -> Result<(Etcd, Namespace, NamespaceState), StepError> {
     let etcd = client::connect(endpoints, endpoints, tls, cx).await?;
-    let ns = Namespace::new(key_prefix, &cx.run_id, tag);
+    let ns = Namespace::new(key_prefix, &cx.run_id, cx.session(), tag);
     let state = read_namespace(&etcd, cx, &ns).await?;
     Ok((etcd, ns, state))
 }
 
-/// Readies the namespace for the step's first write: refuses it when it holds keys of another
-/// run, else registers the cleanup of the step's folder.
+/// Readies the namespace for the step's first write: registers the cleanup of the step's
+/// folder and, when the namespace root holds keys of other runs, returns a warning about them.
+/// They are left alone (this run writes and removes only its own folder): another self-test
+/// running now (the metasrvs of a cluster run share one store) or one killed before its cleanup.
 pub(crate) fn claim_namespace(
     etcd: &Etcd,
     cx: &StepCx,
     ns: &Namespace,
     state: &NamespaceState,
-) -> Result<(), StepError> {
-    if state.foreign > 0 {
-        return Err(refuse_foreign(etcd, ns, state));
-    }
+) -> Option<String> {
     register_cleanup(etcd, cx, ns);
-    Ok(())
+    (state.foreign > 0).then(|| other_runs_warning(etcd, ns, state))
 }
 
-/// Reads the namespace root, counting the keys that are not under this run's folder.
+/// Reads the namespace root, counting the keys that are neither this run's nor its siblings'.
 async fn read_namespace(
     etcd: &Etcd,
     cx: &StepCx,
@@ -116,7 +117,7 @@ async fn read_namespace(
 ) -> Result<NamespaceState, StepError> {
     let mut kv = etcd.client.kv_client();
     let what = format!("reading `{}`", ns.root);
-    let run_end = prefix_end(ns.run.as_bytes());
+    let session_end = prefix_end(ns.session.as_bytes());
     let root_end = prefix_end(ns.root.as_bytes());
     let before = etcd
         .call(
@@ -126,7 +127,7 @@ async fn read_namespace(
                 ns.root.as_bytes(),
                 Some(
                     GetOptions::new()
-                        .with_range(ns.run.as_bytes())
+                        .with_range(ns.session.as_bytes())
                         .with_keys_only()
                         .with_limit(3),
                 ),
@@ -138,7 +139,7 @@ async fn read_namespace(
             cx,
             &what,
             kv.get(
-                run_end,
+                session_end,
                 Some(
                     GetOptions::new()
                         .with_range(root_end)
@@ -163,28 +164,23 @@ async fn read_namespace(
     })
 }
 
-/// The refusal when the namespace root holds keys of another run.
-fn refuse_foreign(etcd: &Etcd, ns: &Namespace, state: &NamespaceState) -> StepError {
+/// The warning when the namespace root holds keys of other runs.
+fn other_runs_warning(etcd: &Etcd, ns: &Namespace, state: &NamespaceState) -> String {
     let etcdctl = etcd.etcdctl();
-    StepError::rejected(format!(
-        "the self-test namespace `{}` already holds {} key(s) not written by this run (e.g. {}); \
-         refusing to write next to them",
-        ns.root,
+    format!(
+        "the self-test namespace `{root}` holds {} key(s) of other runs (e.g. {}), left alone; \
+         if no other self-test runs now, they are left over from one killed before its cleanup: \
+         inspect them with `{etcdctl} get --prefix --keys-only '{root}'` and remove them with \
+         `{etcdctl} del --prefix '{root}'`",
         state.foreign,
         state
             .sample
             .iter()
             .map(|k| format!("`{k}`"))
             .collect::<Vec<_>>()
-            .join(", ")
-    ))
-    .with_hint(format!(
-        "greptime-self-test writes only under `{root}` and removes its keys afterwards, so these \
-         are left over from a run that was killed before its cleanup, or someone else writes \
-         there. Inspect them with `{etcdctl} get --prefix --keys-only '{root}'`, and if they are \
-         leftovers remove them with `{etcdctl} del --prefix '{root}'`",
+            .join(", "),
         root = ns.root
-    ))
+    )
 }
 
 /// Registers the removal of every key under the step's folder. Idempotent; runs however the
@@ -300,12 +296,15 @@ mod tests {
 
     #[test]
     fn namespaces_nest() {
-        let ns = Namespace::new("p/", "run-1", "probe");
+        let ns = Namespace::new("p/", "run-1", "run", "probe");
         assert_eq!(ns.root, "p/__greptime_self_test/");
-        assert_eq!(ns.run, "p/__greptime_self_test/run-1/");
+        assert_eq!(ns.session, "p/__greptime_self_test/run");
         assert!(ns.own.starts_with("p/__greptime_self_test/run-1/probe-"));
         assert!(ns.own.ends_with('/'));
-        assert_ne!(ns.own, Namespace::new("p/", "run-1", "probe").own);
-        assert_eq!(Namespace::new("", "r", "x").root, "__greptime_self_test/");
+        assert_ne!(ns.own, Namespace::new("p/", "run-1", "run", "probe").own);
+        assert_eq!(
+            Namespace::new("", "r", "r", "x").root,
+            "__greptime_self_test/"
+        );
     }
 }

@@ -98,6 +98,8 @@ pub struct ProbeOutput {
     pub revision_before: i64,
     /// Store revision after everything was deleted again (null in read-only mode).
     pub revision_after: Option<i64>,
+    /// Things worth knowing that are not failures (keys of other runs in the namespace).
+    pub warnings: Vec<String>,
 }
 
 impl Step for Probe {
@@ -137,6 +139,7 @@ value_size: 1536000
             cx,
         )
         .await?;
+        let mut warnings = Vec::new();
         if cx.read_only {
             return Ok(ProbeOutput {
                 namespace: ns.own,
@@ -151,9 +154,10 @@ value_size: 1536000
                 large_put_ms: None,
                 revision_before: state.revision,
                 revision_after: None,
+                warnings,
             });
         }
-        claim_namespace(&etcd, cx, &ns, &state)?;
+        warnings.extend(claim_namespace(&etcd, cx, &ns, &state));
         let mut kv = etcd.client.kv_client();
 
         // put / get / delete of one key.
@@ -257,6 +261,7 @@ value_size: 1536000
             large_put_ms,
             revision_before: state.revision,
             revision_after: Some(revision_after),
+            warnings,
         })
     }
 }

@@ -10,10 +10,17 @@
 //! - `object_store.probe`: reachability, then write / stat / read back / list / delete and a
 //!   multipart write of a few MiB, under `<root>/.greptime-self-test/<run id>/`, each a
 //!   reported operation with its latency and a precise verdict.
+//! - `object_store.bench` (`--include-performance`): small-object PUT/GET latency and GET
+//!   time to first byte, then warp-style PUT and GET throughput, under the same prefix.
+//!
+//! Both writing steps pass every write through a `WriteGate` and register one cleanup that
+//! waits for the writes in flight before it deletes the prefix, so nothing is left behind
+//! after success, failure, timeout or Ctrl-C.
 //!
 //! Every step takes one store object as it stands in the config, so a playbook checks the
 //! default store and each provider as separate check instances.
 
+mod bench;
 mod client;
 mod config;
 mod probe;
@@ -24,13 +31,14 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
+pub use bench::{Bench, BenchOutput, BenchParams};
 pub use client::BuildOptions;
 pub use config::{Config, ConfigOutput, ConfigParams};
 pub use probe::{probe_with, Operation, Probe, ProbeOutput, ProbeParams};
 
 use crate::plugins::de_opt_duration;
 
-pub(super) static STEPS: &[&dyn super::DynStep] = &[&Config, &Probe];
+pub(super) static STEPS: &[&dyn super::DynStep] = &[&Config, &Probe, &Bench];
 
 /// Directory (key prefix) under the store root that holds every self-test object.
 pub const PROBE_DIR: &str = ".greptime-self-test/";

@@ -3,15 +3,19 @@
 //! own.
 
 use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use opendal::{EntryMode, Operator};
+use opendal::{Buffer, EntryMode, Metadata, Operator};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use super::client::{self, BuildOptions, Op, ATOMIC_WRITE_DIR};
+use super::client::{self, BuildOptions, Built, Op, ATOMIC_WRITE_DIR};
 use super::{HttpClientConfig, StoreConfig, StoreType, PROBE_DIR};
 use crate::plugins::{millis, Step, StepCx, StepError};
 
@@ -22,16 +26,17 @@ const CHUNK_BYTES: usize = 5 * 1024 * 1024;
 /// Size of the multipart object: two parts (5 MiB and 1 MiB).
 const MULTIPART_BYTES: usize = 6 * 1024 * 1024;
 /// At most this many entries are looked at when searching for objects.
-const LIST_SCAN: usize = 1000;
+pub(crate) const LIST_SCAN: usize = 1000;
 /// Bound on the cleanup (the engine gives each cleanup action 15 s).
 const CLEANUP_LIMIT: Duration = Duration::from_secs(12);
 
 /// Builds the object store as GreptimeDB builds it from the same fields, then, under
 /// `<root>/.greptime-self-test/<run id>/`: lists the root (bucket or container reachable),
-/// refuses to go on if `.greptime-self-test/` holds objects of another run, registers the
-/// removal of its own prefix with the engine, then writes a small object, stats it, reads it
-/// back and compares, lists the prefix, writes a 6 MiB object as a multipart upload (5 MiB
-/// parts), reads it back, deletes both and checks the prefix is empty. With `--read-only` it
+/// warns when `.greptime-self-test/` holds objects of another run (and leaves them alone),
+/// registers the removal of its own prefix with the engine, then writes a small object, stats
+/// it, reads it back and compares, lists the prefix, writes a 6 MiB object as a multipart
+/// upload (5 MiB parts), reads it back, deletes both and checks the prefix is empty. Every
+/// write runs to its end in a task of its own and is aborted if it fails. With `--read-only` it
 /// lists the root and reads the first bytes of one existing object, and writes nothing.
 /// File stores are probed the same way through OpenDAL's fs service rooted at `data_home`
 /// (`fs.writable` proves fsync and free space).
@@ -149,42 +154,14 @@ pub async fn probe_with(
     cx: &StepCx,
     options: BuildOptions,
 ) -> Result<ProbeOutput, StepError> {
-    let store = params.store;
-    let data_home = params
-        .data_home
-        .or_else(|| store.data_home.clone())
-        .unwrap_or_else(|| "./greptimedb_data".to_string());
-    let http = store
-        .http_client
-        .clone()
-        .or(params.http_client)
-        .unwrap_or_default();
-    let file_tmp_existed = (store.kind == StoreType::File).then(|| {
-        let home = super::normalize_dir(&data_home);
-        std::path::Path::new(&format!("{home}{ATOMIC_WRITE_DIR}")).exists()
-    });
-    // File stores: the directories of `data_home` that building the operator will create,
-    // deepest first, so the cleanup can remove them again.
-    let created_home_dirs: Vec<std::path::PathBuf> = if store.kind == StoreType::File {
-        std::path::absolute(&data_home)
-            .map(|home| {
-                home.ancestors()
-                    .take_while(|dir| !dir.exists())
-                    .map(std::path::Path::to_path_buf)
-                    .collect()
-            })
-            .unwrap_or_default()
-    } else {
-        Vec::new()
-    };
-    let options = BuildOptions {
-        read_only: cx.read_only,
-        ..options
-    };
-    let built = client::build(&store, &http, &data_home, options)?;
-    let op = built.operator.clone();
-    let run = sanitize(&cx.run_id);
-    let prefix = format!("{PROBE_DIR}{run}/");
+    let target = Target::new(
+        params.store,
+        params.http_client,
+        params.data_home,
+        cx,
+        options,
+    )?;
+    let (store, http, op, prefix) = (&target.store, &target.http, target.op(), &target.prefix);
 
     let mut out = ProbeOutput {
         store: store.display_name(),
@@ -194,10 +171,10 @@ pub async fn probe_with(
             StoreType::Azblob => store.container.clone(),
             _ => store.bucket.clone(),
         },
-        root: built.root.clone(),
+        root: target.built.root.clone(),
         prefix: prefix.clone(),
         read_only: cx.read_only,
-        credentials: credentials(&store),
+        credentials: credentials(store),
         skip_ssl_validation: http.skip_ssl_validation && store.kind != StoreType::File,
         operations: Vec::new(),
         multipart_bytes: None,
@@ -213,8 +190,8 @@ pub async fn probe_with(
         );
     }
     let mut ctx = Ctx {
-        store: &store,
-        http: &http,
+        store,
+        http,
         ops: &mut out.operations,
     };
 
@@ -223,7 +200,7 @@ pub async fn probe_with(
         "list_root",
         Op::List,
         "the root",
-        first_entries(&op, "/", false, 1),
+        first_entries(op, "/", false, 1),
     )
     .await?;
 
@@ -233,7 +210,7 @@ pub async fn probe_with(
                 "list_objects",
                 Op::List,
                 "the root (recursive)",
-                first_file(&op, "/"),
+                first_file(op, "/"),
             )
             .await?;
         if let Some(path) = found {
@@ -251,60 +228,20 @@ pub async fn probe_with(
         return Ok(out);
     }
 
-    // Refuse to mix with another run's objects.
+    // Never mix with objects already under this run's prefix.
     let existing = ctx
         .run(
             "list_probe_dir",
             Op::List,
             &format!("`{PROBE_DIR}`"),
-            first_entries(&op, PROBE_DIR, true, LIST_SCAN),
+            first_entries(op, PROBE_DIR, true, LIST_SCAN),
         )
         .await?;
-    let foreign: Vec<&String> = existing
-        .iter()
-        .filter(|(path, mode)| *mode == EntryMode::FILE && !path.starts_with(&prefix))
-        .map(|(path, _)| path)
-        .collect();
-    if let Some(first) = foreign.first() {
-        return Err(StepError::rejected(format!(
-            "`{}{PROBE_DIR}` already holds {}{} object(s) of another self-test run (e.g. `{first}`)",
-            built.root,
-            foreign.len(),
-            if existing.len() >= LIST_SCAN { "+" } else { "" },
-        ))
-        .with_hint(format!(
-            "another self-test is running against this store, or one was killed before its cleanup; \
-             once none runs, delete `{}{PROBE_DIR}` by hand",
-            built.root
-        )));
-    }
+    out.warnings.extend(target.check_probe_dir(&existing)?);
 
     // Registered before the first write: whatever happens next, the prefix is removed.
-    {
-        let (op, prefix, local_root) = (op.clone(), prefix.clone(), built.local_root.clone());
-        let store = store.clone();
-        cx.on_cleanup(
-            format!(
-                "object store `{}` prefix `{}{prefix}`",
-                out.store, built.root
-            ),
-            async move {
-                let removed = remove_prefix(
-                    &op,
-                    &prefix,
-                    local_root.as_deref(),
-                    file_tmp_existed,
-                    &store,
-                )
-                .await;
-                for dir in &created_home_dirs {
-                    // only when empty: anything else put there is not ours to remove
-                    let _ = std::fs::remove_dir(dir);
-                }
-                removed
-            },
-        );
-    }
+    target.register_cleanup(cx);
+    let writes = &target.writes;
 
     let small_path = format!("{prefix}small.bin");
     let small = payload(SMALL_BYTES, &cx.run_id);
@@ -313,7 +250,7 @@ pub async fn probe_with(
         "write",
         Op::Write,
         &what,
-        op.write(&small_path, small.clone()),
+        writes.write(op, &small_path, None, vec![small.clone().into()]),
     )
     .await?;
     let meta = ctx
@@ -341,7 +278,7 @@ pub async fn probe_with(
             "list",
             Op::List,
             &format!("`{prefix}`"),
-            first_entries(&op, &prefix, true, LIST_SCAN),
+            first_entries(op, prefix, true, LIST_SCAN),
         )
         .await?;
     if !listed.iter().any(|(p, _)| *p == small_path) {
@@ -355,13 +292,19 @@ pub async fn probe_with(
     let big = payload(MULTIPART_BYTES, &cx.run_id);
     let what_big = format!("`{big_path}`");
     let written = ctx
-        .run("multipart_write", Op::Write, &what_big, async {
-            let mut writer = op.writer_with(&big_path).chunk(CHUNK_BYTES).await?;
-            for part in big.chunks(1024 * 1024) {
-                writer.write(part.to_vec()).await?;
-            }
-            writer.close().await
-        })
+        .run(
+            "multipart_write",
+            Op::Write,
+            &what_big,
+            writes.write(
+                op,
+                &big_path,
+                Some(CHUNK_BYTES),
+                big.chunks(1024 * 1024)
+                    .map(|part| part.to_vec().into())
+                    .collect(),
+            ),
+        )
         .await?;
     out.multipart_etag = written.etag().map(str::to_string);
     let back = ctx
@@ -391,7 +334,7 @@ pub async fn probe_with(
             "list_after_delete",
             Op::List,
             &format!("`{prefix}`"),
-            first_entries(&op, &prefix, true, LIST_SCAN),
+            first_entries(op, prefix, true, LIST_SCAN),
         )
         .await?;
     if let Some((path, _)) = left.iter().find(|(_, m)| *m == EntryMode::FILE) {
@@ -457,7 +400,7 @@ impl Ctx<'_> {
 }
 
 /// Up to `limit` entries under `path`, as (path, mode).
-async fn first_entries(
+pub(crate) async fn first_entries(
     op: &Operator,
     path: &str,
     recursive: bool,
@@ -486,36 +429,281 @@ async fn first_file(op: &Operator, path: &str) -> opendal::Result<Option<String>
         .map(|(p, _)| p))
 }
 
-/// How long the cleanup waits for cut-short uploads to land before its second delete.
-const CLEANUP_SETTLE: std::time::Duration = std::time::Duration::from_millis(500);
+/// A store made ready for the self-test: the operator GreptimeDB would build, the run's
+/// prefix, and what the cleanup needs to leave a File store's `data_home` as it found it.
+/// Shared by `object_store.probe` and `object_store.bench`.
+pub(crate) struct Target {
+    /// The store as configured.
+    pub(crate) store: StoreConfig,
+    /// The store's own `http_client`, else the step's, else GreptimeDB's defaults.
+    pub(crate) http: HttpClientConfig,
+    /// The operator and its root.
+    pub(crate) built: Built,
+    /// `.greptime-self-test/<run id>/`, relative to the root.
+    pub(crate) prefix: String,
+    /// The run's session (see [`StepCx::session`]): sibling runs' prefixes start with it.
+    session: String,
+    /// File stores: whether `data_home/.tmp/` existed before the step.
+    tmp_existed: Option<bool>,
+    /// File stores: the directories of `data_home` that building the operator created,
+    /// deepest first.
+    created_home_dirs: Vec<PathBuf>,
+    /// What every write of the step passes through (see [`WriteGate`]).
+    pub(crate) writes: WriteGate,
+    /// Whether the cleanup is registered.
+    cleanup_registered: AtomicBool,
+}
 
-/// The cleanup: deletes the run's prefix recursively (idempotent). For File stores it also
-/// removes `.greptime-self-test/` and `.tmp/` when they are left empty and the probe created
-/// them.
+impl Target {
+    /// Resolves `http_client` and `data_home` as GreptimeDB does (a provider's own
+    /// `http_client` first; `data_home` from the step, the `[storage]` table, else
+    /// `./greptimedb_data`) and builds the operator (`--read-only` creates no directory).
+    pub(crate) fn new(
+        store: StoreConfig,
+        http: Option<HttpClientConfig>,
+        data_home: Option<String>,
+        cx: &StepCx,
+        options: BuildOptions,
+    ) -> Result<Self, StepError> {
+        let data_home = data_home
+            .or_else(|| store.data_home.clone())
+            .unwrap_or_else(|| "./greptimedb_data".to_string());
+        let http = store.http_client.clone().or(http).unwrap_or_default();
+        let is_file = store.kind == StoreType::File;
+        let tmp_existed = is_file.then(|| {
+            let home = super::normalize_dir(&data_home);
+            Path::new(&format!("{home}{ATOMIC_WRITE_DIR}")).exists()
+        });
+        let created_home_dirs = match std::path::absolute(&data_home) {
+            Ok(home) if is_file => home
+                .ancestors()
+                .take_while(|dir| !dir.exists())
+                .map(Path::to_path_buf)
+                .collect(),
+            _ => Vec::new(),
+        };
+        let options = BuildOptions {
+            read_only: cx.read_only,
+            ..options
+        };
+        let built = client::build(&store, &http, &data_home, options)?;
+        let target = Self {
+            prefix: format!("{PROBE_DIR}{}/", sanitize(&cx.run_id)),
+            session: cx.session().to_string(),
+            store,
+            http,
+            built,
+            tmp_existed,
+            created_home_dirs,
+            writes: WriteGate::new(),
+            cleanup_registered: AtomicBool::new(false),
+        };
+        // Building a File store's operator has created `data_home` and `.tmp/`: however the
+        // step ends from here (refused, a listing failed), the cleanup puts them back.
+        if is_file && !cx.read_only {
+            target.register_cleanup(cx);
+        }
+        Ok(target)
+    }
+
+    /// The operator.
+    pub(crate) fn op(&self) -> &Operator {
+        &self.built.operator
+    }
+
+    /// Judges `existing`, a listing of `.greptime-self-test/`. Objects under this run's own
+    /// prefix refuse the step: they would be mixed with this run's and deleted by its cleanup.
+    /// Objects of other runs are left alone. Those of sibling runs (the datanodes of one
+    /// cluster run share a store and probe it at once, see [`StepCx::session`]) are expected;
+    /// any other run's give a warning: another self-test running now, or one killed before
+    /// its cleanup.
+    pub(crate) fn check_probe_dir(
+        &self,
+        existing: &[(String, EntryMode)],
+    ) -> Result<Option<String>, StepError> {
+        let files = || existing.iter().filter(|(_, mode)| *mode == EntryMode::FILE);
+        let root = &self.built.root;
+        if let Some((own, _)) = files().find(|(path, _)| path.starts_with(&self.prefix)) {
+            return Err(StepError::rejected(format!(
+                "`{root}{}` already holds objects (e.g. `{own}`) before this run wrote any",
+                self.prefix
+            ))
+            .with_hint(format!(
+                "the run id is meant to be unique; delete `{root}{}` by hand",
+                self.prefix
+            )));
+        }
+        let siblings = format!("{PROBE_DIR}{}", sanitize(&self.session));
+        let foreign: Vec<&String> = files()
+            .map(|(path, _)| path)
+            .filter(|path| !path.starts_with(&siblings))
+            .collect();
+        Ok(foreign.first().map(|first| {
+            format!(
+                "`{root}{PROBE_DIR}` holds {}{} object(s) of other self-test runs (e.g. `{first}`): \
+                 left alone; if no other self-test runs now, one was killed before its cleanup \
+                 and `{root}{PROBE_DIR}` can be deleted by hand",
+                foreign.len(),
+                if existing.len() >= LIST_SCAN { "+" } else { "" },
+            )
+        }))
+    }
+
+    /// Registers the cleanup with the engine, once; call it before the first write. The
+    /// cleanup closes `writes` and waits for the writes in flight, deletes the prefix recursively
+    /// (idempotent), then, for File stores, removes what the step created when it is empty:
+    /// `.tmp/`, the prefix and `.greptime-self-test/`, and the directories of `data_home`.
+    pub(crate) fn register_cleanup(&self, cx: &StepCx) {
+        if self.cleanup_registered.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let label = format!(
+            "object store `{}` prefix `{}{}`",
+            self.store.display_name(),
+            self.built.root,
+            self.prefix
+        );
+        let (op, prefix, store) = (self.op().clone(), self.prefix.clone(), self.store.clone());
+        let local_root = self.built.local_root.clone();
+        let (tmp_existed, created_home_dirs) = (self.tmp_existed, self.created_home_dirs.clone());
+        let writes = self.writes.clone();
+        cx.on_cleanup(label, async move {
+            let removed =
+                tokio::time::timeout(CLEANUP_LIMIT, remove_prefix(&op, &prefix, &writes, &store))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(format!(
+                            "deleting `{prefix}` took longer than {CLEANUP_LIMIT:?}"
+                        ))
+                    });
+            if let Some(root) = local_root {
+                // only when empty: anything else put there is not ours to remove (`.tmp/` may
+                // hold a sibling run's write in flight)
+                if tmp_existed == Some(false) {
+                    let _ = std::fs::remove_dir(format!("{root}{ATOMIC_WRITE_DIR}"));
+                }
+                let _ = std::fs::remove_dir(format!("{root}{prefix}"));
+                let _ = std::fs::remove_dir(format!("{root}{PROBE_DIR}"));
+                for dir in &created_home_dirs {
+                    let _ = std::fs::remove_dir(dir);
+                }
+            }
+            removed
+        });
+    }
+}
+
+/// Permits of a [`WriteGate`]: more than any step has writes in flight.
+const GATE_PERMITS: u32 = 1 << 16;
+/// How long the cleanup waits for the writes in flight.
+const DRAIN_LIMIT: Duration = Duration::from_secs(8);
+
+/// The writes of one step. Each runs to its end in a task of its own, so cancelling the step
+/// never cuts a write short: OpenDAL's fs service makes its file system calls on tokio's
+/// blocking pool, where dropping the future does not stop a call already handed over (the
+/// `open` of a temporary file in `.tmp/` then lands after the cleanup), and an S3 PUT whose
+/// body was sent is stored even when nobody waits for the answer. The cleanup closes the gate,
+/// so no write starts after it has begun, and waits for the ones in flight.
+#[derive(Clone)]
+pub(crate) struct WriteGate(Arc<Semaphore>);
+
+impl WriteGate {
+    /// An open gate.
+    pub(crate) fn new() -> Self {
+        Self(Arc::new(Semaphore::new(GATE_PERMITS as usize)))
+    }
+
+    /// Writes `parts` at `path` (in `chunk`-byte uploads when given: a multipart upload) in a
+    /// task of its own; fails without starting once the cleanup has begun. A failed write is
+    /// aborted: OpenDAL's one-shot `write` would leave a File store's temporary file in
+    /// `.tmp/` (and an S3 multipart upload open).
+    pub(crate) async fn write(
+        &self,
+        op: &Operator,
+        path: &str,
+        chunk: Option<usize>,
+        parts: Vec<Buffer>,
+    ) -> opendal::Result<Metadata> {
+        let (op, path) = (op.clone(), path.to_string());
+        self.run(async move {
+            let mut writer = match chunk {
+                Some(chunk) => op.writer_with(&path).chunk(chunk).await?,
+                None => op.writer(&path).await?,
+            };
+            let mut written = Ok(());
+            for part in parts {
+                written = writer.write(part).await;
+                if written.is_err() {
+                    break;
+                }
+            }
+            let written = match written {
+                Ok(()) => writer.close().await,
+                Err(e) => Err(e),
+            };
+            if written.is_err() {
+                let _ = writer.abort().await;
+            }
+            written
+        })
+        .await
+    }
+
+    /// Runs `write` in a task of its own; fails without starting it once the cleanup has begun.
+    async fn run<T: Send + 'static>(
+        &self,
+        write: impl Future<Output = opendal::Result<T>> + Send + 'static,
+    ) -> opendal::Result<T> {
+        let permit = self.0.clone().acquire_owned().await.map_err(|_| {
+            opendal::Error::new(
+                opendal::ErrorKind::Unexpected,
+                "not started: the step is being cleaned up",
+            )
+        })?;
+        tokio::spawn(async move {
+            let written = write.await;
+            drop(permit);
+            written
+        })
+        .await
+        .map_err(|e| opendal::Error::new(opendal::ErrorKind::Unexpected, e.to_string()))?
+    }
+
+    /// Closes the gate (a write asked for later fails without starting; the semaphore is
+    /// fair, so none can slip in while this waits) and waits up to `limit` for the writes in
+    /// flight. Returns how many were still running then.
+    async fn drain(&self, limit: Duration) -> usize {
+        let all = tokio::time::timeout(limit, self.0.acquire_many(GATE_PERMITS)).await;
+        let running = match &all {
+            Ok(Ok(_)) => 0,
+            // the timed-out acquire has given back what it had gathered
+            _ => GATE_PERMITS as usize - self.0.available_permits(),
+        };
+        // closed before the permits go back: a write waiting for one fails instead
+        self.0.close();
+        drop(all);
+        running
+    }
+}
+
+/// The cleanup's object part: waits for the writes in flight, deletes the run's prefix
+/// recursively and checks nothing is listed under it any more.
 async fn remove_prefix(
     op: &Operator,
     prefix: &str,
-    local_root: Option<&str>,
-    tmp_existed: Option<bool>,
+    writes: &WriteGate,
     store: &StoreConfig,
 ) -> Result<(), String> {
-    let deleted = tokio::time::timeout(CLEANUP_LIMIT, async {
-        op.delete_with(prefix).recursive(true).await?;
-        // an upload whose request was fully sent when the step was cancelled can still land
-        // on the server a moment later: wait, then delete once more
-        tokio::time::sleep(CLEANUP_SETTLE).await;
+    let running = writes.drain(DRAIN_LIMIT).await;
+    let deleted = async {
         op.delete_with(prefix).recursive(true).await?;
         first_entries(op, prefix, true, 10).await
-    })
+    }
     .await;
     let left = match deleted {
-        Err(_) => {
-            return Err(format!(
-                "deleting `{prefix}` took longer than {CLEANUP_LIMIT:?}"
-            ))
-        }
-        Ok(Err(e)) if e.kind() == opendal::ErrorKind::NotFound => Vec::new(),
-        Ok(Err(e)) => {
+        Ok(left) => left,
+        Err(e) if e.kind() == opendal::ErrorKind::NotFound => Vec::new(),
+        Err(e) => {
             return Err(format!(
                 "deleting `{prefix}` failed ({}: {}); delete it by hand with a credential \
                  allowed DeleteObject",
@@ -523,19 +711,17 @@ async fn remove_prefix(
                 client::describe(&e, store)
             ))
         }
-        Ok(Ok(left)) => left,
     };
     if let Some((path, _)) = left.iter().find(|(_, m)| *m == EntryMode::FILE) {
         return Err(format!(
             "`{path}` is still listed after deleting `{prefix}`"
         ));
     }
-    if let Some(root) = local_root {
-        let _ = std::fs::remove_dir(format!("{root}{prefix}"));
-        let _ = std::fs::remove_dir(format!("{root}{PROBE_DIR}"));
-        if tmp_existed == Some(false) {
-            let _ = std::fs::remove_dir(format!("{root}{ATOMIC_WRITE_DIR}"));
-        }
+    if running > 0 {
+        return Err(format!(
+            "{running} write(s) were still running {DRAIN_LIMIT:?} after the step ended; \
+             an object they complete may appear under `{prefix}` later: delete it by hand"
+        ));
     }
     Ok(())
 }
@@ -561,7 +747,7 @@ fn sanitize(run_id: &str) -> String {
 }
 
 /// `len` bytes that differ per run and per position (a torn or shifted read is caught).
-fn payload(len: usize, run_id: &str) -> Vec<u8> {
+pub(crate) fn payload(len: usize, run_id: &str) -> Vec<u8> {
     let seed = uuid::Uuid::new_v4();
     let mut out = format!("greptime-self-test {run_id} {seed}\n").into_bytes();
     let mut x: u32 = seed.as_u128() as u32 | 1;
@@ -600,6 +786,83 @@ mod tests {
         assert_eq!(sanitize("a/b c"), "a_b_c");
         assert_eq!(sanitize(".."), "run");
         assert_eq!(sanitize(&"x".repeat(100)).len(), 64);
+    }
+
+    #[tokio::test]
+    async fn the_gate_waits_for_a_write_its_caller_dropped_then_refuses_new_ones() {
+        use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+        let gate = WriteGate::new();
+        let landed = Arc::new(AtomicBool::new(false));
+        let write = {
+            let landed = landed.clone();
+            async move {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                landed.store(true, SeqCst);
+                Ok(())
+            }
+        };
+        // the caller is cancelled while the write runs
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), gate.run(write))
+                .await
+                .is_err()
+        );
+        assert!(!landed.load(SeqCst));
+        assert_eq!(gate.drain(Duration::from_secs(5)).await, 0);
+        assert!(landed.load(SeqCst), "drained before the write ended");
+
+        let started = Arc::new(AtomicBool::new(false));
+        let late = {
+            let started = started.clone();
+            async move {
+                started.store(true, SeqCst);
+                Ok(())
+            }
+        };
+        assert!(gate.run(late).await.is_err());
+        assert!(!started.load(SeqCst), "a write started after the drain");
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_leaves_no_temporary_file() {
+        let home = tempfile::tempdir().unwrap();
+        let tmp = home.path().join(".tmp");
+        let op = Operator::new(
+            opendal::services::Fs::default()
+                .root(home.path().to_str().unwrap())
+                .atomic_write_dir(tmp.to_str().unwrap()),
+        )
+        .unwrap()
+        .finish();
+        // the final rename onto a non-empty directory fails after the temporary file is written
+        std::fs::create_dir_all(home.path().join("taken/sub")).unwrap();
+        let gate = WriteGate::new();
+        let written = gate
+            .write(&op, "taken", None, vec![b"x".to_vec().into()])
+            .await;
+        assert!(written.is_err());
+        assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+        // OpenDAL's one-shot write leaves it there
+        assert!(op.write("taken", b"x".to_vec()).await.is_err());
+        assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_gate_counts_writes_that_outlive_the_drain_limit() {
+        let gate = WriteGate::new();
+        let slow = tokio::spawn({
+            let gate = gate.clone();
+            async move {
+                gate.run(async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    Ok(())
+                })
+                .await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(gate.drain(Duration::from_millis(50)).await, 1);
+        slow.abort();
     }
 
     #[test]

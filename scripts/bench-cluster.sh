@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Scale benchmark of `greptime-self-test cluster`: generates inventories of 1, 10 and 50 nodes
+# against the local test servers and prints wall time and peak RSS of each run.
+#
+#   bash scripts/bench-cluster.sh               # starts the test servers if they are not up
+#   RUNS=5 SIZES="1 10 50 100" bash scripts/bench-cluster.sh
+#
+# The nodes are real workloads: metasrvs on etcd (probe keys written and removed), datanodes
+# with S3 storage on SeaweedFS (objects written, read, listed, deleted) and a Kafka WAL on tansu
+# (brokers, topics, API versions), frontends and flownodes. Their metasrv addresses point at a
+# closed local port (no metasrv binary runs here), so those checks fail at once: the exit code
+# is 3 and is ignored; the figures are about time and memory, not verdicts. Each size is run
+# RUNS times (default 3); the median wall time and the largest peak RSS are printed, and the
+# table is also written to target/bench/cluster.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+runs=${RUNS:-3}
+sizes=${SIZES:-1 10 50}
+
+[ -x /usr/bin/time ] || {
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends time >/dev/null
+}
+env_file=${GST_SVC_DIR:-/tmp/gst-svc}/env
+bash scripts/services.sh status >/dev/null 2>&1 || bash scripts/services.sh start
+set -a
+# shellcheck disable=SC1090
+source "$env_file"
+set +a
+cargo build --release --locked -q
+bin="$root/target/release/greptime-self-test"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# One node's TOML. $1 = component, $2 = index.
+node_toml() {
+  local component=$1 i=$2
+  case $component in
+    metasrv)
+      cat <<EOF
+backend = "etcd_store"
+store_addrs = ["$GST_ETCD_ENDPOINT"]
+[grpc]
+bind_addr = "0.0.0.0:3002"
+server_addr = "10.0.1.$i:3002"
+[http]
+addr = "0.0.0.0:4000"
+EOF
+      ;;
+    datanode)
+      cat <<EOF
+node_id = $i
+[grpc]
+bind_addr = "0.0.0.0:3001"
+server_addr = "10.0.2.$i:3001"
+[meta_client]
+metasrv_addrs = ["127.0.0.1:9"]
+[wal]
+provider = "kafka"
+broker_endpoints = ["$GST_KAFKA_BROKER"]
+[storage]
+type = "S3"
+bucket = "$GST_S3_BUCKET"
+root = "bench-cluster"
+endpoint = "$GST_S3_ENDPOINT"
+region = "$GST_S3_REGION"
+access_key_id = "$GST_S3_RW_KEY"
+secret_access_key = "$GST_S3_RW_SECRET"
+EOF
+      ;;
+    frontend | flownode)
+      cat <<EOF
+node_id = $i
+[grpc]
+bind_addr = "0.0.0.0:4001"
+server_addr = "10.0.3.$i:4001"
+[meta_client]
+metasrv_addrs = ["127.0.0.1:9"]
+EOF
+      ;;
+  esac
+}
+
+# An inventory of $1 nodes: 3 metasrvs (fewer for tiny sizes), a frontend and a flownode per
+# ten nodes, datanodes for the rest; every node on a host of its own.
+inventory() {
+  local n=$1 dir="$work/n$1" i component
+  mkdir -p "$dir"
+  {
+    echo "version: 1"
+    echo "name: bench-$n"
+    echo "nodes:"
+  } >"$dir/cluster.yaml"
+  for ((i = 0; i < n; i++)); do
+    if ((n == 1)); then component=datanode
+    elif ((i < 3 && n >= 10)); then component=metasrv
+    elif ((i % 10 == 3)); then component=frontend
+    elif ((i % 10 == 4)); then component=flownode
+    else component=datanode
+    fi
+    node_toml "$component" "$((i + 1))" >"$dir/node-$i.toml"
+    printf '  - name: %s-%d\n    component: %s\n    config: node-%d.toml\n    host: host-%d\n' \
+      "$component" "$i" "$component" "$i" "$i" >>"$dir/cluster.yaml"
+  done
+  echo "$dir/cluster.yaml"
+}
+
+mkdir -p target/bench
+table="target/bench/cluster.md"
+{
+  echo "| nodes | checks | wall time (median of $runs) | peak RSS (max of $runs) |"
+  echo "|---:|---:|---:|---:|"
+} >"$table"
+for n in $sizes; do
+  file=$(inventory "$n")
+  walls=()
+  peak=0
+  for ((r = 0; r < runs; r++)); do
+    /usr/bin/time -f '%e %M' -o "$work/time" \
+      "$bin" cluster -f "$file" --output json >"$work/report.json" 2>"$work/stderr" || true
+    read -r wall rss <"$work/time"
+    walls+=("$wall")
+    ((rss > peak)) && peak=$rss
+  done
+  checks=$(python3 -c 'import json,sys; print(sum(r["counts"]["total"] for r in json.load(open(sys.argv[1]))))' "$work/report.json")
+  median=$(printf '%s\n' "${walls[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  awk -v n="$n" -v c="$checks" -v w="$median" -v kib="$peak" \
+    'BEGIN { printf "| %d | %d | %.2f s | %.1f MiB |\n", n, c, w, kib / 1024 }' >>"$table"
+done
+cat "$table"

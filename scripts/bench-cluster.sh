@@ -10,8 +10,9 @@
 # (brokers, topics, API versions), frontends and flownodes. Their metasrv addresses point at a
 # closed local port (no metasrv binary runs here), so those checks fail at once: the exit code
 # is 3 and is ignored; the figures are about time and memory, not verdicts. Each size is run
-# RUNS times (default 3); the median wall time and the largest peak RSS are printed, and the
-# table is also written to target/bench/cluster.md.
+# RUNS times (default 3); printed are the median wall time, the median CPU time of the tool and
+# of the test servers during the run (all on this machine's cores), and the largest peak RSS;
+# the table is also written to target/bench/cluster.md. KEEP=1 keeps the generated inventories.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -31,7 +32,7 @@ set +a
 cargo build --release --locked -q
 bin="$root/target/release/greptime-self-test"
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 
 # One node's TOML. $1 = component, $2 = index.
 node_toml() {
@@ -106,26 +107,46 @@ inventory() {
   echo "$dir/cluster.yaml"
 }
 
+# CPU seconds (user + system) the test servers have used so far, from /proc.
+servers_cpu() {
+  local tck pid total=0 fields
+  tck=$(getconf CLK_TCK)
+  for pid in $(cut -d' ' -f1 "${GST_SVC_DIR:-/tmp/gst-svc}"/pids/* 2>/dev/null); do
+    [ -r "/proc/$pid/stat" ] || continue
+    # utime and stime are fields 14 and 15; the command name (field 2) has no spaces here
+    read -r -a fields <"/proc/$pid/stat"
+    total=$((total + fields[13] + fields[14]))
+  done
+  awk -v t="$total" -v h="$tck" 'BEGIN { printf "%.2f", t / h }'
+}
+
 mkdir -p target/bench
 table="target/bench/cluster.md"
 {
-  echo "| nodes | checks | wall time (median of $runs) | peak RSS (max of $runs) |"
-  echo "|---:|---:|---:|---:|"
+  echo "| nodes | checks | wall time | tool CPU | servers' CPU | peak RSS |"
+  echo "|---:|---:|---:|---:|---:|---:|"
 } >"$table"
 for n in $sizes; do
   file=$(inventory "$n")
-  walls=()
+  walls=() tools=() servers=()
   peak=0
   for ((r = 0; r < runs; r++)); do
-    /usr/bin/time -f '%e %M' -o "$work/time" \
+    before=$(servers_cpu)
+    /usr/bin/time -f '%e %M %U %S' -o "$work/time" \
       "$bin" cluster -f "$file" --output json >"$work/report.json" 2>"$work/stderr" || true
-    read -r wall rss <"$work/time"
+    after=$(servers_cpu)
+    # GNU time writes "Command exited with non-zero status N" first; the figures are last
+    read -r wall rss user sys < <(tail -n 1 "$work/time")
     walls+=("$wall")
+    tools+=("$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')")
+    servers+=("$(awk -v a="$after" -v b="$before" 'BEGIN { printf "%.2f", a - b }')")
     ((rss > peak)) && peak=$rss
   done
   checks=$(python3 -c 'import json,sys; print(sum(r["counts"]["total"] for r in json.load(open(sys.argv[1]))))' "$work/report.json")
-  median=$(printf '%s\n' "${walls[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-  awk -v n="$n" -v c="$checks" -v w="$median" -v kib="$peak" \
-    'BEGIN { printf "| %d | %d | %.2f s | %.1f MiB |\n", n, c, w, kib / 1024 }' >>"$table"
+  median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+  awk -v n="$n" -v c="$checks" -v w="$(median "${walls[@]}")" -v t="$(median "${tools[@]}")" \
+    -v s="$(median "${servers[@]}")" -v kib="$peak" \
+    'BEGIN { printf "| %d | %d | %.2f s | %.2f s | %.2f s | %.1f MiB |\n", n, c, w, t, s, kib / 1024 }' >>"$table"
 done
+echo "(medians of $runs runs; peak RSS is the largest; tool and servers' CPU are user + system seconds)" >>"$table"
 cat "$table"

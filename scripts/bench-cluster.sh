@@ -61,7 +61,7 @@ metasrv_addrs = ["127.0.0.1:9"]
 provider = "kafka"
 broker_endpoints = ["$GST_KAFKA_BROKER"]
 [storage]
-type = "S3"
+type = "$storage"
 bucket = "$GST_S3_BUCKET"
 root = "bench-cluster"
 endpoint = "$GST_S3_ENDPOINT"
@@ -86,7 +86,7 @@ EOF
 # An inventory of $1 nodes: 3 metasrvs (fewer for tiny sizes), a frontend and a flownode per
 # ten nodes, datanodes for the rest; every node on a host of its own.
 inventory() {
-  local n=$1 dir="$work/n$1" i component
+  local n=$1 dir="$work/$workload-n$1" i component
   mkdir -p "$dir"
   {
     echo "version: 1"
@@ -123,9 +123,14 @@ servers_cpu() {
 mkdir -p target/bench
 table="target/bench/cluster.md"
 {
-  echo "| nodes | checks | wall time | tool CPU | servers' CPU | peak RSS |"
-  echo "|---:|---:|---:|---:|---:|---:|"
+  echo "| workload | nodes | checks | wall time | tool CPU | servers' CPU | peak RSS |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
 } >"$table"
+# full: datanodes on S3 (SeaweedFS), every probe writes and reads; light: datanodes on File
+# storage, whose probe a cluster run skips for non-local nodes, so only the reachability and
+# Kafka/etcd checks remain and the tool's own cost shows
+for workload in full light; do
+storage=$([ "$workload" = full ] && echo S3 || echo File)
 for n in $sizes; do
   file=$(inventory "$n")
   walls=() tools=() servers=()
@@ -146,7 +151,9 @@ for n in $sizes; do
   median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
   awk -v n="$n" -v c="$checks" -v w="$(median "${walls[@]}")" -v t="$(median "${tools[@]}")" \
     -v s="$(median "${servers[@]}")" -v kib="$peak" \
-    'BEGIN { printf "| %d | %d | %.2f s | %.2f s | %.2f s | %.1f MiB |\n", n, c, w, t, s, kib / 1024 }' >>"$table"
+    -v workload="$workload" \
+    'BEGIN { printf "| %s | %d | %d | %.2f s | %.2f s | %.2f s | %.1f MiB |\n", workload, n, c, w, t, s, kib / 1024 }' >>"$table"
+done
 done
 echo "(medians of $runs runs; peak RSS is the largest; tool and servers' CPU are user + system seconds)" >>"$table"
 cat "$table"

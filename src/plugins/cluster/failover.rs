@@ -3,9 +3,8 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::{and_list, names, of, who, Findings, Node, NodesParams};
+use super::{and_list, names, of, who, Findings, Node};
 use crate::config::Component;
-use crate::plugins::{Step, StepCx, StepError};
 
 const ENABLE: &str = "enable_region_failover";
 const ALLOW_LOCAL: &str = "allow_region_failover_on_local_wal";
@@ -31,22 +30,12 @@ pub struct FailoverOutput {
     pub findings: Findings,
 }
 
-impl Step for Failover {
-    const NAME: &'static str = "cluster.failover";
-    const SUMMARY: &'static str =
-        "Check that region failover is enabled only with a Kafka WAL and shared object storage";
-    const EXAMPLE: &'static str = super::EXAMPLE;
-    type Params = NodesParams;
-    type Output = FailoverOutput;
-
-    async fn run(&self, params: Self::Params, _cx: &StepCx) -> Result<Self::Output, StepError> {
-        Ok(judge(&params.nodes))
-    }
-
-    fn details(output: &Self::Output) -> Vec<String> {
-        output.findings.details()
-    }
-}
+super::cross_node_step!(
+    Failover,
+    FailoverOutput,
+    "cluster.failover",
+    "Check that region failover is enabled only with a Kafka WAL and shared object storage"
+);
 
 fn judge(nodes: &[Node]) -> FailoverOutput {
     let mut findings = Findings::default();

@@ -9,11 +9,10 @@ use serde::Serialize;
 
 use super::{
     address_set, and_list, canonical, groups, maybe_same_host, names, of, show_set, Advertised,
-    Findings, GrpcKeys, HostKind, Node, NodesParams,
+    Findings, GrpcKeys, HostKind, Node,
 };
 use crate::config::Component;
 use crate::plugins::net::HostPort;
-use crate::plugins::{Step, StepCx, StepError};
 
 const KEY: &str = "meta_client.metasrv_addrs";
 
@@ -40,22 +39,12 @@ pub struct MetasrvAddrsOutput {
     pub findings: Findings,
 }
 
-impl Step for MetasrvAddrs {
-    const NAME: &'static str = "cluster.metasrv_addrs";
-    const SUMMARY: &'static str =
-        "Check that all nodes dial one metasrv address set, naming the inventory's metasrvs";
-    const EXAMPLE: &'static str = super::EXAMPLE;
-    type Params = NodesParams;
-    type Output = MetasrvAddrsOutput;
-
-    async fn run(&self, params: Self::Params, _cx: &StepCx) -> Result<Self::Output, StepError> {
-        Ok(judge(&params.nodes))
-    }
-
-    fn details(output: &Self::Output) -> Vec<String> {
-        output.findings.details()
-    }
-}
+super::cross_node_step!(
+    MetasrvAddrs,
+    MetasrvAddrsOutput,
+    "cluster.metasrv_addrs",
+    "Check that all nodes dial one metasrv address set, naming the inventory's metasrvs"
+);
 
 /// A metasrv and the address the clients should name it by.
 struct Target<'a> {

@@ -71,6 +71,35 @@ nodes:
       storage: {type: S3, bucket: greptimedb, root: cluster-a}
 ";
 
+/// Implements [`Step`](crate::plugins::Step) for one cross-node rule: it takes
+/// [`NodesParams`], gives them to the rule module's `judge(&[Node]) -> Output`, shows the
+/// output's findings as details, and shares [`EXAMPLE`]. A rule module thus holds only its
+/// output type and its verdict logic.
+macro_rules! cross_node_step {
+    ($step:ident, $output:ty, $name:literal, $summary:literal) => {
+        impl $crate::plugins::Step for $step {
+            const NAME: &'static str = $name;
+            const SUMMARY: &'static str = $summary;
+            const EXAMPLE: &'static str = super::EXAMPLE;
+            type Params = super::NodesParams;
+            type Output = $output;
+
+            async fn run(
+                &self,
+                params: Self::Params,
+                _cx: &$crate::plugins::StepCx,
+            ) -> Result<Self::Output, $crate::plugins::StepError> {
+                Ok(judge(&params.nodes))
+            }
+
+            fn details(output: &Self::Output) -> Vec<String> {
+                output.findings.details()
+            }
+        }
+    };
+}
+use cross_node_step;
+
 /// Parameters of every `cluster.*` step.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -4,9 +4,8 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{and_list, groups, names, of, Findings, Node, NodesParams};
+use super::{and_list, groups, names, of, Findings, Node};
 use crate::config::Component;
-use crate::plugins::{Step, StepCx, StepError};
 
 /// Checks that each datanode has a `node_id` no other datanode has, and likewise among
 /// flownodes (the two roles are numbered separately). A missing or non-integer `node_id` fails
@@ -26,22 +25,12 @@ pub struct NodeIdsOutput {
     pub findings: Findings,
 }
 
-impl Step for NodeIds {
-    const NAME: &'static str = "cluster.node_ids";
-    const SUMMARY: &'static str =
-        "Check that datanodes and flownodes each have a node_id unique within their role";
-    const EXAMPLE: &'static str = super::EXAMPLE;
-    type Params = NodesParams;
-    type Output = NodeIdsOutput;
-
-    async fn run(&self, params: Self::Params, _cx: &StepCx) -> Result<Self::Output, StepError> {
-        Ok(judge(&params.nodes))
-    }
-
-    fn details(output: &Self::Output) -> Vec<String> {
-        output.findings.details()
-    }
-}
+super::cross_node_step!(
+    NodeIds,
+    NodeIdsOutput,
+    "cluster.node_ids",
+    "Check that datanodes and flownodes each have a node_id unique within their role"
+);
 
 /// A node's `node_id`: an unsigned integer, or a string holding one (as an environment
 /// variable may give it).

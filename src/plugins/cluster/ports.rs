@@ -3,10 +3,9 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::{and_list, canonical, host_labels, Findings, GrpcKeys, HostKind, Node, NodesParams};
+use super::{and_list, canonical, host_labels, Findings, GrpcKeys, HostKind, Node};
 use crate::config::Component;
 use crate::plugins::net::HostPort;
-use crate::plugins::{Step, StepCx, StepError};
 
 /// Collects every listener of every node (`grpc.bind_addr` or its legacy key, `http.addr`;
 /// on frontend and standalone also `mysql.addr` and `postgres.addr` unless disabled,
@@ -32,22 +31,12 @@ pub struct PortsOutput {
     pub findings: Findings,
 }
 
-impl Step for Ports {
-    const NAME: &'static str = "cluster.ports";
-    const SUMMARY: &'static str =
-        "Check that no two listeners of nodes on the same host use the same port";
-    const EXAMPLE: &'static str = super::EXAMPLE;
-    type Params = NodesParams;
-    type Output = PortsOutput;
-
-    async fn run(&self, params: Self::Params, _cx: &StepCx) -> Result<Self::Output, StepError> {
-        Ok(judge(&params.nodes))
-    }
-
-    fn details(output: &Self::Output) -> Vec<String> {
-        output.findings.details()
-    }
-}
+super::cross_node_step!(
+    Ports,
+    PortsOutput,
+    "cluster.ports",
+    "Check that no two listeners of nodes on the same host use the same port"
+);
 
 /// One listen address of a node.
 struct Listener<'a> {

@@ -6,11 +6,9 @@ use serde::Serialize;
 
 use super::{
     and_list, canonical, groups, host_labels, Advertised, Findings, GrpcKeys, HostKind, Node,
-    NodesParams,
 };
 use crate::config::Component;
 use crate::plugins::net::HostPort;
-use crate::plugins::{Step, StepCx, StepError};
 
 /// Judges the advertised gRPC address of every metasrv, frontend (also `internal_grpc`),
 /// datanode and flownode. A set `server_addr` must be unique across nodes, and must not be
@@ -47,22 +45,12 @@ pub struct ServerAddrsOutput {
     pub findings: Findings,
 }
 
-impl Step for ServerAddrs {
-    const NAME: &'static str = "cluster.server_addrs";
-    const SUMMARY: &'static str =
-        "Check that advertised server_addr values are unique and not loopback across hosts";
-    const EXAMPLE: &'static str = super::EXAMPLE;
-    type Params = NodesParams;
-    type Output = ServerAddrsOutput;
-
-    async fn run(&self, params: Self::Params, _cx: &StepCx) -> Result<Self::Output, StepError> {
-        Ok(judge(&params.nodes))
-    }
-
-    fn details(output: &Self::Output) -> Vec<String> {
-        output.findings.details()
-    }
-}
+super::cross_node_step!(
+    ServerAddrs,
+    ServerAddrsOutput,
+    "cluster.server_addrs",
+    "Check that advertised server_addr values are unique and not loopback across hosts"
+);
 
 /// The gRPC services of a node that advertise an address.
 fn services(node: &Node) -> Vec<GrpcKeys> {

@@ -6,9 +6,8 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{and_list, groups, names, of, who, Findings, Node, NodesParams};
+use super::{and_list, groups, names, of, who, Findings, Node};
 use crate::config::Component;
-use crate::plugins::{Step, StepCx, StepError};
 
 /// Compares the object store of every datanode: `[storage]` by type, bucket (container for
 /// Azblob), endpoint and root (normalised as GreptimeDB does), and each
@@ -32,22 +31,12 @@ pub struct SharedStorageOutput {
     pub findings: Findings,
 }
 
-impl Step for SharedStorage {
-    const NAME: &'static str = "cluster.shared_storage";
-    const SUMMARY: &'static str =
-        "Check that all datanodes use the same object store (type, bucket, endpoint, root)";
-    const EXAMPLE: &'static str = super::EXAMPLE;
-    type Params = NodesParams;
-    type Output = SharedStorageOutput;
-
-    async fn run(&self, params: Self::Params, _cx: &StepCx) -> Result<Self::Output, StepError> {
-        Ok(judge(&params.nodes))
-    }
-
-    fn details(output: &Self::Output) -> Vec<String> {
-        output.findings.details()
-    }
-}
+super::cross_node_step!(
+    SharedStorage,
+    SharedStorageOutput,
+    "cluster.shared_storage",
+    "Check that all datanodes use the same object store (type, bucket, endpoint, root)"
+);
 
 /// What identifies an object store: two datanodes with equal `Store`s read the same objects.
 #[derive(Debug, Clone, PartialEq)]

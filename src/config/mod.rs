@@ -23,7 +23,9 @@ use self::catalog::{ComponentCatalog, Kind, Node};
 use self::layers::Merged;
 use crate::diag::Diagnostic;
 
-pub use self::secrets::{is_secret_key, redact_toml_source, secrets_in_connection_string};
+pub use self::secrets::{
+    is_secret_key, redact_toml_source, redact_yaml_source, secrets_in_connection_string,
+};
 
 /// What a playbook reads: one GreptimeDB component's config, or [`Component::Cluster`], the
 /// combined effective configs of a cluster inventory.

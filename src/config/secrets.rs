@@ -78,6 +78,31 @@ pub fn redact_toml_source(text: &str) -> String {
         .join("\n")
 }
 
+/// A YAML file (a cluster inventory, a playbook) with the values of secret-named keys replaced,
+/// for quoting its lines in an error message. An environment-overlay key counts by its last
+/// `__` segment (`GREPTIMEDB_DATANODE__STORAGE__SECRET_ACCESS_KEY`).
+pub fn redact_yaml_source(text: &str) -> String {
+    text.lines()
+        .map(|line| match line.split_once(':') {
+            Some((key, value)) if !value.trim().is_empty() => {
+                let name = key
+                    .trim()
+                    .trim_start_matches('-')
+                    .trim()
+                    .trim_matches(['"', '\'']);
+                let leaf = name.rsplit("__").next().unwrap_or(name);
+                if is_secret_key(leaf) {
+                    format!("{key}: \"******\"")
+                } else {
+                    line.to_string()
+                }
+            }
+            _ => line.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Every secret value in `trees` (the layers of a config), without duplicates.
 pub(crate) fn collect(trees: &[&Map<String, Value>]) -> Vec<String> {
     let mut found = Vec::new();
@@ -188,6 +213,21 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn yaml_sources_hide_secret_keys_and_secret_env_overlays() {
+        let text = "nodes:\n  - name: dn\n    env:\n      \
+                    GREPTIMEDB_DATANODE__STORAGE__SECRET_ACCESS_KEY: \"s3cr3t\"\n      \
+                    GREPTIMEDB_DATANODE__STORAGE__BUCKET: b\n    password: 'pw'\n";
+        let redacted = redact_yaml_source(text);
+        assert!(
+            !redacted.contains("s3cr3t") && !redacted.contains("pw'"),
+            "{redacted}"
+        );
+        assert!(redacted.contains("GREPTIMEDB_DATANODE__STORAGE__BUCKET: b"));
+        assert!(redacted.contains("  - name: dn"));
+        assert_eq!(redacted.lines().count(), text.lines().count());
+    }
 
     #[test]
     fn secret_keys_match_on_the_last_segment() {

@@ -283,6 +283,35 @@ impl Engine {
     }
 }
 
+/// `title` with every `{{ … }}` expression shown as `…` and `{% … %}` tags dropped, e.g.
+/// `listen address … = … can be bound`; `None` when no word of text is left.
+fn title_skeleton(title: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = title;
+    while let Some(start) = rest.find('{') {
+        let (open, close, shown) = match rest[start..].get(..2) {
+            Some("{{") => ("{{", "}}", "…"),
+            Some("{%") => ("{%", "%}", ""),
+            _ => {
+                out.push_str(&rest[..=start]);
+                rest = &rest[start + 1..];
+                continue;
+            }
+        };
+        out.push_str(&rest[..start]);
+        match rest[start + open.len()..].find(close) {
+            Some(end) => {
+                out.push_str(shown);
+                rest = &rest[start + open.len() + end + close.len()..];
+            }
+            None => return None,
+        }
+    }
+    out.push_str(rest);
+    let out = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    out.chars().any(char::is_alphanumeric).then_some(out)
+}
+
 fn mask_learn(masker: &Masker, value: &Value) {
     match value {
         Value::String(s) => masker.add(s),
@@ -478,12 +507,13 @@ impl<'a> Runner<'a> {
     }
 
     fn skipped(&self, def: &CheckDef, cleanup: bool, title: &str, reason: String) -> CheckResult {
-        // a title that needs `item` cannot be rendered before fan-out; the id names it then
+        // a title that needs `item` cannot be rendered before fan-out: its text with `…` for
+        // each expression names it then (or the id, when nothing but expressions is left)
         let title = self
             .engine
             .templates
             .render(title, &self.scope.context(None, None))
-            .unwrap_or_else(|_| def.id.clone());
+            .unwrap_or_else(|_| title_skeleton(title).unwrap_or_else(|| def.id.clone()));
         self.base_result(def, cleanup, &title, Status::Skipped, reason)
     }
 
@@ -775,4 +805,25 @@ fn scalar_fields(value: &Value) -> Map<String, Value> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::title_skeleton;
+
+    #[test]
+    fn skeletons_keep_the_text_of_titles_that_need_item() {
+        let skeleton = |t: &str| title_skeleton(t);
+        assert_eq!(
+            skeleton("listen address {{ item.key }} = {{ item.address }} can be bound").as_deref(),
+            Some("listen address … = … can be bound")
+        );
+        assert_eq!(
+            skeleton("{% if item %}store {{ item.name }}{% endif %} probe").as_deref(),
+            Some("store … probe")
+        );
+        assert_eq!(skeleton("{{ item.title }}"), None);
+        assert_eq!(skeleton("broken {{ item"), None);
+        assert_eq!(skeleton("a { b }").as_deref(), Some("a { b }"));
+    }
 }

@@ -120,21 +120,20 @@ servers_cpu() {
   awk -v t="$total" -v h="$tck" 'BEGIN { printf "%.2f", t / h }'
 }
 
+# The median of its arguments (numbers).
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
 mkdir -p target/bench
 table="target/bench/cluster.md"
 {
   echo "| workload | nodes | checks | wall time | tool CPU | servers' CPU | peak RSS |"
   echo "|---|---:|---:|---:|---:|---:|---:|"
 } >"$table"
-# full: datanodes on S3 (SeaweedFS), every probe writes and reads; light: datanodes on File
-# storage, whose probe a cluster run skips for non-local nodes, so only the reachability and
-# Kafka/etcd checks remain and the tool's own cost shows
-for workload in full light; do
-storage=$([ "$workload" = full ] && echo S3 || echo File)
-for n in $sizes; do
+# One table row: RUNS runs of `cluster -f` on an inventory of $2 nodes in workload $1.
+measure() {
+  local workload=$1 n=$2 file r before after wall rss user sys checks peak=0
+  local walls=() tools=() servers=()
   file=$(inventory "$n")
-  walls=() tools=() servers=()
-  peak=0
   for ((r = 0; r < runs; r++)); do
     before=$(servers_cpu)
     /usr/bin/time -f '%e %M %U %S' -o "$work/time" \
@@ -145,15 +144,22 @@ for n in $sizes; do
     walls+=("$wall")
     tools+=("$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')")
     servers+=("$(awk -v a="$after" -v b="$before" 'BEGIN { printf "%.2f", a - b }')")
-    ((rss > peak)) && peak=$rss
+    if ((rss > peak)); then peak=$rss; fi
   done
   checks=$(python3 -c 'import json,sys; print(sum(r["counts"]["total"] for r in json.load(open(sys.argv[1]))))' "$work/report.json")
-  median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-  awk -v n="$n" -v c="$checks" -v w="$(median "${walls[@]}")" -v t="$(median "${tools[@]}")" \
-    -v s="$(median "${servers[@]}")" -v kib="$peak" \
-    -v workload="$workload" \
-    'BEGIN { printf "| %s | %d | %d | %.2f s | %.2f s | %.2f s | %.1f MiB |\n", workload, n, c, w, t, s, kib / 1024 }' >>"$table"
-done
+  awk -v workload="$workload" -v n="$n" -v c="$checks" -v w="$(median "${walls[@]}")" \
+    -v t="$(median "${tools[@]}")" -v s="$(median "${servers[@]}")" -v kib="$peak" \
+    'BEGIN { printf "| %s | %d | %d | %.2f s | %.2f s | %.2f s | %.1f MiB |\n", workload, n, c, w, t, s, kib / 1024 }'
+}
+
+# full: datanodes on S3 (SeaweedFS), every probe writes and reads; light: datanodes on File
+# storage, whose probe a cluster run skips for non-local nodes, so only the reachability and
+# Kafka/etcd checks remain and the tool's own cost shows
+for workload in full light; do
+  storage=$([ "$workload" = full ] && echo S3 || echo File)
+  for n in $sizes; do
+    measure "$workload" "$n" >>"$table"
+  done
 done
 echo "(medians of $runs runs; peak RSS is the largest; tool and servers' CPU are user + system seconds)" >>"$table"
 cat "$table"

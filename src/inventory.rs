@@ -150,16 +150,8 @@ pub fn load(path: &Path) -> Result<LoadedInventory, Diagnostic> {
             .with_hint("give the cluster inventory with -f, e.g. -f cluster.yaml")
     })?;
     let source = SourceFile::new(path.to_path_buf(), text);
-    let inventory: Inventory = serde_yaml::from_str(&source.text).map_err(|e| {
-        let span = e
-            .location()
-            .map(|l| SourceSpan::new(path, l.line(), l.column(), 1));
-        let message = e.to_string();
-        let message = message.split(" at line ").next().unwrap_or(&message);
-        Diagnostic::new("invalid inventory", message)
-            .at(span)
-            .with_hint("see schemas/inventory.schema.json")
-    })?;
+    let inventory: Inventory =
+        source.parse("invalid inventory", "see schemas/inventory.schema.json")?;
     if inventory.version != INVENTORY_VERSION {
         return Err(Diagnostic::new(
             "unsupported inventory version",

@@ -89,6 +89,27 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// The counts of several runs together (a cluster run's summary).
+    pub fn sum<'a>(all: impl IntoIterator<Item = &'a Counts>) -> Self {
+        all.into_iter().fold(Counts::default(), |sum, c| Counts {
+            total: sum.total + c.total,
+            passed: sum.passed + c.passed,
+            warnings: sum.warnings + c.warnings,
+            failed: sum.failed + c.failed,
+            errors: sum.errors + c.errors,
+            skipped: sum.skipped + c.skipped,
+        })
+    }
+
+    /// The verdict these counts give: fail as soon as one check failed or errored.
+    pub fn overall(&self) -> Overall {
+        if self.failed + self.errors > 0 {
+            Overall::Fail
+        } else {
+            Overall::Pass
+        }
+    }
+
     pub fn of(results: &[CheckResult]) -> Self {
         let mut c = Counts {
             total: results.len(),
@@ -154,10 +175,6 @@ impl RunReport {
     /// Recomputes counts and the overall verdict from the results.
     pub fn finalize(&mut self) {
         self.counts = Counts::of(&self.checks);
-        self.overall = if self.counts.failed + self.counts.errors > 0 {
-            Overall::Fail
-        } else {
-            Overall::Pass
-        };
+        self.overall = self.counts.overall();
     }
 }

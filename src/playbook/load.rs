@@ -131,20 +131,10 @@ fn builtin_for_path(path: &Path) -> Option<&'static str> {
 }
 
 fn parse(file: &SourceFile) -> Result<Playbook, Diagnostic> {
-    let playbook: Playbook = serde_yaml::from_str(&file.text).map_err(|e| {
-        let span = e
-            .location()
-            .map(|l| SourceSpan::new(file.name.clone(), l.line(), l.column(), 1));
-        let message = e.to_string();
-        let message = message
-            .split(" at line ")
-            .next()
-            .unwrap_or(&message)
-            .to_string();
-        Diagnostic::new("invalid playbook", message)
-            .at(span)
-            .with_hint("see schemas/playbook.schema.json or `greptime-self-test list`")
-    })?;
+    let playbook: Playbook = file.parse(
+        "invalid playbook",
+        "see schemas/playbook.schema.json or `greptime-self-test list`",
+    )?;
     if playbook.version != FORMAT_VERSION {
         return Err(Diagnostic::new(
             "unsupported playbook version",

@@ -9,8 +9,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use marked_yaml::Node;
+use serde::de::DeserializeOwned;
 
-use crate::diag::SourceSpan;
+use crate::diag::{Diagnostic, SourceSpan};
 
 /// One loaded playbook or fragment file.
 #[derive(Debug)]
@@ -43,6 +44,19 @@ impl SourceFile {
             }
             path = parent(path)?;
         }
+    }
+
+    /// Deserializes the whole file; a syntax or shape error becomes a diagnostic `title` at the
+    /// line and column serde_yaml reports, with `hint`.
+    pub fn parse<T: DeserializeOwned>(&self, title: &str, hint: &str) -> Result<T, Diagnostic> {
+        serde_yaml::from_str(&self.text).map_err(|e| {
+            let span = e
+                .location()
+                .map(|l| SourceSpan::new(self.name.clone(), l.line(), l.column(), 1));
+            let message = e.to_string();
+            let message = message.split(" at line ").next().unwrap_or(&message);
+            Diagnostic::new(title, message).at(span).with_hint(hint)
+        })
     }
 
     /// The span of the *key* of the mapping entry at `path` (e.g. an unknown parameter name).

@@ -44,16 +44,18 @@ pub trait Reporter {
 ///
 /// With `color`, PASS is green and FAIL red; the rest stays plain.
 fn overall_line(report: &RunReport, color: bool) -> String {
-    let verdict = match (report.overall, color) {
+    verdict_line(report.overall, &report.counts, color)
+}
+
+/// [`overall_line`] for any verdict and counts (a cluster run's, over all its reports).
+fn verdict_line(overall: Overall, counts: &Counts, color: bool) -> String {
+    let verdict = match (overall, color) {
         (Overall::Pass, false) => "PASS".to_string(),
         (Overall::Fail, false) => "FAIL".to_string(),
         (Overall::Pass, true) => "PASS".green().bold().to_string(),
         (Overall::Fail, true) => "FAIL".red().bold().to_string(),
     };
-    format!(
-        "Overall Result: {verdict} ({})",
-        counts_phrase(&report.counts)
-    )
+    format!("Overall Result: {verdict} ({})", counts_phrase(counts))
 }
 
 /// `2/5 checks passed, 1 warning, 1 failed, 1 error, 1 skipped`, leaving out zero counts.

@@ -5,10 +5,10 @@ use std::io::{self, Write};
 use owo_colors::{OwoColorize, Style};
 
 use super::{
-    advice_lines, clean, counts_phrase, display_value, evidence_lines, overall_line, Reporter,
-    INTERRUPTED_NOTICE,
+    advice_lines, clean, counts_phrase, display_value, evidence_lines, overall_line, verdict_line,
+    Reporter, INTERRUPTED_NOTICE,
 };
-use crate::engine::result::{CheckResult, Overall, RunReport, Status};
+use crate::engine::result::{CheckResult, Counts, Overall, RunReport, Status};
 
 /// Indentation of the lines under a check line.
 const INDENT: &str = "    ";
@@ -144,11 +144,9 @@ impl TextReporter {
                 counts_phrase(&report.counts)
             )?;
         }
-        let mut all = reports[0].clone();
-        all.checks = reports.iter().flat_map(|r| r.checks.clone()).collect();
-        all.finalize();
+        let all = Counts::sum(reports.iter().map(|report| &report.counts));
         writeln!(out)?;
-        writeln!(out, "{}", overall_line(&all, self.color))
+        writeln!(out, "{}", verdict_line(all.overall(), &all, self.color))
     }
 
     /// Applies `style` when colour is on.

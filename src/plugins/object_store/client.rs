@@ -486,91 +486,112 @@ mod tests {
         )
     }
 
+    /// What a verdict must say: in its message, in its hint, at the start of its hint, or its kind.
+    enum Says {
+        Message(&'static str),
+        Hint(&'static str),
+        HintStart(&'static str),
+        Kind(crate::plugins::ErrorKind),
+    }
+
     #[test]
     fn service_codes_map_to_verdicts_naming_the_key() {
+        use crate::plugins::ErrorKind::{Rejected, Unreachable};
+        use Says::{Hint, HintStart, Kind, Message};
         let s3 = store(json!({"type": "S3", "bucket": "b"}));
-        let e = v(
-            DalKind::ConfigInvalid,
-            "S3Error { code: \"NoSuchBucket\" }",
-            &s3,
-            Op::List,
-        );
-        assert_eq!(e.kind, crate::plugins::ErrorKind::Rejected);
-        assert!(
-            e.message.contains("bucket `b` does not exist"),
-            "{}",
-            e.message
-        );
-        let e = v(
-            DalKind::PermissionDenied,
-            "code: \"SignatureDoesNotMatch\"",
-            &s3,
-            Op::List,
-        );
-        assert!(e.hint.unwrap().contains("secret_access_key"));
-        let e = v(
-            DalKind::PermissionDenied,
-            "code: \"InvalidAccessKeyId\"",
-            &s3,
-            Op::List,
-        );
-        assert!(e.hint.unwrap().contains("access_key_id"));
-        let e = v(
-            DalKind::PermissionDenied,
-            "code: \"AccessDenied\"",
-            &s3,
-            Op::Write,
-        );
-        assert!(e.message.contains("may not write"));
-        assert!(e.hint.unwrap().contains("PutObject"));
-        let e = v(
-            DalKind::PermissionDenied,
-            "code: \"AccessDenied\"",
-            &s3,
-            Op::Delete,
-        );
-        assert!(e.hint.unwrap().starts_with("grant DeleteObject"));
-        let e = v(
-            DalKind::Unexpected,
-            "send http request: error sending request: tcp connect error: Connection refused",
-            &s3,
-            Op::List,
-        );
-        assert_eq!(e.kind, crate::plugins::ErrorKind::Unreachable);
-        assert!(e.hint.unwrap().contains("`endpoint`"));
-        let e = v(
-            DalKind::Unexpected,
-            "invalid peer certificate: UnknownIssuer",
-            &s3,
-            Op::List,
-        );
-        assert_eq!(e.kind, crate::plugins::ErrorKind::Rejected);
-        assert!(e.message.contains("TLS"));
         let oss = store(json!({"type": "Oss", "bucket": "b", "endpoint": "https://e"}));
-        let e = v(
-            DalKind::PermissionDenied,
-            "<Code>SignatureDoesNotMatch</Code>",
-            &oss,
-            Op::List,
-        );
-        assert!(e.hint.unwrap().contains("access_key_secret"));
         let az = store(json!({"type": "Azblob", "container": "c", "endpoint": "http://e"}));
-        let e = v(DalKind::NotFound, "ContainerNotFound", &az, Op::List);
-        assert!(e.message.contains("container `c` does not exist"));
-        let e = v(
-            DalKind::PermissionDenied,
-            "AuthenticationFailed",
-            &az,
-            Op::List,
-        );
-        assert!(e.hint.unwrap().contains("account_key"));
-        let e = v(
-            DalKind::PermissionDenied,
-            "AuthorizationPermissionMismatch",
-            &az,
-            Op::Write,
-        );
-        assert!(e.hint.unwrap().contains("PutObject"));
+        let cases: &[(DalKind, &str, &StoreConfig, Op, &[Says])] = &[
+            (
+                DalKind::ConfigInvalid,
+                "S3Error { code: \"NoSuchBucket\" }",
+                &s3,
+                Op::List,
+                &[Kind(Rejected), Message("bucket `b` does not exist")],
+            ),
+            (
+                DalKind::PermissionDenied,
+                "code: \"SignatureDoesNotMatch\"",
+                &s3,
+                Op::List,
+                &[Hint("secret_access_key")],
+            ),
+            (
+                DalKind::PermissionDenied,
+                "code: \"InvalidAccessKeyId\"",
+                &s3,
+                Op::List,
+                &[Hint("access_key_id")],
+            ),
+            (
+                DalKind::PermissionDenied,
+                "code: \"AccessDenied\"",
+                &s3,
+                Op::Write,
+                &[Message("may not write"), Hint("PutObject")],
+            ),
+            (
+                DalKind::PermissionDenied,
+                "code: \"AccessDenied\"",
+                &s3,
+                Op::Delete,
+                &[HintStart("grant DeleteObject")],
+            ),
+            (
+                DalKind::Unexpected,
+                "send http request: error sending request: tcp connect error: Connection refused",
+                &s3,
+                Op::List,
+                &[Kind(Unreachable), Hint("`endpoint`")],
+            ),
+            (
+                DalKind::Unexpected,
+                "invalid peer certificate: UnknownIssuer",
+                &s3,
+                Op::List,
+                &[Kind(Rejected), Message("TLS")],
+            ),
+            (
+                DalKind::PermissionDenied,
+                "<Code>SignatureDoesNotMatch</Code>",
+                &oss,
+                Op::List,
+                &[Hint("access_key_secret")],
+            ),
+            (
+                DalKind::NotFound,
+                "ContainerNotFound",
+                &az,
+                Op::List,
+                &[Message("container `c` does not exist")],
+            ),
+            (
+                DalKind::PermissionDenied,
+                "AuthenticationFailed",
+                &az,
+                Op::List,
+                &[Hint("account_key")],
+            ),
+            (
+                DalKind::PermissionDenied,
+                "AuthorizationPermissionMismatch",
+                &az,
+                Op::Write,
+                &[Hint("PutObject")],
+            ),
+        ];
+        for (kind, text, st, op, says) in cases {
+            let e = v(*kind, text, st, *op);
+            let hint = e.hint.as_deref().unwrap_or_default();
+            for said in *says {
+                match said {
+                    Message(m) => assert!(e.message.contains(m), "{text}: {}", e.message),
+                    Hint(h) => assert!(hint.contains(h), "{text}: {hint}"),
+                    HintStart(h) => assert!(hint.starts_with(h), "{text}: {hint}"),
+                    Kind(k) => assert_eq!(e.kind, *k, "{text}"),
+                }
+            }
+        }
     }
 
     #[test]

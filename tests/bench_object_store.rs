@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-mod common;
+use crate::common;
 
 use common::steps::{
     assert_example_parses, assert_matches_output_schema, run_cleanup, run_step, TestCx,

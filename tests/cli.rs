@@ -1,7 +1,7 @@
 //! End-to-end tests of the binary: example configs, reports, exit codes, bad input,
 //! timeouts, engine semantics and secret masking.
 
-mod common;
+use crate::common;
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};

@@ -2,9 +2,8 @@
 //! `scripts/services.sh` and the metasrv stand-in (no metasrv binary can run here), the
 //! combined JSON and JUnit reports validated against their schemas, and inventory errors.
 
-mod common;
-#[path = "support/metasrv_standin.rs"]
-mod standin;
+use crate::common;
+use crate::metasrv_standin as standin;
 
 use std::path::Path;
 

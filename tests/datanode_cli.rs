@@ -1,7 +1,7 @@
 //! The object-store checks of the built-in datanode playbook against the real S3 (SeaweedFS)
 //! and Azure Blob (Azurite) servers started by `scripts/services.sh`.
 
-mod common;
+use crate::common;
 
 use common::run_in;
 use serde_json::Value;

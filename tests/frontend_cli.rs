@@ -1,9 +1,8 @@
 //! The built-in frontend playbook end to end against the metasrv stand-in (a tonic server of
 //! GreptimeDB's metasrv contract: no metasrv binary can be installed on these machines).
 
-mod common;
-#[path = "support/metasrv_standin.rs"]
-mod standin;
+use crate::common;
+use crate::metasrv_standin as standin;
 
 use serde_json::Value;
 use standin::{Behaviour, StandIn};

@@ -1,7 +1,7 @@
 //! Ctrl-C in the middle of a write workload on a real etcd: the run stops, cleanup runs, and
 //! the store holds no key of the self-test and the same other keys as before.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

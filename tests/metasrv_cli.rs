@@ -1,7 +1,7 @@
 //! The built-in metasrv playbook, end to end, against the real etcd, PostgreSQL and MariaDB
 //! servers started by `scripts/services.sh` (addresses in the `GST_*` environment variables).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

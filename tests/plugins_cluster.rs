@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-mod common;
+use crate::common;
 
 use common::steps::{assert_example_parses, assert_matches_output_schema, run_step, TestCx};
 use greptime_self_test::config::{self, Component, EffectiveConfig, LoadOptions};

@@ -1,7 +1,7 @@
 //! `config.*` steps: `lint` reports the loader's findings (the playbook owns the verdict);
 //! `inspect` hands a rendered value to assertions.
 
-mod common;
+use crate::common;
 
 use common::steps::{assert_example_parses, assert_matches_output_schema, step, TestCx};
 use greptime_self_test::config::{Component, LintFinding, Severity};

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-mod common;
+use crate::common;
 
 use common::steps::{
     assert_example_parses, assert_matches_output_schema, is_root, run_cleanup, run_step, TestCx,

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-mod common;
+use crate::common;
 
 use common::steps::{
     assert_example_parses, assert_matches_output_schema, closed_port, run_step, TestCx,

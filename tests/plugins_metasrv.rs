@@ -12,9 +12,8 @@
 
 use std::time::Duration;
 
-mod common;
-#[path = "support/metasrv_standin.rs"]
-mod standin;
+use crate::common;
+use crate::metasrv_standin as standin;
 
 use common::steps::{
     assert_example_parses, assert_matches_output_schema, closed_port, run_step, step, TestCx,

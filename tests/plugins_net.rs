@@ -3,7 +3,7 @@
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::time::Duration;
 
-mod common;
+use crate::common;
 
 use common::steps::{
     assert_example_parses, assert_matches_output_schema, closed_port, is_root, run_step, step,

@@ -14,7 +14,7 @@ use std::panic::AssertUnwindSafe;
 use std::str::FromStr;
 use std::time::Duration;
 
-mod common;
+use crate::common;
 
 use common::steps::{
     assert_example_parses, assert_matches_output_schema, closed_port, run_cleanup, run_step, step,

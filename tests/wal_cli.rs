@@ -1,7 +1,7 @@
 //! The Kafka WAL checks of the built-in datanode playbook against the real (tansu) broker
 //! started by `scripts/services.sh`.
 
-mod common;
+use crate::common;
 
 use common::{run_in, service};
 use serde_json::Value;

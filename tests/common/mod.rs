@@ -1,7 +1,5 @@
 //! Helpers shared by the integration tests that run the real binary.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -84,8 +82,8 @@ pub fn service(name: &str) -> Option<String> {
     }
 }
 
-/// Gets `GST_*` variables (see [`service`]) or returns from the test.
-#[macro_export]
+/// Gets `GST_*` variables (see [`service`]) or returns from the test. Visible to every test
+/// module through `#[macro_use]` in `tests/main.rs`.
 macro_rules! need {
     ($($name:literal),+) => {
         ($(match $crate::common::service($name) { Some(v) => v, None => return },)+)

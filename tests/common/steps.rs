@@ -2,8 +2,6 @@
 //! (`tests/plugins_*.rs`): a step context, running a step by name, checking its EXAMPLE and
 //! output schema, running cleanup actions, and a few facts about the host.
 
-#![allow(dead_code)]
-
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -6,10 +6,6 @@
 //! Each instance is configured with a [`Behaviour`]: leader (names itself), follower (names
 //! another address), no leader (three ways), slow, advertising a wrong address, with or without
 //! the Heartbeat service. It records every request, so tests can check what the steps send.
-//!
-//! Include it with `#[path = "support/metasrv_standin.rs"] mod standin;`.
-
-#![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -310,8 +306,6 @@ pub struct StandIn {
     pub addr: SocketAddr,
     /// `host:port` it listens on (`[::1]:port` for IPv6), as a metasrv_addrs entry.
     pub address: String,
-    /// The address it advertises.
-    pub advertised: String,
     received: Arc<Mutex<Vec<Received>>>,
     task: JoinHandle<()>,
 }
@@ -335,7 +329,7 @@ impl StandIn {
         let received = Arc::new(Mutex::new(Vec::new()));
         let service = Service {
             behaviour: behaviour.clone(),
-            advertised: advertised.clone(),
+            advertised,
             received: received.clone(),
         };
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
@@ -354,7 +348,6 @@ impl StandIn {
         Self {
             addr,
             address,
-            advertised,
             received,
             task,
         }

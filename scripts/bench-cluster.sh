@@ -3,7 +3,7 @@
 # against the local test servers and prints wall time and peak RSS of each run.
 #
 #   bash scripts/bench-cluster.sh               # starts the test servers if they are not up
-#   RUNS=5 SIZES="1 10 50 100" bash scripts/bench-cluster.sh
+#   RUNS=5 SIZES="1 10 50 100" WORKLOADS="full distinct" bash scripts/bench-cluster.sh
 #
 # The nodes are real workloads: metasrvs on etcd (probe keys written and removed), datanodes
 # with S3 storage on SeaweedFS (objects written, read, listed, deleted) and a Kafka WAL on tansu
@@ -63,7 +63,7 @@ broker_endpoints = ["$GST_KAFKA_BROKER"]
 [storage]
 type = "$storage"
 bucket = "$GST_S3_BUCKET"
-root = "bench-cluster"
+root = "$(storage_root "$i")"
 endpoint = "$GST_S3_ENDPOINT"
 region = "$GST_S3_REGION"
 access_key_id = "$GST_S3_RW_KEY"
@@ -81,6 +81,12 @@ metasrv_addrs = ["127.0.0.1:9"]
 EOF
       ;;
   esac
+}
+
+# The storage root of datanode $1: one for all (a real cluster's datanodes share their store)
+# or, in the distinct workload, one per node, so no probe can be shared.
+storage_root() {
+  if [ "$workload" = distinct ]; then echo "bench-cluster/node-$1"; else echo bench-cluster; fi
 }
 
 # An inventory of $1 nodes: 3 metasrvs (fewer for tiny sizes), a frontend and a flownode per
@@ -152,11 +158,13 @@ measure() {
     'BEGIN { printf "| %s | %d | %d | %.2f s | %.2f s | %.2f s | %.1f MiB |\n", workload, n, c, w, t, s, kib / 1024 }'
 }
 
-# full: datanodes on S3 (SeaweedFS), every probe writes and reads; light: datanodes on File
-# storage, whose probe a cluster run skips for non-local nodes, so only the reachability and
-# Kafka/etcd checks remain and the tool's own cost shows
-for workload in full light; do
-  storage=$([ "$workload" = full ] && echo S3 || echo File)
+# full: datanodes on one S3 store (SeaweedFS), as a real cluster's datanodes are: the cluster
+# run probes it (writes, reads, lists, deletes) once and shares the outcome, as it does the
+# etcd and Kafka checks; distinct: each datanode on a root of its own, so every datanode's probe
+# runs and the servers' work grows with the node count; light: datanodes on File storage, whose
+# probe a cluster run skips for non-local nodes, so the tool's own cost shows
+for workload in ${WORKLOADS:-full distinct light}; do
+  storage=$([ "$workload" = light ] && echo File || echo S3)
   for n in $sizes; do
     measure "$workload" "$n" >>"$table"
   done

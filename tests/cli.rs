@@ -843,6 +843,12 @@ fn explain_and_list_describe_every_step() {
         assert_eq!(e.code, 0, "{}", e.all());
         assert!(e.stdout.contains("Parameters"), "{}", e.stdout);
         assert!(e.stdout.contains("Example"), "{}", e.stdout);
+        let sharing = if step.shareable() {
+            "run it once and share"
+        } else {
+            "each node runs its own"
+        };
+        assert!(e.stdout.contains(sharing), "{}", e.stdout);
     }
     let e = run(&["explain", "net.tcp_conect"]);
     assert_eq!(e.code, 2);

@@ -150,6 +150,8 @@ async fn a_healthy_cluster_passes_with_a_report_per_node_and_valid_outputs() {
     assert_eq!(cross["component"], "cluster", "{cross}");
     assert!(cross["node"].is_null());
     assert!(cross["counts"]["passed"].as_u64().unwrap() > 0, "{cross}");
+    // both datanodes name the same store: one probes it, the other shows that outcome
+    let mut shared = 0;
     for node in ["datanode-0", "datanode-1"] {
         let probe = report_of(&reports, node)["checks"]
             .as_array()
@@ -159,7 +161,14 @@ async fn a_healthy_cluster_passes_with_a_report_per_node_and_valid_outputs() {
             .unwrap()
             .clone();
         assert_eq!(probe["status"], "pass", "{probe}");
+        let details = probe["details"].as_array().unwrap();
+        shared += usize::from(
+            details
+                .iter()
+                .any(|d| d.as_str().unwrap().starts_with("shared:")),
+        );
     }
+    assert_eq!(shared, 1, "{}", run.stdout);
     assert!(!run.all().contains(&s3.secret), "secret in output");
 
     // the JSON file is the stdout document, valid against the committed report schema
@@ -196,6 +205,114 @@ async fn a_healthy_cluster_passes_with_a_report_per_node_and_valid_outputs() {
         common::assert_valid_xml(&dir.path().join("report.xml"), &junit10);
         common::assert_valid_xml(&dir.path().join("report.xml"), &ant);
     }
+}
+
+/// A frontend TOML whose metasrv is `metasrv`, on ports from `port`.
+fn frontend_toml(metasrv: &str, port: u16) -> String {
+    format!(
+        "[meta_client]\nmetasrv_addrs = [\"{metasrv}\"]\n[grpc]\nbind_addr = \"127.0.0.1:{port}\"\n\
+         [http]\naddr = \"127.0.0.1:{}\"\n",
+        port + 1
+    )
+}
+
+/// Instances of the checks of `report` that show another run's outcome (a "shared:" detail).
+fn shared_checks(report: &Value) -> Vec<String> {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["details"].as_array().is_some_and(|details| {
+                details
+                    .iter()
+                    .any(|d| d.as_str().is_some_and(|d| d.starts_with("shared:")))
+            })
+        })
+        .map(|c| c["instance"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nodes_naming_the_same_dependency_ask_it_once() {
+    // one frontend: what its checks ask the metasrv
+    let alone = StandIn::start(Behaviour::leader()).await;
+    let dir = tempfile::tempdir().unwrap();
+    write_all(
+        dir.path(),
+        &[
+            ("frontend-0.toml", frontend_toml(&alone.address, 14101)),
+            (
+                "cluster.yaml",
+                "version: 1\ncross_node: false\nnodes:\n\
+                 - {name: frontend-0, component: frontend, config: frontend-0.toml}\n"
+                    .to_string(),
+            ),
+        ],
+    );
+    let run = cluster(dir.path(), &["--output", "json"], &[]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    let asked_alone = alone.received().len();
+    assert!(asked_alone > 0, "the frontend checks ask the metasrv");
+
+    // three frontends on one metasrv ask it no more; a fourth on another metasrv asks that one
+    let shared = StandIn::start(Behaviour::leader()).await;
+    let other = StandIn::start(Behaviour::leader()).await;
+    write_all(
+        dir.path(),
+        &[
+            ("frontend-0.toml", frontend_toml(&shared.address, 14101)),
+            ("frontend-1.toml", frontend_toml(&shared.address, 14111)),
+            ("frontend-2.toml", frontend_toml(&shared.address, 14121)),
+            ("frontend-3.toml", frontend_toml(&other.address, 14131)),
+            (
+                "cluster.yaml",
+                "version: 1\ncross_node: false\nnodes:\n\
+                 - {name: frontend-0, component: frontend, config: frontend-0.toml}\n\
+                 - {name: frontend-1, component: frontend, config: frontend-1.toml}\n\
+                 - {name: frontend-2, component: frontend, config: frontend-2.toml}\n\
+                 - {name: frontend-3, component: frontend, config: frontend-3.toml}\n"
+                    .to_string(),
+            ),
+        ],
+    );
+    let run = cluster(dir.path(), &["--output", "json"], &[]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(shared.received().len(), asked_alone, "{}", run.stdout);
+    assert_eq!(other.received().len(), asked_alone, "{}", run.stdout);
+
+    // every metasrv check ran in exactly one of the three nodes; the others say by whom
+    let reports = reports(&run);
+    let metasrv_checks: Vec<String> = report_of(&reports, "frontend-0")["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["step"].as_str().unwrap().starts_with("metasrv."))
+        .map(|c| c["instance"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!metasrv_checks.is_empty());
+    let sharers: Vec<Vec<String>> = ["frontend-0", "frontend-1", "frontend-2"]
+        .iter()
+        .map(|node| shared_checks(report_of(&reports, node)))
+        .collect();
+    for check in &metasrv_checks {
+        let times_shared = sharers.iter().filter(|s| s.contains(check)).count();
+        assert_eq!(times_shared, 2, "{check}: {sharers:?}");
+    }
+    // checks that judge the node itself (its own listen ports, its config) are never shared,
+    // and the node on the other metasrv shares nothing
+    for shared in &sharers {
+        assert!(
+            !shared
+                .iter()
+                .any(|c| c.starts_with("config_") || c.starts_with("listen")),
+            "{shared:?}"
+        );
+    }
+    assert_eq!(
+        shared_checks(report_of(&reports, "frontend-3")),
+        Vec::<String>::new()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

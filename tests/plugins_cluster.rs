@@ -668,6 +668,7 @@ async fn run_playbook(inventory: &Inventory) -> Vec<(String, Status, String, Opt
         options: Map::new(),
         var_overrides: Map::new(),
         run_id: "cluster-playbook".into(),
+        shared: None,
     };
     let engine = Engine::new(Arc::new(Masker::default()));
     let report = engine

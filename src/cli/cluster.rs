@@ -19,6 +19,7 @@ use crate::config::{self, Component, EffectiveConfig, LoadOptions};
 use crate::diag::Diagnostic;
 use crate::engine::mask::Masker;
 use crate::engine::run::new_run_id;
+use crate::engine::share::SharedAttempts;
 use crate::inventory::{self, LoadedInventory, NodeDef};
 use crate::playbook::{self, LoadedPlaybook};
 
@@ -86,22 +87,26 @@ pub async fn run(
     }
 
     // run ids `<session>-<n>`: probes of sibling runs on a shared store know each other
+    // and equal attempts of shareable steps (nodes probing one store) run once
     let cluster_id = new_run_id();
+    let shared = Arc::new(SharedAttempts::default());
     let mut planned = Vec::with_capacity(runs.len());
     for (index, run) in runs.iter().enumerate() {
         ensure_valid(&run.playbook, &session.engine)?;
         let mut opts = session.options(run.vars.clone(), run.node.clone(), run.local_host);
         opts.run_id = format!("{cluster_id}-{index}");
-        session
+        opts.shared = Some(shared.clone());
+        let vars = session
             .engine
             .resolve_vars(&run.playbook, &run.config, &opts)
             .map_err(|d| in_node(d, run.node.as_deref()))?;
-        planned.push((run, opts));
+        planned.push((run, opts, vars));
     }
-    let outcomes = join_all(planned.iter().map(|(run, opts)| {
-        session.engine.run(
+    let outcomes = join_all(planned.iter().map(|(run, opts, vars)| {
+        session.engine.run_with_vars(
             &run.playbook,
             run.config.clone(),
+            vars,
             opts,
             session.cancel.clone(),
         )

@@ -67,6 +67,15 @@ pub fn explain(name: &str) -> Result<ExitCode, Failure> {
     };
     let mut out = String::new();
     let _ = writeln!(out, "{} — {}\n", step.name(), step.summary());
+    let _ = writeln!(
+        out,
+        "In a cluster run: {}\n",
+        if step.shareable() {
+            "nodes that would run it with equal parameters run it once and share the outcome"
+        } else {
+            "each node runs its own"
+        }
+    );
     let _ = writeln!(out, "Parameters (step.with):");
     print_fields(&mut out, &step.params_schema());
     let _ = writeln!(
@@ -178,6 +187,7 @@ pub fn render(
         .unwrap_or_default(),
         var_overrides: var_overrides(&config_args.vars)?,
         run_id: new_run_id(),
+        shared: None,
     };
     let plan = engine.plan(&playbook, &config, &opts)?;
     let text = serde_yaml::to_string(&plan).map_err(|e| Failure {

@@ -216,6 +216,7 @@ impl Session {
             options,
             var_overrides,
             run_id: new_run_id(),
+            shared: None,
         }
     }
 

@@ -6,3 +6,4 @@ pub mod mask;
 mod plan;
 pub mod result;
 pub mod run;
+pub mod share;

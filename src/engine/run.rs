@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::mask::Masker;
 use super::result::{CheckResult, Counts, Overall, RunReport, Status};
+use super::share::{Asker, SharedAttempts};
 use crate::config::{units, EffectiveConfig};
 use crate::diag::Diagnostic;
 use crate::playbook::model::{CheckDef, OutcomeKind};
@@ -53,6 +54,9 @@ pub struct RunOptions {
     /// Unique id of the run: `<session>` ([`new_run_id`]), or `<session>-<n>` for the runs of
     /// one cluster run, which share the session (see `StepCx::session`).
     pub run_id: String,
+    /// Attempts of shareable steps that the runs of one session execute once (a cluster run);
+    /// `None` runs every attempt.
+    pub shared: Option<Arc<SharedAttempts>>,
 }
 
 /// Creates a short unique run id.
@@ -202,11 +206,25 @@ impl Engine {
         opts: &RunOptions,
         cancel: CancellationToken,
     ) -> Result<RunReport, Diagnostic> {
+        let vars = self.resolve_vars(playbook, &config, opts)?;
+        self.run_with_vars(playbook, config, &vars, opts, cancel)
+            .await
+    }
+
+    /// [`Engine::run`] with the playbook's vars already resolved by [`Engine::resolve_vars`]
+    /// (a cluster run resolves every run's vars before the first one starts).
+    pub async fn run_with_vars(
+        &self,
+        playbook: &LoadedPlaybook,
+        config: Arc<EffectiveConfig>,
+        vars: &Map<String, Value>,
+        opts: &RunOptions,
+        cancel: CancellationToken,
+    ) -> Result<RunReport, Diagnostic> {
         let started = Instant::now();
         let timestamp = time::OffsetDateTime::now_utc();
         self.learn_secrets(&config);
-        let vars = self.resolve_vars(playbook, &config, opts)?;
-        let scope = Scope::new(&config, opts, &vars);
+        let scope = Scope::new(&config, opts, vars);
         for secret in &playbook.secrets {
             match self.templates.eval(&secret.def, &scope.context(None, None)) {
                 Ok(Some(value)) => mask_learn(&self.masker, &value),
@@ -330,7 +348,8 @@ struct Runner<'a> {
 }
 
 /// How one attempt ended, before judging.
-enum AttemptEnd {
+#[derive(Debug, Clone)]
+pub(super) enum AttemptEnd {
     Output(StepOutput),
     Failed(StepError),
     TimedOut(Duration),
@@ -574,7 +593,23 @@ impl<'a> Runner<'a> {
                     break;
                 }
             };
-            let (end, cleanup_notes) = self.attempt(step, params, timeout, cancel).await;
+            let (end, cleanup_notes) = match &self.opts.shared {
+                Some(shared) if step.shareable() => {
+                    let key = format!(
+                        "{}\n{attempt}\n{}\n{}\n{params}",
+                        step.name(),
+                        timeout.as_millis(),
+                        self.opts.read_only
+                    );
+                    let asker = Asker {
+                        run_id: &self.opts.run_id,
+                        label: &self.label(),
+                    };
+                    let own = self.attempt(step, params, timeout, cancel);
+                    shared.attempt(key, asker, own).await
+                }
+                _ => self.attempt(step, params, timeout, cancel).await,
+            };
             result.details = cleanup_notes;
             captures = self.judge(def, end, item, &mut result);
             let retry = matches!(result.status, Status::Fail | Status::Error)
@@ -599,6 +634,14 @@ impl<'a> Runner<'a> {
         }
         result.duration_ms = millis(started.elapsed());
         (result, captures)
+    }
+
+    /// How detail lines name this run: its node, or the cross-node checks.
+    fn label(&self) -> String {
+        match &self.opts.node {
+            Some(node) => format!("node `{node}`"),
+            None => "the cross-node checks".into(),
+        }
     }
 
     /// Runs one attempt in its own task, then its cleanup actions.

@@ -101,6 +101,11 @@ pub trait Step: Send + Sync + 'static {
     const SUMMARY: &'static str;
     /// An example `with:` block in YAML, shown by `explain` and checked by the tests.
     const EXAMPLE: &'static str;
+    /// Whether equal attempts (same parameters) in the runs of one cluster run may be executed
+    /// once and their outcome shared (`engine::share`): true only for a step whose outcome
+    /// depends on nothing but its parameters and the dependency they name, not on the node's
+    /// config in [`StepCx`] nor on which node asks.
+    const SHAREABLE: bool = false;
     type Params: DeserializeOwned + JsonSchema + Send;
     type Output: Serialize + JsonSchema + Send;
 
@@ -129,6 +134,8 @@ pub trait DynStep: Send + Sync {
     fn name(&self) -> &'static str;
     fn summary(&self) -> &'static str;
     fn example(&self) -> &'static str;
+    /// [`Step::SHAREABLE`].
+    fn shareable(&self) -> bool;
     fn params_schema(&self) -> Schema;
     fn output_schema(&self) -> Schema;
     /// Deserializes rendered params into the typed form, to validate them.
@@ -149,6 +156,9 @@ impl<S: Step> DynStep for S {
     }
     fn example(&self) -> &'static str {
         S::EXAMPLE
+    }
+    fn shareable(&self) -> bool {
+        S::SHAREABLE
     }
     fn params_schema(&self) -> Schema {
         schemars::schema_for!(S::Params)

@@ -77,6 +77,7 @@ impl Step for Cluster {
     const NAME: &'static str = "etcd.cluster";
     const SUMMARY: &'static str =
         "Status of every etcd endpoint concurrently: reachable, one cluster id, one leader";
+    const SHAREABLE: bool = true;
     const EXAMPLE: &'static str = "\
 endpoints: [\"etcd-0:2379\", \"etcd-1:2379\", \"etcd-2:2379\"]
 tls:

@@ -80,6 +80,7 @@ impl Step for Endpoint {
     const NAME: &'static str = "etcd.endpoint";
     const SUMMARY: &'static str =
         "Status and alarms of one etcd endpoint, connected with metasrv's TLS and no credentials";
+    const SHAREABLE: bool = true;
     const EXAMPLE: &'static str = "\
 endpoint: 127.0.0.1:2379
 endpoints: [\"127.0.0.1:2379\"]

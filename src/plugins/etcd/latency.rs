@@ -87,6 +87,7 @@ impl Step for Latency {
     const NAME: &'static str = "etcd.latency";
     const SUMMARY: &'static str =
         "Put/get latency percentiles on etcd over sequential operations; leaves nothing";
+    const SHAREABLE: bool = true;
     const EXAMPLE: &'static str = "\
 endpoints: [\"127.0.0.1:2379\"]
 tls:

@@ -59,6 +59,7 @@ impl Step for Metadata {
     const NAME: &'static str = "etcd.metadata";
     const SUMMARY: &'static str =
         "Read-only: count metasrv's keys, read the election leader and candidates";
+    const SHAREABLE: bool = true;
     const EXAMPLE: &'static str = "\
 endpoints: [\"127.0.0.1:2379\"]
 tls:

@@ -107,6 +107,7 @@ impl Step for Probe {
     const SUMMARY: &'static str =
         "Write probe on etcd: put/get/delete, one txn of max_txn_ops puts, \
          one large value; leaves nothing";
+    const SHAREABLE: bool = true;
     const EXAMPLE: &'static str = "\
 endpoints: [\"127.0.0.1:2379\"]
 tls:

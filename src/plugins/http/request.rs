@@ -76,6 +76,7 @@ impl Step for Request {
     const NAME: &'static str = "http.request";
     const SUMMARY: &'static str =
         "Send one HTTP(S) request and report status, headers and body (non-2xx is not an error)";
+    const SHAREABLE: bool = true;
     const EXAMPLE: &'static str = "\
 url: http://127.0.0.1:4000/health
 method: GET

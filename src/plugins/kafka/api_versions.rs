@@ -97,6 +97,7 @@ impl Step for ApiVersions {
     const NAME: &'static str = "kafka.api_versions";
     const SUMMARY: &'static str =
         "Kafka APIs GreptimeDB needs (Produce, Fetch, ListOffsets, Metadata, CreateTopics, DeleteTopics, DeleteRecords) on every broker";
+    const SHAREABLE: bool = true;
     const EXAMPLE: &'static str = "\
 broker_endpoints: [\"kafka-0:9092\"]
 connect_timeout: 3s

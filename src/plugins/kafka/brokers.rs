@@ -102,6 +102,7 @@ impl Step for Brokers {
     const NAME: &'static str = "kafka.brokers";
     const SUMMARY: &'static str =
         "Reach every Kafka broker of wal.broker_endpoints and every advertised broker with GreptimeDB's TLS and SASL";
+    const SHAREABLE: bool = true;
     const EXAMPLE: &'static str = "\
 broker_endpoints: [\"kafka-0:9092\", \"kafka-1:9092\"]
 connect_timeout: 3s

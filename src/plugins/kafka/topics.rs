@@ -97,6 +97,7 @@ impl Step for Topics {
     const NAME: &'static str = "kafka.topics";
     const SUMMARY: &'static str =
         "WAL topics <topic_name_prefix>_0..num_topics-1 present; broker count vs replication_factor";
+    const SHAREABLE: bool = true;
     const EXAMPLE: &'static str = "\
 broker_endpoints: [\"kafka-0:9092\"]
 topic_name_prefix: greptimedb_wal_topic

@@ -87,6 +87,7 @@ impl Step for WriteProbe {
     const NAME: &'static str = "kafka.write_probe";
     const SUMMARY: &'static str =
         "Create a self-test topic, produce LZ4 records, fetch them back, delete it (never a WAL topic)";
+    const SHAREABLE: bool = true;
     const EXAMPLE: &'static str = "\
 broker_endpoints: [\"kafka-0:9092\"]
 replication_factor: 1

@@ -56,6 +56,7 @@ impl Step for AskLeader {
     const NAME: &'static str = "metasrv.ask_leader";
     const SUMMARY: &'static str =
         "Ask one metasrv address for the leader (Heartbeat.AskLeader), as the meta client does";
+    const SHAREABLE: bool = true;
     const EXAMPLE: &'static str = "\
 address: 127.0.0.1:3002
 timeout: 3s

@@ -92,6 +92,7 @@ impl Step for Leader {
     const NAME: &'static str = "metasrv.leader";
     const SUMMARY: &'static str =
         "AskLeader on every metasrv address concurrently: one leader, reachable from this host";
+    const SHAREABLE: bool = true;
     const EXAMPLE: &'static str = "\
 addresses: [\"10.0.0.11:3002\", \"10.0.0.12:3002\", \"10.0.0.13:3002\"]
 timeout: 3s

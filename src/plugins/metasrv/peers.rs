@@ -82,6 +82,7 @@ impl Step for Peers {
     const NAME: &'static str = "metasrv.peers";
     const SUMMARY: &'static str =
         "Ask the metasrv leader for its peers (Cluster.MetasrvPeers): leader and followers";
+    const SHAREABLE: bool = true;
     const EXAMPLE: &'static str = "\
 address: 10.0.0.11:3002
 timeout: 3s

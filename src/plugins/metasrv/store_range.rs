@@ -50,6 +50,7 @@ impl Step for StoreRange {
     const NAME: &'static str = "metasrv.store_range";
     const SUMMARY: &'static str =
         "Read one key (keys only) through metasrv's Store.Range: metasrv reads its backend";
+    const SHAREABLE: bool = true;
     const EXAMPLE: &'static str = "\
 address: 10.0.0.11:3002
 timeout: 3s

@@ -57,6 +57,7 @@ impl Step for TcpConnect {
     const NAME: &'static str = "net.tcp_connect";
     const SUMMARY: &'static str =
         "Resolve a host:port (or http(s):// endpoint) and open a TCP connection to it";
+    const SHAREABLE: bool = true;
     const EXAMPLE: &'static str = "address: 127.0.0.1:2379\ntimeout: 3s\n";
     type Params = TcpConnectParams;
     type Output = TcpConnectOutput;

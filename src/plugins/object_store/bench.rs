@@ -164,6 +164,7 @@ pub struct BenchOutput {
 impl Step for Bench {
     const NAME: &'static str = "object_store.bench";
     const SUMMARY: &'static str = "Object-store latency (small PUT/GET, GET TTFB) and warp-style PUT/GET throughput under a prefix of its own";
+    const SHAREABLE: bool = true;
     const EXAMPLE: &'static str = "\
 store:
   type: S3

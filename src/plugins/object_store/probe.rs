@@ -112,6 +112,7 @@ pub struct ProbeOutput {
 impl Step for Probe {
     const NAME: &'static str = "object_store.probe";
     const SUMMARY: &'static str = "Build the object store as GreptimeDB does; list, write, stat, read, multipart write and delete under a prefix of its own";
+    const SHAREABLE: bool = true;
     const EXAMPLE: &'static str = "\
 store:
   type: S3

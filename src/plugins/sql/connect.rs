@@ -73,6 +73,7 @@ impl Step for Connect {
     const NAME: &'static str = "sql.connect";
     const SUMMARY: &'static str =
         "Connect to a PostgreSQL or MySQL metadata store as metasrv does and report the server";
+    const SHAREABLE: bool = true;
     const EXAMPLE: &'static str = "backend: postgres_store\n\
 store_addr: postgresql://greptime:password@127.0.0.1:5432/greptime_meta?sslmode=prefer\n\
 tls:\n  mode: prefer\n  ca_cert_path: \"\"\n";

@@ -218,6 +218,7 @@ impl Step for Election {
     const NAME: &'static str = "sql.election";
     const SUMMARY: &'static str =
         "Check what metasrv's leader election needs from the SQL store, and read the leader";
+    const SHAREABLE: bool = true;
     const EXAMPLE: &'static str = "backend: postgres_store\n\
 store_addr: host=127.0.0.1 port=5432 user=greptime password=secret dbname=greptime_meta\n\
 table: greptime_metakv\nschema: \"\"\nlock_id: 1\nkey_prefix: \"\"\n";

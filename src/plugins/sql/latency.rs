@@ -107,6 +107,7 @@ impl Step for Latency {
     const NAME: &'static str = "sql.latency";
     const SUMMARY: &'static str =
         "Measure upsert and point-select latency of a SQL metadata store (temporary table)";
+    const SHAREABLE: bool = true;
     const EXAMPLE: &'static str = "backend: mysql_store\n\
 store_addr: mysql://greptime:password@127.0.0.1:3306/greptime\n\
 operations: 200\nvalue_size: 256\n";

@@ -108,6 +108,7 @@ impl Step for MetadataTable {
     const NAME: &'static str = "sql.metadata_table";
     const SUMMARY: &'static str =
         "Check the metadata schema and table exist or can be created, with metasrv's column types";
+    const SHAREABLE: bool = true;
     const EXAMPLE: &'static str = "backend: postgres_store\n\
 store_addr: postgresql://greptime:password@127.0.0.1:5432/greptime_meta\n\
 table: greptime_metakv\nschema: greptime_schema\nauto_create_schema: true\n";

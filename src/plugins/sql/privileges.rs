@@ -112,6 +112,7 @@ impl Step for Privileges {
     const NAME: &'static str = "sql.privileges";
     const SUMMARY: &'static str =
         "Prove the role may create, read, write and delete its metadata, leaving nothing behind";
+    const SHAREABLE: bool = true;
     const EXAMPLE: &'static str = "backend: mysql_store\n\
 store_addr: mysql://greptime:password@127.0.0.1:3306/greptime\n\
 tls:\n  mode: prefer\ntable: greptime_metakv\n";

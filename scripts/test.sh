@@ -31,6 +31,8 @@ if [ -x scripts/services.sh ]; then
   set +a
 fi
 
+echo "==> shellcheck"
+shellcheck -S warning scripts/*.sh .ci/run
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy"

@@ -165,22 +165,17 @@ impl Step for Bench {
     const NAME: &'static str = "object_store.bench";
     const SUMMARY: &'static str = "Object-store latency (small PUT/GET, GET TTFB) and warp-style PUT/GET throughput under a prefix of its own";
     const SHAREABLE: bool = true;
-    const EXAMPLE: &'static str = "\
-store:
-  type: S3
-  bucket: greptimedb
-  root: data
-  endpoint: https://s3.us-west-2.amazonaws.com
-  region: us-west-2
-  access_key_id: AKIA...
-  secret_access_key: \"{{ secret }}\"
+    const EXAMPLE: &'static str = concat!(
+        s3_store_example!(),
+        "\
 latency_ops: 50
 object_size: 8MiB
 concurrency: 4
 duration: 10s
 warmup: 2s
 max_bytes: 2GiB
-";
+",
+    );
     type Params = BenchParams;
     type Output = BenchOutput;
 

@@ -20,6 +20,22 @@
 //! Every step takes one store object as it stands in the config, so a playbook checks the
 //! default store and each provider as separate check instances.
 
+/// The `store:` block of the probe's and the benchmark's `explain` examples.
+macro_rules! s3_store_example {
+    () => {
+        "\
+store:
+  type: S3
+  bucket: greptimedb
+  root: data
+  endpoint: https://s3.us-west-2.amazonaws.com
+  region: us-west-2
+  access_key_id: AKIA...
+  secret_access_key: \"{{ secret }}\"
+"
+    };
+}
+
 mod bench;
 mod client;
 mod config;

@@ -113,20 +113,15 @@ impl Step for Probe {
     const NAME: &'static str = "object_store.probe";
     const SUMMARY: &'static str = "Build the object store as GreptimeDB does; list, write, stat, read, multipart write and delete under a prefix of its own";
     const SHAREABLE: bool = true;
-    const EXAMPLE: &'static str = "\
-store:
-  type: S3
-  bucket: greptimedb
-  root: data
-  endpoint: https://s3.us-west-2.amazonaws.com
-  region: us-west-2
-  access_key_id: AKIA...
-  secret_access_key: \"{{ secret }}\"
+    const EXAMPLE: &'static str = concat!(
+        s3_store_example!(),
+        "\
 http_client:
   connect_timeout: 10s
   timeout: 30s
 data_home: /var/lib/greptimedb
-";
+",
+    );
     type Params = ProbeParams;
     type Output = ProbeOutput;
 

@@ -6,29 +6,23 @@
 //! bucket or directory afterwards: no object of the self-test, pre-existing objects untouched.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common;
 
+use common::object_store::{dir_keeping_a_file, S3Server, Seeded};
 use common::steps::{
     assert_example_parses, assert_matches_output_schema, run_cleanup, run_step, TestCx,
 };
+use common::{checks, datanode_config, run_datanode, unique};
 use futures::TryStreamExt;
 use greptime_self_test::config::Component;
 use greptime_self_test::plugins::{CleanupRegistry, StepCx};
 use opendal::layers::RetryLayer;
-use opendal::services::S3;
 use opendal::Operator;
 use serde_json::{json, Value};
-
-fn unique(tag: &str) -> String {
-    format!(
-        "gst-{tag}-{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..12]
-    )
-}
 
 fn cx(cleanup: &CleanupRegistry, read_only: bool) -> StepCx {
     TestCx::new(Component::Datanode, &unique("bench"))
@@ -45,107 +39,41 @@ fn params(store: Value) -> Value {
            "duration": "2s", "warmup": "1s"})
 }
 
-/// The S3 test server: an admin operator rooted at `root` (to seed and list), and the store
-/// as a datanode config would give it, with the read-write key under the same root.
-struct S3Store {
-    admin: Operator,
-    store: Value,
-}
-
-fn s3(root: &str) -> Option<S3Store> {
-    let endpoint = common::service("GST_S3_ENDPOINT")?;
-    let bucket = common::service("GST_S3_BUCKET")?;
-    let region = common::service("GST_S3_REGION")?;
-    let admin_key = common::service("GST_S3_ADMIN_KEY")?;
-    let admin_secret = common::service("GST_S3_ADMIN_SECRET")?;
+/// The S3 test server under a fresh root named after `tag`, seeded with a pre-existing object:
+/// the store as a datanode config would give it, with the read-write key, and an admin
+/// operator on the same root.
+async fn s3(tag: &str) -> Option<Seeded> {
+    let server = S3Server::from_env()?;
     let key = common::service("GST_S3_RW_KEY")?;
     let secret = common::service("GST_S3_RW_SECRET")?;
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let admin = Operator::new(
-        S3::default()
-            .root(root)
-            .bucket(&bucket)
-            .endpoint(&endpoint)
-            .region(&region)
-            .access_key_id(&admin_key)
-            .secret_access_key(&admin_secret)
-            .disable_ec2_metadata(),
-    )
-    .unwrap()
-    // SeaweedFS may close a pooled connection just as it is reused: retry temporary errors
-    .layer(RetryLayer::new())
-    .finish();
+    let root = unique(tag);
+    let admin = Operator::new(server.admin(&root).disable_ec2_metadata())
+        .unwrap()
+        // SeaweedFS may close a pooled connection just as it is reused: retry temporary errors
+        .layer(RetryLayer::new())
+        .finish();
     let store = json!({
-        "type": "S3", "bucket": bucket, "root": root, "endpoint": endpoint, "region": region,
-        "access_key_id": key, "secret_access_key": secret, "disable_ec2_metadata": true,
+        "type": "S3", "bucket": server.bucket, "root": root, "endpoint": server.endpoint,
+        "region": server.region, "access_key_id": key, "secret_access_key": secret,
+        "disable_ec2_metadata": true,
     });
-    Some(S3Store { admin, store })
+    Some(Seeded::new(admin, store, "pre-existing/sst.parquet").await)
 }
 
-impl S3Store {
-    /// Every object under the root, path → bytes.
-    async fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
-        let mut out = BTreeMap::new();
-        let mut lister = self
-            .admin
-            .lister_with("/")
-            .recursive(true)
-            .await
-            .expect("admin list");
-        while let Some(entry) = lister.try_next().await.expect("admin list") {
-            if entry.metadata().is_file() {
-                let bytes = self
-                    .admin
-                    .read(entry.path())
-                    .await
-                    .unwrap_or_else(|e| panic!("admin read of listed `{}`: {e}", entry.path()));
-                out.insert(entry.path().to_string(), bytes.to_vec());
-            }
-        }
-        out
-    }
-
-    /// Writes a pre-existing object under the root; returns the snapshot to compare with.
-    async fn seed(&self) -> BTreeMap<String, Vec<u8>> {
-        self.admin
-            .write("pre-existing/sst.parquet", b"do not touch me".to_vec())
-            .await
-            .expect("admin write");
-        self.snapshot().await
-    }
-
-    /// The bucket under the root holds exactly `before`: no self-test object.
-    async fn assert_untouched(&self, before: &BTreeMap<String, Vec<u8>>) {
-        let after = self.snapshot().await;
-        assert!(
-            after.keys().all(|k| !k.contains(".greptime-self-test/")),
-            "self-test objects left: {:?}",
-            after.keys().collect::<Vec<_>>()
-        );
-        assert_eq!(&after, before, "pre-existing objects changed");
-    }
-
-    /// Whether a throughput object of the bench is there (the PUT phase has begun).
-    async fn throughput_started(&self) -> bool {
-        let lister = self
-            .admin
-            .lister_with(".greptime-self-test/")
-            .recursive(true);
-        match lister.await {
-            Ok(mut l) => {
-                while let Ok(Some(entry)) = l.try_next().await {
-                    if entry.path().contains("/bench/obj/") {
-                        return true;
-                    }
+/// Whether a throughput object of the bench is under the root of `admin` (the PUT phase has
+/// begun).
+async fn throughput_started(admin: &Operator) -> bool {
+    let lister = admin.lister_with(".greptime-self-test/").recursive(true);
+    match lister.await {
+        Ok(mut l) => {
+            while let Ok(Some(entry)) = l.try_next().await {
+                if entry.path().contains("/bench/obj/") {
+                    return true;
                 }
-                false
             }
-            Err(_) => false,
+            false
         }
-    }
-
-    async fn wipe(&self) {
-        self.admin.delete_with("/").recursive(true).await.ok();
+        Err(_) => false,
     }
 }
 
@@ -221,10 +149,9 @@ fn example_parses_into_params() {
 
 #[tokio::test]
 async fn s3_short_run_has_ordered_figures_and_leaves_nothing() {
-    let Some(s3) = s3(&unique("bench")) else {
+    let Some(s3) = s3("bench").await else {
         return;
     };
-    let before = s3.seed().await;
     let cleanup = CleanupRegistry::default();
     let out = run_step(
         "object_store.bench",
@@ -236,23 +163,21 @@ async fn s3_short_run_has_ordered_figures_and_leaves_nothing() {
     assert_matches_output_schema("object_store.bench", &out.value);
     assert_figures(&out.value, 2.0, 10.0);
     assert_eq!(run_cleanup(&cleanup).await, 1);
-    s3.assert_untouched(&before).await;
-    s3.wipe().await;
+    s3.finish().await;
 }
 
 #[tokio::test]
 async fn s3_run_cancelled_in_the_throughput_phase_leaves_nothing() {
-    let Some(s3) = s3(&unique("bench-cancel")) else {
+    let Some(s3) = s3("bench-cancel").await else {
         return;
     };
-    let before = s3.seed().await;
     let cleanup = CleanupRegistry::default();
     let cx = cx(&cleanup, false);
     let mut p = params(s3.store.clone());
     p["duration"] = json!("30s");
     let run = run_step("object_store.bench", p, &cx);
     let started = async {
-        while !s3.throughput_started().await {
+        while !throughput_started(&s3.admin).await {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     };
@@ -261,14 +186,12 @@ async fn s3_run_cancelled_in_the_throughput_phase_leaves_nothing() {
         _ = tokio::time::timeout(Duration::from_secs(20), started) => {}
     }
     assert_eq!(run_cleanup(&cleanup).await, 1);
-    s3.assert_untouched(&before).await;
-    s3.wipe().await;
+    s3.finish().await;
 }
 
 #[tokio::test]
 async fn file_run_stops_at_max_bytes_keeps_other_runs_objects_and_leaves_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    std::fs::write(tmp.path().join("keep.txt"), b"keep").unwrap();
+    let tmp = dir_keeping_a_file();
     let before = tree(tmp.path());
     let mut p = params(json!({"type": "File"}));
     p["data_home"] = json!(tmp.path());
@@ -328,8 +251,7 @@ async fn file_run_stops_at_max_bytes_keeps_other_runs_objects_and_leaves_nothing
 /// it was each time, `.tmp/` included.
 #[tokio::test]
 async fn file_run_cancelled_at_many_moments_leaves_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    std::fs::write(tmp.path().join("keep.txt"), b"keep").unwrap();
+    let tmp = dir_keeping_a_file();
     let before = tree(tmp.path());
     let p = json!({"store": {"type": "File"}, "data_home": tmp.path(), "latency_ops": 2,
                    "object_size": "256KiB", "concurrency": 4, "duration": "5s", "warmup": "0s"});
@@ -390,23 +312,11 @@ const QUICK: [&str; 10] = [
     "bench_warmup=0s",
 ];
 
-/// A datanode config with `storage` (TOML) and an unreachable metasrv.
-fn datanode_toml(dir: &Path, storage: &str) -> String {
-    let config = dir.join("datanode.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "node_id = 1\n[meta_client]\nmetasrv_addrs = [\"127.0.0.1:1\"]\n\
-             [grpc]\nbind_addr = \"127.0.0.1:0\"\n[http]\naddr = \"127.0.0.1:0\"\n{storage}\n"
-        ),
-    )
-    .unwrap();
-    config.to_str().unwrap().to_string()
-}
-
-fn s3_toml(store: &Value) -> String {
-    let s = |k: &str| store[k].as_str().unwrap().to_string();
-    format!(
+/// A temporary directory holding a datanode config whose `[storage]` is the S3 store of `s3`.
+fn s3_datanode_config(s3: &Seeded) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = |k: &str| s3.store[k].as_str().unwrap().to_string();
+    let storage = format!(
         "[storage]\ntype = \"S3\"\nbucket = \"{}\"\nroot = \"{}\"\nendpoint = \"{}\"\n\
          region = \"{}\"\naccess_key_id = \"{}\"\nsecret_access_key = \"{}\"\n\
          disable_ec2_metadata = true\n",
@@ -416,7 +326,9 @@ fn s3_toml(store: &Value) -> String {
         s("region"),
         s("access_key_id"),
         s("secret_access_key")
-    )
+    );
+    let config = datanode_config(dir.path(), &storage);
+    (dir, config)
 }
 
 fn file_toml(data_home: &Path) -> String {
@@ -426,33 +338,28 @@ fn file_toml(data_home: &Path) -> String {
     )
 }
 
-/// Runs the datanode playbook with `args` after `-c`; returns the JSON report and all output.
-fn datanode(dir: &Path, config: &str, args: &[&str]) -> (Value, String) {
-    let mut all_args = vec!["datanode", "-c", config, "--output", "json"];
-    all_args.extend(args);
-    let r = common::run_in(dir, &all_args, &[]);
-    let report = serde_json::from_str(&r.stdout).unwrap_or_else(|_| panic!("{}", r.all()));
+/// Runs the datanode playbook on `config` with `args`; returns the JSON report and all output.
+fn datanode(dir: &Path, config: &Path, args: &[&str]) -> (Value, String) {
+    let (r, report) = run_datanode(dir, config, args);
     assert_eq!(r.code, 3, "the metasrv is unreachable: {}", r.all());
     (report, r.all())
 }
 
 fn benches(report: &Value) -> Vec<&Value> {
-    report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["id"] == "object_store_bench")
-        .collect()
+    checks(report, "object_store_bench")
+}
+
+/// The message of a check in the report.
+fn message(check: &Value) -> &str {
+    check["message"].as_str().unwrap()
 }
 
 #[tokio::test]
 async fn cli_figures_reach_json_and_junit_and_nothing_is_left() {
-    let Some(s3) = s3(&unique("bench-cli")) else {
+    let Some(s3) = s3("bench-cli").await else {
         return;
     };
-    let before = s3.seed().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = datanode_toml(dir.path(), &s3_toml(&s3.store));
+    let (dir, config) = s3_datanode_config(&s3);
     let junit = dir.path().join("junit.xml");
     let mut args = vec![
         "--include-performance",
@@ -465,13 +372,7 @@ async fn cli_figures_reach_json_and_junit_and_nothing_is_left() {
     assert_eq!(found.len(), 1, "{report}");
     let bench = found[0];
     assert_eq!(bench["status"], "pass", "{bench}");
-    assert!(
-        bench["message"]
-            .as_str()
-            .unwrap()
-            .contains("nothing left behind"),
-        "{bench}"
-    );
+    assert!(message(bench).contains("nothing left behind"), "{bench}");
     let metrics = &bench["metrics"];
     assert_figures(&bench_metrics_as_output(metrics), 1.0, 5.0);
     assert!(
@@ -496,8 +397,7 @@ async fn cli_figures_reach_json_and_junit_and_nothing_is_left() {
     if let Some((xsd, _)) = common::junit_validator() {
         common::assert_valid_xml(&junit, &xsd);
     }
-    s3.assert_untouched(&before).await;
-    s3.wipe().await;
+    s3.finish().await;
 }
 
 /// The report's metrics are the step output's fields, but only those set: `None` fields are
@@ -511,21 +411,14 @@ fn bench_metrics_as_output(metrics: &Value) -> Value {
 
 #[tokio::test]
 async fn cli_ctrl_c_in_the_throughput_phase_leaves_nothing() {
-    let Some(s3) = s3(&unique("bench-int")) else {
+    let Some(s3) = s3("bench-int").await else {
         return;
     };
-    let before = s3.seed().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = datanode_toml(dir.path(), &s3_toml(&s3.store));
+    let (dir, config) = s3_datanode_config(&s3);
     let child = Command::new(env!("CARGO_BIN_EXE_greptime-self-test"))
-        .args([
-            "datanode",
-            "-c",
-            &config,
-            "--output",
-            "json",
-            "--include-performance",
-        ])
+        .args(["datanode", "-c"])
+        .arg(&config)
+        .args(["--output", "json", "--include-performance"])
         .args(QUICK)
         .args(["--var", "bench_duration=60s"])
         .current_dir(dir.path())
@@ -535,7 +428,7 @@ async fn cli_ctrl_c_in_the_throughput_phase_leaves_nothing() {
         .spawn()
         .unwrap();
     let started = Instant::now();
-    while !s3.throughput_started().await {
+    while !throughput_started(&s3.admin).await {
         assert!(
             started.elapsed() < Duration::from_secs(30),
             "the throughput phase never began"
@@ -562,15 +455,14 @@ async fn cli_ctrl_c_in_the_throughput_phase_leaves_nothing() {
             .any(|d| d.as_str().unwrap().starts_with("cleaned up object store")),
         "{bench}"
     );
-    s3.assert_untouched(&before).await;
-    s3.wipe().await;
+    s3.finish().await;
 }
 
 #[test]
 fn cli_gates_follow_the_vars() {
     let run = |extra: &[&str]| {
         let dir = tempfile::tempdir().unwrap();
-        let config = datanode_toml(dir.path(), &file_toml(&dir.path().join("data")));
+        let config = datanode_config(dir.path(), &file_toml(&dir.path().join("data")));
         let mut args = vec!["--include-performance"];
         args.extend(QUICK);
         args.extend(extra);
@@ -594,26 +486,17 @@ fn cli_gates_follow_the_vars() {
         let bench = ttfb_fail.join().unwrap();
         assert_eq!(bench["status"], "fail", "{bench}");
         assert!(
-            bench["message"]
-                .as_str()
-                .unwrap()
-                .starts_with("GET time to first byte p99 ")
-                && bench["message"].as_str().unwrap().ends_with(" ms > 0 ms"),
+            message(&bench).starts_with("GET time to first byte p99 ")
+                && message(&bench).ends_with(" ms > 0 ms"),
             "{bench}"
         );
         let bench = ttfb_warn.join().unwrap();
         assert_eq!(bench["status"], "warn", "{bench}");
-        assert!(
-            bench["message"].as_str().unwrap().ends_with(" ms > 0 ms"),
-            "{bench}"
-        );
+        assert!(message(&bench).ends_with(" ms > 0 ms"), "{bench}");
         let bench = floor.join().unwrap();
         assert_eq!(bench["status"], "fail", "{bench}");
         assert!(
-            bench["message"]
-                .as_str()
-                .unwrap()
-                .ends_with(" MiB/s < 100000000 MiB/s"),
+            message(&bench).ends_with(" MiB/s < 100000000 MiB/s"),
             "{bench}"
         );
     });
@@ -625,7 +508,7 @@ fn cli_bench_needs_include_performance_and_only_reads_with_read_only() {
     let data = dir.path().join("data");
     std::fs::create_dir_all(data.join("greptime")).unwrap();
     std::fs::write(data.join("greptime/a.parquet"), vec![1u8; 5000]).unwrap();
-    let config = datanode_toml(dir.path(), &file_toml(&data));
+    let config = datanode_config(dir.path(), &file_toml(&data));
 
     let (report, _) = datanode(dir.path(), &config, &QUICK);
     let bench = benches(&report)[0];
@@ -639,10 +522,7 @@ fn cli_bench_needs_include_performance_and_only_reads_with_read_only() {
     let bench = benches(&report)[0];
     assert_eq!(bench["status"], "pass", "{bench}");
     assert!(
-        bench["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("read-only run: GET TTFB"),
+        message(bench).starts_with("read-only run: GET TTFB"),
         "{bench}"
     );
     assert_eq!(bench["metrics"]["bytes_written"], 0, "{bench}");

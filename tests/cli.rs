@@ -6,7 +6,8 @@ use crate::common;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use common::{assert_valid_xml, junit_validator, path, run, run_in, shared_example};
+use common::steps::closed_port;
+use common::{assert_valid_xml, hung_server, junit_validator, path, run, run_in, shared_example};
 use serde_json::Value;
 
 fn json_of(stdout: &str) -> Value {
@@ -20,29 +21,6 @@ fn check<'a>(report: &'a Value, id: &str) -> Vec<&'a Value> {
         .iter()
         .filter(|c| c["id"] == id)
         .collect()
-}
-
-/// A listener that accepts connections and never answers; kept open while the guard lives.
-fn hung_server() -> (String, std::thread::JoinHandle<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let handle = std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming().take(4) {
-            held.push(stream);
-        }
-        std::thread::sleep(Duration::from_secs(30));
-    });
-    (addr, handle)
-}
-
-/// A port with nothing listening on it.
-fn closed_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]

@@ -84,6 +84,7 @@ async fn a_healthy_cluster_passes_with_a_report_per_node_and_valid_outputs() {
         "GST_S3_RW_SECRET"
     );
     let (etcd,) = need!("GST_ETCD_ENDPOINT");
+    let _etcd = common::PLAIN_ETCD.read().await;
     let s3 = S3 {
         endpoint,
         bucket,
@@ -312,6 +313,75 @@ async fn nodes_naming_the_same_dependency_ask_it_once() {
     assert_eq!(
         shared_checks(report_of(&reports, "frontend-3")),
         Vec::<String>::new()
+    );
+}
+
+/// Runs an inventory of `nodes` frontends, each with only the `hung.yaml` site playbook against
+/// a server of its own that never answers (its check times out after 1 s), under `--jobs`
+/// `jobs`; returns the run, its wall time and the health check of every node.
+async fn dead_dependencies(nodes: usize, jobs: usize) -> (Run, std::time::Duration, Vec<Value>) {
+    let dir = tempfile::tempdir().unwrap();
+    let playbook = common::path("tests/fixtures/playbooks/hung.yaml");
+    let mut inventory = String::from("version: 1\ncross_node: false\nnodes:\n");
+    let mut servers = Vec::new();
+    for i in 0..nodes {
+        let (addr, server) = common::hung_server();
+        servers.push(server);
+        std::fs::write(
+            dir.path().join(format!("frontend-{i}.toml")),
+            format!("[http]\naddr = \"{addr}\"\n"),
+        )
+        .unwrap();
+        inventory.push_str(&format!(
+            "- name: frontend-{i}\n  component: frontend\n  config: frontend-{i}.toml\n  \
+             builtin: false\n  playbooks: [\"{}\"]\n",
+            playbook.display()
+        ));
+    }
+    write_all(dir.path(), &[("cluster.yaml", inventory)]);
+    let started = std::time::Instant::now();
+    let jobs = jobs.to_string();
+    let run = cluster(dir.path(), &["--output", "json", "--jobs", &jobs], &[]).await;
+    let elapsed = started.elapsed();
+    let health = reports(&run)
+        .iter()
+        .map(|r| {
+            r["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["id"] == "health")
+                .unwrap()
+                .clone()
+        })
+        .collect();
+    (run, elapsed, health)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nodes_on_dead_dependencies_finish_within_about_one_timeout() {
+    const NODES: usize = 16;
+    // every node waits for its own dead server at the same time: about one 1 s timeout for
+    // all of them (one after another would take 16 s)
+    let (run, elapsed, health) = dead_dependencies(NODES, NODES).await;
+    assert_eq!(run.code, 3, "{}", run.all());
+    assert_eq!(health.len(), NODES);
+    for check in &health {
+        assert_eq!(check["status"], "fail", "{check}");
+        assert_eq!(check["metrics"]["error_kind"], "Timeout", "{check}");
+    }
+    assert!(
+        elapsed < std::time::Duration::from_secs(4),
+        "{NODES} nodes took {elapsed:?}"
+    );
+
+    // and --jobs bounds them: 4 at a time make 4 rounds of the 1 s timeout
+    let (run, elapsed, health) = dead_dependencies(NODES, 4).await;
+    assert_eq!(run.code, 3, "{}", run.all());
+    assert_eq!(health.len(), NODES);
+    assert!(
+        elapsed >= std::time::Duration::from_millis(3900),
+        "--jobs 4 let {NODES} one-second checks finish in {elapsed:?}"
     );
 }
 

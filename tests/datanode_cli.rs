@@ -3,41 +3,15 @@
 
 use crate::common;
 
-use common::run_in;
+use common::{checks, datanode_config, run_datanode};
 use serde_json::Value;
 
 /// Runs the datanode playbook on `storage` (TOML for `[storage]` and its providers).
 fn datanode(storage: &str, extra: &[&str]) -> (i32, Value, String) {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("datanode.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "node_id = 1\n[meta_client]\nmetasrv_addrs = [\"127.0.0.1:1\"]\n\
-             [grpc]\nbind_addr = \"127.0.0.1:0\"\n[http]\naddr = \"127.0.0.1:0\"\n{storage}\n"
-        ),
-    )
-    .unwrap();
-    let mut args = vec![
-        "datanode",
-        "-c",
-        config.to_str().unwrap(),
-        "--output",
-        "json",
-    ];
-    args.extend(extra);
-    let r = run_in(dir.path(), &args, &[]);
-    let report: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|_| panic!("{}", r.all()));
+    let config = datanode_config(dir.path(), storage);
+    let (r, report) = run_datanode(dir.path(), &config, extra);
     (r.code, report, r.all())
-}
-
-fn probes(report: &Value) -> Vec<&Value> {
-    report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["id"] == "object_store_probe")
-        .collect()
 }
 
 #[test]
@@ -68,7 +42,7 @@ fn every_store_and_provider_is_probed_and_no_secret_is_shown() {
     );
     let (code, report, all) = datanode(&storage, &[]);
     assert_eq!(code, 3, "{all}");
-    let found = probes(&report);
+    let found = checks(&report, "object_store_probe");
     assert_eq!(found.len(), 3, "{report}");
     assert_eq!(found[0]["status"], "pass", "{}", found[0]);
     assert_eq!(found[1]["status"], "pass", "{}", found[1]);
@@ -85,7 +59,9 @@ fn every_store_and_provider_is_probed_and_no_secret_is_shown() {
     // (the run still fails on the absent metasrv)
     let (_, report, _) = datanode(&storage, &["--read-only"]);
     assert!(
-        probes(&report).iter().all(|p| p["status"] != "fail"),
+        checks(&report, "object_store_probe")
+            .iter()
+            .all(|p| p["status"] != "fail"),
         "{report}"
     );
 }
@@ -97,12 +73,7 @@ fn providers_named_alike_in_different_case_are_a_config_error() {
          [[storage.providers]]\nname = \"archive\"\ntype = \"S3\"\nbucket = \"b\"\nroot = \"r\"\n";
     let (code, report, all) = datanode(storage, &[]);
     assert_eq!(code, 3, "{all}");
-    let lint = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == "config_lint")
-        .unwrap();
+    let lint = checks(&report, "config_lint")[0];
     assert_eq!(lint["status"], "fail", "{lint}");
     assert!(
         lint["message"]

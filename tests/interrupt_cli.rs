@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use common::{path, service};
 
-/// Every key and value of the etcd, as etcdctl prints them.
-fn dump(etcdctl: &str, endpoint: &str) -> String {
+/// Every key and value under `prefix`, as etcdctl prints them.
+fn dump(etcdctl: &str, endpoint: &str, prefix: &str) -> String {
     let out = Command::new(etcdctl)
-        .args(["--endpoints", endpoint, "get", "--prefix", ""])
+        .args(["--endpoints", endpoint, "get", "--prefix", prefix])
         .env("ETCDCTL_API", "3")
         .output()
         .expect("etcdctl runs");
@@ -39,11 +39,12 @@ fn ctrl_c_during_the_etcd_write_workload_leaves_nothing() {
     let (Some(endpoint), Some(ctl)) = (service("GST_ETCD_ENDPOINT"), service("GST_ETCDCTL")) else {
         return;
     };
+    let _etcd = common::PLAIN_ETCD.blocking_read();
     let prefix = format!("gst-interrupt-{}/", std::process::id());
     // pre-existing metadata next to the self-test's namespace
     let existing = format!("{prefix}__greptime_metadata/table/1");
     etcdctl(&ctl, &endpoint, &["put", &existing, "value-\u{1}-bytes"]);
-    let before = dump(&ctl, &endpoint);
+    let before = dump(&ctl, &endpoint, &prefix);
 
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("metasrv.toml");
@@ -67,7 +68,7 @@ fn ctrl_c_during_the_etcd_write_workload_leaves_nothing() {
         .unwrap();
     // wait until the workload has written something, then interrupt it
     let started = Instant::now();
-    while !dump(&ctl, &endpoint).contains("__greptime_self_test") {
+    while !dump(&ctl, &endpoint, &prefix).contains("__greptime_self_test") {
         assert!(
             started.elapsed() < Duration::from_secs(20),
             "the workload never started writing"
@@ -90,7 +91,7 @@ fn ctrl_c_during_the_etcd_write_workload_leaves_nothing() {
     assert_eq!(report["interrupted"], true);
     assert_eq!(report["checks"][0]["message"], "interrupted");
 
-    let after = dump(&ctl, &endpoint);
+    let after = dump(&ctl, &endpoint, &prefix);
     assert!(
         !after.contains("__greptime_self_test"),
         "self-test keys left:\n{after}"

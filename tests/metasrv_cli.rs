@@ -74,8 +74,8 @@ fn etcd_revision(endpoint: &str) -> u64 {
     status[0]["Status"]["header"]["revision"].as_u64().unwrap()
 }
 
-/// Every key under the self-test namespace of the plain etcd.
-fn etcd_leftovers(endpoint: &str) -> String {
+/// Every self-test key under `key_prefix` (a run's `store_key_prefix`) of the plain etcd.
+fn etcd_leftovers(endpoint: &str, key_prefix: &str) -> String {
     let etcdctl = service("GST_ETCDCTL").expect("etcdctl");
     let out = Command::new(etcdctl)
         .args([
@@ -84,7 +84,7 @@ fn etcd_leftovers(endpoint: &str) -> String {
             "get",
             "--prefix",
             "--keys-only",
-            "",
+            &format!("{key_prefix}__greptime_self_test/"),
         ])
         .env("ETCDCTL_API", "3")
         .output()
@@ -99,6 +99,7 @@ fn etcd_leftovers(endpoint: &str) -> String {
 #[test]
 fn healthy_etcd_passes_and_leaves_nothing() {
     let (endpoint,) = need!("GST_ETCD_ENDPOINT");
+    let _etcd = common::PLAIN_ETCD.blocking_read();
     let dir = tempfile::tempdir().unwrap();
     let (r, report) = metasrv(
         dir.path(),
@@ -117,12 +118,13 @@ fn healthy_etcd_passes_and_leaves_nothing() {
         ],
     );
     assert_eq!(status(&report, "sql_connect"), vec!["skipped"]);
-    assert_eq!(etcd_leftovers(&endpoint), "");
+    assert_eq!(etcd_leftovers(&endpoint, "gst-cli-healthy/"), "");
 }
 
 #[test]
 fn read_only_run_writes_nothing_to_etcd() {
     let (endpoint,) = need!("GST_ETCD_ENDPOINT");
+    let _alone = common::PLAIN_ETCD.blocking_write();
     let dir = tempfile::tempdir().unwrap();
     let before = etcd_revision(&endpoint);
     let (r, report) = metasrv(
@@ -142,6 +144,7 @@ fn read_only_run_writes_nothing_to_etcd() {
 #[test]
 fn etcd_faults_fail_with_their_cause() {
     let (endpoint, auth) = need!("GST_ETCD_ENDPOINT", "GST_ETCD_AUTH_ENDPOINT");
+    let _etcd = common::PLAIN_ETCD.blocking_read();
     let dir = tempfile::tempdir().unwrap();
     let dead = format!("127.0.0.1:{}", common::steps::closed_port());
     // one dead endpoint in the list
@@ -167,14 +170,14 @@ fn etcd_faults_fail_with_their_cause() {
     // max_txn_ops above etcd's --max-txn-ops (128)
     let (r, report) = metasrv(
         dir.path(),
-        &format!("backend = \"etcd_store\"\nstore_addrs = [\"{endpoint}\"]\nmax_txn_ops = 200"),
+        &format!("backend = \"etcd_store\"\nstore_addrs = [\"{endpoint}\"]\nmax_txn_ops = 200\nstore_key_prefix = \"gst-cli-faults/\""),
         &[],
     );
     assert_eq!(r.code, 3, "{}", r.all());
     let probe = check(&report, "etcd_probe");
     assert_eq!(probe["status"], "fail", "{probe}");
     assert!(probe.to_string().contains("max_txn_ops"), "{probe}");
-    assert_eq!(etcd_leftovers(&endpoint), "");
+    assert_eq!(etcd_leftovers(&endpoint, "gst-cli-faults/"), "");
 }
 
 #[test]
@@ -269,6 +272,7 @@ fn sql_faults_fail_with_their_cause_and_never_show_the_password() {
 #[test]
 fn etcd_endpoints_of_two_clusters_disagree() {
     let (plain, other) = need!("GST_ETCD_ENDPOINT", "GST_ETCD_AUTH_ENDPOINT");
+    let _etcd = common::PLAIN_ETCD.blocking_read();
     let dir = tempfile::tempdir().unwrap();
     let (r, report) = metasrv(
         dir.path(),

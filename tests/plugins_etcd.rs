@@ -18,7 +18,7 @@ use etcd_client::{AlarmAction, AlarmOptions, AlarmType, Client, DeleteOptions, G
 use greptime_self_test::config::Component;
 use greptime_self_test::plugins::{CleanupRegistry, ErrorKind, StepError, StepOutput};
 use serde_json::{json, Value};
-use tokio::sync::{RwLock, RwLockReadGuard};
+use tokio::sync::RwLockReadGuard;
 
 const STEPS: [&str; 5] = [
     "etcd.endpoint",
@@ -28,9 +28,8 @@ const STEPS: [&str; 5] = [
     "etcd.latency",
 ];
 
-/// Writers to the plain etcd hold the read side; tests proving "no write" by comparing the store
-/// revision, or raising an alarm, hold the write side, so no other test writes meanwhile.
-static EXCLUSIVE: RwLock<()> = RwLock::const_new(());
+/// The lock every test module takes around its use of the plain etcd.
+use common::PLAIN_ETCD as EXCLUSIVE;
 
 /// A context with `budget` until the deadline and undo actions going to `cleanup`.
 fn cx(
@@ -632,7 +631,10 @@ async fn a_probe_cancelled_midway_is_cleaned_up() {
     let (ep,) = need!("GST_ETCD_ENDPOINT");
     let (_writer, etcd, prefix) = writer(&ep).await;
     let mut interrupted_after_registering = 0;
-    for delay_ms in [1u64, 3, 6, 10, 15, 25, 40] {
+    // cancel ever later until the probe finishes first: how long it takes depends on the
+    // machine's load, so fixed moments could all land before its first write
+    let mut delay_ms = 1u64;
+    loop {
         let cleanup = CleanupRegistry::default();
         let cx = cx(false, &cleanup, Duration::from_secs(10));
         let params = json!({"endpoints": [ep], "key_prefix": prefix,
@@ -641,6 +643,15 @@ async fn a_probe_cancelled_midway_is_cleaned_up() {
         let finished = tokio::time::timeout(Duration::from_millis(delay_ms), step)
             .await
             .is_ok();
+        // what a killed run would leave: every key is on a lease, so etcd removes it in time
+        let mut kv = etcd.kv_client();
+        let written = kv
+            .get(prefix.as_str(), Some(GetOptions::new().with_prefix()))
+            .await
+            .unwrap();
+        for key in written.kvs() {
+            assert_ne!(key.lease(), 0, "{} has no lease", key.key_str().unwrap());
+        }
         let actions = run_cleanup(&cleanup).await;
         if !finished && actions > 0 {
             interrupted_after_registering += 1;
@@ -649,11 +660,19 @@ async fn a_probe_cancelled_midway_is_cleaned_up() {
             dump(&etcd, &prefix).await.is_empty(),
             "keys left after a cancel at {delay_ms} ms"
         );
+        if finished || delay_ms > 10_000 {
+            break;
+        }
+        delay_ms += delay_ms / 4 + 1;
     }
     assert!(
         interrupted_after_registering > 0,
         "no cancellation landed between the first write and the end"
     );
+    // a put still in flight when its step was dropped fails on the revoked lease instead of
+    // landing after the cleanup
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(dump(&etcd, &prefix).await.is_empty(), "a late put landed");
 }
 
 #[tokio::test]

@@ -90,6 +90,19 @@ fn text(e: &StepError) -> String {
     format!("{} {}", e.message, e.hint.as_deref().unwrap_or(""))
 }
 
+/// A `[wal.tls]` that does not match the listener (TLS to a plaintext one or the reverse): the
+/// step is refused or times out, and the error names `[wal.tls]`.
+async fn assert_tls_mismatch(conn: Value, what: &str) {
+    let e = run("kafka.brokers", conn).await.expect_err(what);
+    assert!(
+        matches!(e.kind, ErrorKind::Rejected | ErrorKind::Timeout),
+        "{:?}: {}",
+        e.kind,
+        e.message
+    );
+    assert!(text(&e).contains("[wal.tls]"), "{}", text(&e));
+}
+
 /// An rskafka admin client for the test's own setup and checks.
 async fn admin(broker: &str) -> Client {
     ClientBuilder::new(vec![broker.to_string()])
@@ -405,19 +418,11 @@ async fn unusable_parameters_are_misconfigured() {
 #[tokio::test]
 async fn tls_against_a_plaintext_listener_names_wal_tls() {
     let (broker,) = need!("GST_KAFKA_BROKER");
-    let e = run(
-        "kafka.brokers",
+    assert_tls_mismatch(
         json!({"broker_endpoints": [broker], "connect_timeout": "1s", "tls": {}}),
+        "TLS to a plaintext listener",
     )
-    .await
-    .expect_err("TLS to a plaintext listener");
-    assert!(
-        matches!(e.kind, ErrorKind::Rejected | ErrorKind::Timeout),
-        "{:?}: {}",
-        e.kind,
-        e.message
-    );
-    assert!(text(&e).contains("[wal.tls]"), "{}", text(&e));
+    .await;
 }
 
 #[tokio::test]
@@ -506,66 +511,43 @@ async fn mutual_tls_broker_passes_every_step() {
 async fn tls_failures_name_the_wal_tls_key() {
     let (broker, wrong_ca) = need!("GST_KAFKA_TLS_BROKER", "GST_TLS_WRONG_CA");
     let Some(tls) = mtls() else { return };
-    // A CA that did not sign the broker certificate.
+    let ca = &tls["server_ca_cert_path"];
     let mut wrong = tls.clone();
     wrong["server_ca_cert_path"] = json!(wrong_ca);
-    let e = expect_err(
-        run(
-            "kafka.brokers",
-            json!({"broker_endpoints": [broker], "tls": wrong}),
-        )
-        .await,
-        ErrorKind::Rejected,
-    );
-    assert!(
-        text(&e).contains("wal.tls.server_ca_cert_path"),
-        "{}",
-        text(&e)
-    );
-    // No client certificate.
-    let ca_only = json!({"server_ca_cert_path": tls["server_ca_cert_path"]});
-    let e = expect_err(
-        run(
-            "kafka.brokers",
-            json!({"broker_endpoints": [broker], "tls": ca_only}),
-        )
-        .await,
-        ErrorKind::Rejected,
-    );
-    assert!(
-        text(&e).contains("wal.tls.client_cert_path"),
-        "{}",
-        text(&e)
-    );
-    // A certificate without its key: ignored, as GreptimeDB ignores it, and noted.
-    let cert_only = json!({"server_ca_cert_path": tls["server_ca_cert_path"],
-                           "client_cert_path": tls["client_cert_path"]});
-    let e = expect_err(
-        run(
-            "kafka.brokers",
-            json!({"broker_endpoints": [broker], "tls": cert_only}),
-        )
-        .await,
-        ErrorKind::Rejected,
-    );
-    assert!(
-        text(&e).contains("wal.tls.client_cert_path"),
-        "{}",
-        text(&e)
-    );
+    for (case, wal_tls, key) in [
+        (
+            "a CA that did not sign the broker certificate",
+            wrong,
+            "wal.tls.server_ca_cert_path",
+        ),
+        (
+            "no client certificate",
+            json!({"server_ca_cert_path": ca}),
+            "wal.tls.client_cert_path",
+        ),
+        // ignored, as GreptimeDB ignores it, and noted
+        (
+            "a certificate without its key",
+            json!({"server_ca_cert_path": ca, "client_cert_path": tls["client_cert_path"]}),
+            "wal.tls.client_cert_path",
+        ),
+    ] {
+        let e = expect_err(
+            run(
+                "kafka.brokers",
+                json!({"broker_endpoints": [broker], "tls": wal_tls}),
+            )
+            .await,
+            ErrorKind::Rejected,
+        );
+        assert!(text(&e).contains(key), "{case}: {}", text(&e));
+    }
     // No [wal.tls] against the TLS listener.
-    let e = run(
-        "kafka.brokers",
+    assert_tls_mismatch(
         json!({"broker_endpoints": [broker], "timeout": "1s"}),
+        "plaintext to a TLS listener",
     )
-    .await
-    .expect_err("plaintext to a TLS listener");
-    assert!(
-        matches!(e.kind, ErrorKind::Rejected | ErrorKind::Timeout),
-        "{:?}",
-        e.kind
-    );
-    assert!(text(&e).contains("[wal.tls]"), "{}", text(&e));
+    .await;
 }
 
 // ------------------------------------------------------------------ write probe

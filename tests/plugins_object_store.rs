@@ -4,28 +4,25 @@
 //! its own root with an admin credential before and after, and finds the pre-existing objects
 //! untouched and no self-test object left.
 
-use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Duration;
 
 use crate::common;
 
+use common::object_store::{dir_keeping_a_file, install_ring, snapshot, wipe, S3Server, Seeded};
 use common::steps::{
     assert_example_parses, assert_matches_output_schema, closed_port, run_cleanup, run_step, TestCx,
 };
-use futures::TryStreamExt;
+use common::{service, unique};
 use greptime_self_test::config::Component;
 use greptime_self_test::plugins::object_store::{probe_with, BuildOptions, ProbeParams};
 use greptime_self_test::plugins::{CleanupRegistry, ErrorKind, StepError, StepOutput};
-use opendal::services::{Azblob, Gcs, S3};
+use opendal::services::{Azblob, Gcs};
 use opendal::Operator;
 use serde_json::{json, Value};
 
-fn unique(tag: &str) -> String {
-    format!(
-        "gst-{tag}-{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..12]
-    )
-}
+/// The object seeded under the root of every scenario that starts from a [`Seeded`] store.
+const PRE_EXISTING: &str = "pre-existing/object.txt";
 
 fn cx(read_only: bool, cleanup: &CleanupRegistry) -> greptime_self_test::plugins::StepCx {
     TestCx::new(Component::Datanode, &unique("run"))
@@ -43,80 +40,90 @@ async fn probe(
     run_step("object_store.probe", params, &cx(read_only, cleanup)).await
 }
 
-/// Every object under `root` (path relative to the operator root → bytes).
-async fn snapshot(op: &Operator) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut lister = op
-        .lister_with("/")
-        .recursive(true)
-        .await
-        .expect("admin list");
-    while let Some(entry) = lister.try_next().await.expect("admin list") {
-        if entry.metadata().is_file() {
-            let bytes = op.read(entry.path()).await.expect("admin read").to_vec();
-            out.insert(entry.path().to_string(), bytes);
-        }
-    }
-    out
+/// Probes with `params`, expecting success (`what` says why), then runs the undo actions the
+/// probe registered; returns the output and how many actions ran.
+async fn probe_ok(params: Value, read_only: bool, what: &str) -> (Value, usize) {
+    let cleanup = CleanupRegistry::default();
+    let out = probe(params, read_only, &cleanup).await.expect(what);
+    (out.value, run_cleanup(&cleanup).await)
 }
 
-fn install_ring() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+/// Probes with `params`, expecting a failure, then runs the undo actions the probe registered;
+/// returns the error and how many actions ran.
+async fn probe_err(params: Value, read_only: bool) -> (StepError, usize) {
+    let cleanup = CleanupRegistry::default();
+    let err = probe(params, read_only, &cleanup).await.unwrap_err();
+    (err, run_cleanup(&cleanup).await)
+}
+
+/// The server refused the probe, and the hint names `key` (a config key or a permission).
+#[track_caller]
+fn assert_rejected_naming(err: &StepError, key: &str) {
+    assert_eq!(err.kind, ErrorKind::Rejected, "{err:?}");
+    assert!(err.hint.as_deref().unwrap().contains(key), "{err:?}");
+}
+
+/// The credential may not `op` (`write`, `delete`): the message starts with that operation, and
+/// the hint names the missing `permission`.
+#[track_caller]
+fn assert_refused(err: &StepError, op: &str, permission: &str) {
+    assert_rejected_naming(err, permission);
+    assert!(
+        err.message.starts_with(&format!("{op}:")),
+        "{}",
+        err.message
+    );
+}
+
+/// Probes `store`, whose credential the server does not accept: refused, the hint names `key`,
+/// and the error never shows `secret`. Returns the error.
+async fn probe_with_refused_credential(store: &Value, key: &str, secret: &str) -> StepError {
+    let (err, _) = probe_err(json!({ "store": store }), false).await;
+    assert_rejected_naming(&err, key);
+    assert!(!format!("{err:?}").contains(secret));
+    err
+}
+
+/// Points `store` at a bucket that does not exist; returns its name.
+fn use_missing_bucket(store: &mut Value) -> String {
+    let missing = unique("missing-bucket");
+    store["bucket"] = json!(missing);
+    missing
+}
+
+/// The store's bucket does not exist, and the error says which.
+#[track_caller]
+fn assert_missing_bucket(err: &StepError, missing: &str) {
+    assert_eq!(err.kind, ErrorKind::Rejected, "{err:?}");
+    assert!(
+        err.message
+            .contains(&format!("bucket `{missing}` does not exist")),
+        "{err:?}"
+    );
+}
+
+/// The probe's parameters for a File store on `data_home`.
+fn file_store(data_home: impl AsRef<Path>) -> Value {
+    json!({"store": {"type": "File"}, "data_home": data_home.as_ref()})
+}
+
+/// Seeds the root of a store fixture ([`s3`], [`azblob`], [`gcs`]) with [`PRE_EXISTING`];
+/// `None` when the fixture is (its server is not configured).
+async fn seeded(fixture: Option<(Operator, Value)>) -> Option<Seeded> {
+    let (admin, store) = fixture?;
+    Some(Seeded::new(admin, store, PRE_EXISTING).await)
 }
 
 /// An admin S3 operator rooted at `root`, plus the S3 store table for `key`/`secret`.
 fn s3(root: &str, key: &str, secret: &str) -> Option<(Operator, Value)> {
-    let endpoint = env("GST_S3_ENDPOINT")?;
-    let bucket = env("GST_S3_BUCKET")?;
-    let region = env("GST_S3_REGION")?;
-    let admin_key = env("GST_S3_ADMIN_KEY")?;
-    let admin_secret = env("GST_S3_ADMIN_SECRET")?;
-    install_ring();
-    let admin = Operator::new(
-        S3::default()
-            .root(root)
-            .bucket(&bucket)
-            .endpoint(&endpoint)
-            .region(&region)
-            .access_key_id(&admin_key)
-            .secret_access_key(&admin_secret),
-    )
-    .unwrap()
-    .finish();
+    let server = S3Server::from_env()?;
+    let admin = Operator::new(server.admin(root)).unwrap().finish();
     let store = json!({
-        "type": "S3", "bucket": bucket, "root": root, "endpoint": endpoint, "region": region,
-        "access_key_id": key, "secret_access_key": secret,
+        "type": "S3", "bucket": server.bucket, "root": root, "endpoint": server.endpoint,
+        "region": server.region, "access_key_id": key, "secret_access_key": secret,
         "enable_read_cache": true, "cache_capacity": "1GiB",
     });
     Some((admin, store))
-}
-
-fn env(name: &str) -> Option<String> {
-    common::service(name)
-}
-
-/// Seeds a pre-existing object under `root` and returns the snapshot.
-async fn seed(admin: &Operator) -> BTreeMap<String, Vec<u8>> {
-    admin
-        .write("pre-existing/object.txt", b"do not touch me".to_vec())
-        .await
-        .expect("admin write");
-    let before = snapshot(admin).await;
-    assert_eq!(before.len(), 1);
-    before
-}
-
-async fn assert_untouched(admin: &Operator, before: &BTreeMap<String, Vec<u8>>) {
-    let after = snapshot(admin).await;
-    assert_eq!(
-        &after, before,
-        "pre-existing objects untouched, nothing left"
-    );
-    assert!(after.keys().all(|k| !k.contains(".greptime-self-test")));
-}
-
-async fn wipe(admin: &Operator) {
-    admin.delete_with("/").recursive(true).await.ok();
 }
 
 #[test]
@@ -132,24 +139,18 @@ fn example_parses_into_params() {
 
 #[tokio::test]
 async fn s3_healthy_passes_and_leaves_nothing() {
-    let (Some(key), Some(secret)) = (env("GST_S3_RW_KEY"), env("GST_S3_RW_SECRET")) else {
-        return;
-    };
+    let (key, secret) = need!("GST_S3_RW_KEY", "GST_S3_RW_SECRET");
     let root = unique("s3ok");
-    let Some((admin, store)) = s3(&root, &key, &secret) else {
+    let Some(scene) = seeded(s3(&root, &key, &secret)).await else {
         return;
     };
-    let before = seed(&admin).await;
-    let cleanup = CleanupRegistry::default();
-    let out = probe(
-        json!({"store": store, "http_client": {"timeout": "20s"}}),
+    let (v, undone) = probe_ok(
+        json!({"store": scene.store, "http_client": {"timeout": "20s"}}),
         false,
-        &cleanup,
+        "healthy S3",
     )
-    .await
-    .expect("healthy S3");
-    let v = &out.value;
-    assert_matches_output_schema("object_store.probe", v);
+    .await;
+    assert_matches_output_schema("object_store.probe", &v);
     let ops: Vec<&str> = v["operations"]
         .as_array()
         .unwrap()
@@ -186,147 +187,84 @@ async fn s3_healthy_passes_and_leaves_nothing() {
         "a two-part multipart upload: {etag}"
     );
     assert!(!v.to_string().contains(&secret));
-    assert_eq!(run_cleanup(&cleanup).await, 1);
-    assert_untouched(&admin, &before).await;
-    wipe(&admin).await;
+    assert_eq!(undone, 1);
+    scene.finish().await;
 }
 
 #[tokio::test]
 async fn s3_wrong_secret_names_secret_access_key() {
-    let Some(key) = env("GST_S3_RW_KEY") else {
-        return;
-    };
-    let root = unique("s3secret");
+    let (key,) = need!("GST_S3_RW_KEY");
     let secret = "wrong-secret-0123456789abcdef";
-    let Some((admin, store)) = s3(&root, &key, secret) else {
+    let Some(scene) = seeded(s3(&unique("s3secret"), &key, secret)).await else {
         return;
     };
-    let before = seed(&admin).await;
-    let cleanup = CleanupRegistry::default();
-    let err = probe(json!({ "store": store }), false, &cleanup)
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind, ErrorKind::Rejected, "{err:?}");
+    let err = probe_with_refused_credential(&scene.store, "secret_access_key", secret).await;
     assert!(err.message.contains("signature"), "{}", err.message);
-    assert!(
-        err.hint.as_deref().unwrap().contains("secret_access_key"),
-        "{err:?}"
-    );
-    assert!(!format!("{err:?}").contains(secret));
-    run_cleanup(&cleanup).await;
-    assert_untouched(&admin, &before).await;
-    wipe(&admin).await;
+    scene.finish().await;
 }
 
 #[tokio::test]
 async fn s3_unknown_access_key_names_access_key_id() {
-    let Some(secret) = env("GST_S3_RW_SECRET") else {
+    let (secret,) = need!("GST_S3_RW_SECRET");
+    let Some((admin, store)) = s3(&unique("s3key"), "GSTUNKNOWNKEY00000000", &secret) else {
         return;
     };
-    let root = unique("s3key");
-    let Some((admin, store)) = s3(&root, "GSTUNKNOWNKEY00000000", &secret) else {
-        return;
-    };
-    let cleanup = CleanupRegistry::default();
-    let err = probe(json!({ "store": store }), false, &cleanup)
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind, ErrorKind::Rejected, "{err:?}");
-    assert!(
-        err.hint.as_deref().unwrap().contains("access_key_id"),
-        "{err:?}"
-    );
-    assert!(!format!("{err:?}").contains(&secret));
-    run_cleanup(&cleanup).await;
+    probe_with_refused_credential(&store, "access_key_id", &secret).await;
     assert!(snapshot(&admin).await.is_empty());
 }
 
 #[tokio::test]
 async fn s3_missing_bucket_names_bucket() {
-    let (Some(key), Some(secret)) = (env("GST_S3_ADMIN_KEY"), env("GST_S3_ADMIN_SECRET")) else {
-        return;
-    };
+    let (key, secret) = need!("GST_S3_ADMIN_KEY", "GST_S3_ADMIN_SECRET");
     let Some((_, mut store)) = s3(&unique("s3nobucket"), &key, &secret) else {
         return;
     };
-    let missing = unique("missing-bucket");
-    store["bucket"] = json!(missing);
-    let cleanup = CleanupRegistry::default();
-    let err = probe(json!({ "store": store }), false, &cleanup)
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind, ErrorKind::Rejected, "{err:?}");
-    assert!(
-        err.message
-            .contains(&format!("bucket `{missing}` does not exist")),
-        "{err:?}"
-    );
+    let missing = use_missing_bucket(&mut store);
+    let (err, undone) = probe_err(json!({ "store": store }), false).await;
+    assert_missing_bucket(&err, &missing);
     assert!(err.hint.as_deref().unwrap().contains("`bucket`"));
-    assert_eq!(run_cleanup(&cleanup).await, 0, "nothing was written");
+    assert_eq!(undone, 0, "nothing was written");
 }
 
 #[tokio::test]
 async fn s3_read_only_key_cannot_write_and_passes_read_only() {
-    let (Some(key), Some(secret)) = (env("GST_S3_RO_KEY"), env("GST_S3_RO_SECRET")) else {
+    let (key, secret) = need!("GST_S3_RO_KEY", "GST_S3_RO_SECRET");
+    let Some(scene) = seeded(s3(&unique("s3ro"), &key, &secret)).await else {
         return;
     };
-    let root = unique("s3ro");
-    let Some((admin, store)) = s3(&root, &key, &secret) else {
-        return;
-    };
-    let before = seed(&admin).await;
-    let cleanup = CleanupRegistry::default();
-    let err = probe(json!({ "store": store.clone() }), false, &cleanup)
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind, ErrorKind::Rejected, "{err:?}");
-    assert!(err.message.starts_with("write:"), "{}", err.message);
+    let (err, _) = probe_err(json!({ "store": scene.store }), false).await;
+    assert_refused(&err, "write", "PutObject");
     assert!(err.message.contains("may not write"), "{}", err.message);
-    assert!(
-        err.hint.as_deref().unwrap().contains("PutObject"),
-        "{err:?}"
-    );
-    run_cleanup(&cleanup).await;
-    assert_untouched(&admin, &before).await;
+    scene.assert_untouched().await;
 
     // --read-only: list and read only, which this key may do.
-    let out = probe(json!({ "store": store }), true, &cleanup)
-        .await
-        .expect("read-only probe");
-    assert_eq!(out.value["read_only"], true);
-    assert_eq!(out.value["read_object"], "pre-existing/object.txt");
-    assert_eq!(run_cleanup(&cleanup).await, 0, "nothing to undo");
-    assert_untouched(&admin, &before).await;
-    wipe(&admin).await;
+    let (out, undone) = probe_ok(json!({ "store": scene.store }), true, "read-only probe").await;
+    assert_eq!(out["read_only"], true);
+    assert_eq!(out["read_object"], PRE_EXISTING);
+    assert_eq!(undone, 0, "nothing to undo");
+    scene.finish().await;
 }
 
 #[tokio::test]
 async fn s3_endpoint_down_is_unreachable() {
-    let root = unique("s3down");
-    let Some((_, mut store)) = s3(&root, "k", "s") else {
+    let Some((_, mut store)) = s3(&unique("s3down"), "k", "s") else {
         return;
     };
     store["endpoint"] = json!(format!("http://127.0.0.1:{}", closed_port()));
-    let cleanup = CleanupRegistry::default();
-    let err = probe(
+    let (err, undone) = probe_err(
         json!({ "store": store, "http_client": {"connect_timeout": "2s"} }),
         false,
-        &cleanup,
     )
-    .await
-    .unwrap_err();
+    .await;
     assert_eq!(err.kind, ErrorKind::Unreachable, "{err:?}");
     assert!(err.hint.as_deref().unwrap().contains("`endpoint`"));
-    assert_eq!(run_cleanup(&cleanup).await, 0);
+    assert_eq!(undone, 0);
 }
 
 #[tokio::test]
 async fn s3_other_runs_objects_are_kept_with_a_warning() {
-    let (Some(key), Some(secret)) = (env("GST_S3_RW_KEY"), env("GST_S3_RW_SECRET")) else {
-        return;
-    };
-    let root = unique("s3other");
-    let Some((admin, store)) = s3(&root, &key, &secret) else {
+    let (key, secret) = need!("GST_S3_RW_KEY", "GST_S3_RW_SECRET");
+    let Some((admin, store)) = s3(&unique("s3other"), &key, &secret) else {
         return;
     };
     admin
@@ -334,11 +272,13 @@ async fn s3_other_runs_objects_are_kept_with_a_warning() {
         .await
         .unwrap();
     let before = snapshot(&admin).await;
-    let cleanup = CleanupRegistry::default();
-    let out = probe(json!({ "store": store }), false, &cleanup)
-        .await
-        .expect("another run's objects do not stop the probe");
-    let warnings = out.value["warnings"].as_array().unwrap();
+    let (out, _) = probe_ok(
+        json!({ "store": store }),
+        false,
+        "another run's objects do not stop the probe",
+    )
+    .await;
+    let warnings = out["warnings"].as_array().unwrap();
     assert!(
         warnings.iter().any(|w| w
             .as_str()
@@ -346,7 +286,6 @@ async fn s3_other_runs_objects_are_kept_with_a_warning() {
             .contains(".greptime-self-test/other-run/small.bin")),
         "{warnings:?}"
     );
-    run_cleanup(&cleanup).await;
     assert_eq!(
         snapshot(&admin).await,
         before,
@@ -357,30 +296,25 @@ async fn s3_other_runs_objects_are_kept_with_a_warning() {
 
 #[tokio::test]
 async fn s3_cancelled_probe_leaves_nothing_after_cleanup() {
-    let (Some(key), Some(secret)) = (env("GST_S3_RW_KEY"), env("GST_S3_RW_SECRET")) else {
-        return;
-    };
+    let (key, secret) = need!("GST_S3_RW_KEY", "GST_S3_RW_SECRET");
     for cancel_ms in [30, 80, 150, 300, 600] {
-        let root = unique("s3cancel");
-        let Some((admin, store)) = s3(&root, &key, &secret) else {
+        let Some(scene) = seeded(s3(&unique("s3cancel"), &key, &secret)).await else {
             return;
         };
-        let before = seed(&admin).await;
         let cleanup = CleanupRegistry::default();
         let cx = cx(false, &cleanup);
-        let run = run_step("object_store.probe", json!({ "store": store }), &cx);
+        let run = run_step("object_store.probe", json!({ "store": scene.store }), &cx);
         let _ = tokio::time::timeout(Duration::from_millis(cancel_ms), run).await;
         run_cleanup(&cleanup).await;
-        assert_untouched(&admin, &before).await;
-        wipe(&admin).await;
+        scene.finish().await;
     }
 }
 
 fn azblob(root: &str) -> Option<(Operator, Value)> {
-    let endpoint = env("GST_AZBLOB_ENDPOINT")?;
-    let account = env("GST_AZBLOB_ACCOUNT")?;
-    let key = env("GST_AZBLOB_KEY")?;
-    let container = env("GST_AZBLOB_CONTAINER")?;
+    let endpoint = service("GST_AZBLOB_ENDPOINT")?;
+    let account = service("GST_AZBLOB_ACCOUNT")?;
+    let key = service("GST_AZBLOB_KEY")?;
+    let container = service("GST_AZBLOB_CONTAINER")?;
     install_ring();
     let admin = Operator::new(
         Azblob::default()
@@ -401,81 +335,49 @@ fn azblob(root: &str) -> Option<(Operator, Value)> {
 
 #[tokio::test]
 async fn azblob_healthy_with_account_key() {
-    let root = unique("azok");
-    let Some((admin, store)) = azblob(&root) else {
+    let Some(scene) = seeded(azblob(&unique("azok"))).await else {
         return;
     };
-    let before = seed(&admin).await;
-    let cleanup = CleanupRegistry::default();
-    let out = probe(json!({ "store": store }), false, &cleanup)
-        .await
-        .expect("healthy Azblob");
-    assert_eq!(out.value["store"], "AzureArchive");
-    assert_eq!(out.value["type"], "Azblob");
-    assert_matches_output_schema("object_store.probe", &out.value);
-    assert_eq!(run_cleanup(&cleanup).await, 1);
-    assert_untouched(&admin, &before).await;
-    wipe(&admin).await;
+    let (out, undone) = probe_ok(json!({ "store": scene.store }), false, "healthy Azblob").await;
+    assert_eq!(out["store"], "AzureArchive");
+    assert_eq!(out["type"], "Azblob");
+    assert_matches_output_schema("object_store.probe", &out);
+    assert_eq!(undone, 1);
+    scene.finish().await;
 }
 
 #[tokio::test]
 async fn azblob_wrong_account_key_names_account_key() {
-    let root = unique("azkey");
-    let Some((admin, mut store)) = azblob(&root) else {
+    let Some((admin, mut store)) = azblob(&unique("azkey")) else {
         return;
     };
     let wrong = "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXktd3Jvbmcta2V5LXdyb25nLWtleQ==";
     store["account_key"] = json!(wrong);
-    let cleanup = CleanupRegistry::default();
-    let err = probe(json!({ "store": store }), false, &cleanup)
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind, ErrorKind::Rejected, "{err:?}");
-    assert!(
-        err.hint.as_deref().unwrap().contains("account_key"),
-        "{err:?}"
-    );
-    assert!(!format!("{err:?}").contains(wrong));
-    run_cleanup(&cleanup).await;
+    probe_with_refused_credential(&store, "account_key", wrong).await;
     assert!(snapshot(&admin).await.is_empty());
 }
 
 #[tokio::test]
 async fn azblob_read_only_sas_cannot_write() {
-    let Some(sas) = env("GST_AZBLOB_RO_SAS") else {
+    let (sas,) = need!("GST_AZBLOB_RO_SAS");
+    let Some(mut scene) = seeded(azblob(&unique("azsas"))).await else {
         return;
     };
-    let root = unique("azsas");
-    let Some((admin, mut store)) = azblob(&root) else {
-        return;
-    };
-    let before = seed(&admin).await;
-    store["account_key"] = json!("");
-    store["sas_token"] = json!(sas);
-    let cleanup = CleanupRegistry::default();
-    let err = probe(json!({ "store": store.clone() }), false, &cleanup)
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind, ErrorKind::Rejected, "{err:?}");
-    assert!(err.message.starts_with("write:"), "{}", err.message);
-    assert!(
-        err.hint.as_deref().unwrap().contains("PutObject"),
-        "{err:?}"
-    );
+    scene.store["account_key"] = json!("");
+    scene.store["sas_token"] = json!(sas);
+    let (err, _) = probe_err(json!({ "store": scene.store }), false).await;
+    assert_refused(&err, "write", "PutObject");
     assert!(!format!("{err:?}").contains(&sas));
-    run_cleanup(&cleanup).await;
-    assert_untouched(&admin, &before).await;
-    let out = probe(json!({ "store": store }), true, &cleanup)
-        .await
-        .expect("read-only probe");
-    assert_eq!(out.value["credentials"], "sas_token");
-    assert!(!out.value.to_string().contains(&sas));
-    wipe(&admin).await;
+    scene.assert_untouched().await;
+    let (out, _) = probe_ok(json!({ "store": scene.store }), true, "read-only probe").await;
+    assert_eq!(out["credentials"], "sas_token");
+    assert!(!out.to_string().contains(&sas));
+    wipe(&scene.admin).await;
 }
 
 fn gcs(root: &str) -> Option<(Operator, Value)> {
-    let endpoint = env("GST_GCS_ENDPOINT")?;
-    let bucket = env("GST_GCS_BUCKET")?;
+    let endpoint = service("GST_GCS_ENDPOINT")?;
+    let bucket = service("GST_GCS_BUCKET")?;
     install_ring();
     let admin = Operator::new(
         Gcs::default()
@@ -511,13 +413,11 @@ async fn gcs_probe(store: Value, cleanup: &CleanupRegistry) -> Result<Value, Ste
 
 #[tokio::test]
 async fn gcs_healthy() {
-    let root = unique("gcsok");
-    let Some((admin, store)) = gcs(&root) else {
+    let Some(scene) = seeded(gcs(&unique("gcsok"))).await else {
         return;
     };
-    let before = seed(&admin).await;
     let cleanup = CleanupRegistry::default();
-    match gcs_probe(store, &cleanup).await {
+    match gcs_probe(scene.store.clone(), &cleanup).await {
         Ok(v) => assert_matches_output_schema("object_store.probe", &v),
         // OpenDAL writes multipart GCS objects through the XML API (`?uploads`), which real
         // GCS serves and fake-gcs-server does not: everything before it must have passed.
@@ -537,8 +437,7 @@ async fn gcs_healthy() {
         }
     }
     assert_eq!(run_cleanup(&cleanup).await, 1);
-    assert_untouched(&admin, &before).await;
-    wipe(&admin).await;
+    scene.finish().await;
 }
 
 #[tokio::test]
@@ -546,34 +445,20 @@ async fn gcs_missing_bucket_names_bucket() {
     let Some((_, mut store)) = gcs(&unique("gcsnobucket")) else {
         return;
     };
-    let missing = unique("missing-bucket");
-    store["bucket"] = json!(missing);
+    let missing = use_missing_bucket(&mut store);
     let cleanup = CleanupRegistry::default();
     let err = gcs_probe(store, &cleanup).await.unwrap_err();
-    assert_eq!(err.kind, ErrorKind::Rejected, "{err:?}");
-    assert!(
-        err.message
-            .contains(&format!("bucket `{missing}` does not exist")),
-        "{err:?}"
-    );
+    assert_missing_bucket(&err, &missing);
     assert_eq!(run_cleanup(&cleanup).await, 0);
 }
 
 #[tokio::test]
 async fn file_store_on_tempdir_passes_and_leaves_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    std::fs::write(tmp.path().join("keep.txt"), b"keep").unwrap();
-    let cleanup = CleanupRegistry::default();
-    let out = probe(
-        json!({"store": {"type": "File"}, "data_home": tmp.path()}),
-        false,
-        &cleanup,
-    )
-    .await
-    .expect("File store");
-    assert_eq!(out.value["credentials"], "none");
-    assert_eq!(out.value["type"], "File");
-    assert_eq!(run_cleanup(&cleanup).await, 1);
+    let tmp = dir_keeping_a_file();
+    let (out, undone) = probe_ok(file_store(tmp.path()), false, "File store").await;
+    assert_eq!(out["credentials"], "none");
+    assert_eq!(out["type"], "File");
+    assert_eq!(undone, 1);
     let mut names: Vec<String> = std::fs::read_dir(tmp.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -589,30 +474,15 @@ async fn file_store_on_unwritable_dir_is_rejected() {
     // Root ignores mode bits: a directory below a regular file can never be created.
     let file = tmp.path().join("a-file");
     std::fs::write(&file, b"x").unwrap();
-    let home = file.join("data");
-    let cleanup = CleanupRegistry::default();
-    let err = probe(
-        json!({"store": {"type": "File"}, "data_home": home}),
-        false,
-        &cleanup,
-    )
-    .await
-    .unwrap_err();
+    let (err, undone) = probe_err(file_store(file.join("data")), false).await;
     assert_eq!(err.kind, ErrorKind::Rejected, "{err:?}");
     assert!(err.message.contains("data_home"), "{}", err.message);
     assert!(err.hint.unwrap().contains("storage.data_home"));
-    assert_eq!(run_cleanup(&cleanup).await, 0);
+    assert_eq!(undone, 0);
 
     // /proc refuses new directories even to root.
-    let err = probe(
-        json!({"store": {"type": "File"}, "data_home": "/proc/greptime-self-test-nope"}),
-        false,
-        &cleanup,
-    )
-    .await
-    .unwrap_err();
+    let (err, _) = probe_err(file_store("/proc/greptime-self-test-nope"), false).await;
     assert_eq!(err.kind, ErrorKind::Rejected, "{err:?}");
-    run_cleanup(&cleanup).await;
 }
 
 #[tokio::test]
@@ -647,54 +517,30 @@ async fn config_step_checks_shape_without_io() {
 
 #[tokio::test]
 async fn file_store_read_only_creates_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    std::fs::write(tmp.path().join("keep.txt"), b"keep").unwrap();
-    let cleanup = CleanupRegistry::default();
-    let out = probe(
-        json!({"store": {"type": "File"}, "data_home": tmp.path()}),
-        true,
-        &cleanup,
-    )
-    .await
-    .expect("read-only File store");
-    assert_eq!(out.value["read_object"], "keep.txt");
-    assert_eq!(run_cleanup(&cleanup).await, 0);
+    let tmp = dir_keeping_a_file();
+    let (out, undone) = probe_ok(file_store(tmp.path()), true, "read-only File store").await;
+    assert_eq!(out["read_object"], "keep.txt");
+    assert_eq!(undone, 0);
     let names: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
     assert_eq!(names.len(), 1, "no .tmp/ nor probe directory created");
     let missing = tmp.path().join("not-yet");
-    let err = probe(
-        json!({"store": {"type": "File"}, "data_home": missing}),
-        true,
-        &cleanup,
-    )
-    .await
-    .unwrap_err();
+    let (err, _) = probe_err(file_store(&missing), true).await;
     assert_eq!(err.kind, ErrorKind::Rejected, "{err:?}");
     assert!(!missing.exists(), "not created in a --read-only run");
 }
 
 #[tokio::test]
 async fn s3_key_that_cannot_delete_names_delete_object() {
-    let (Some(key), Some(secret)) = (env("GST_S3_NODELETE_KEY"), env("GST_S3_NODELETE_SECRET"))
-    else {
+    let (key, secret) = need!("GST_S3_NODELETE_KEY", "GST_S3_NODELETE_SECRET");
+    let Some(scene) = seeded(s3(&unique("s3nodelete"), &key, &secret)).await else {
         return;
     };
-    let root = unique("s3nodelete");
-    let Some((admin, store)) = s3(&root, &key, &secret) else {
-        return;
-    };
-    let before = seed(&admin).await;
     let cleanup = CleanupRegistry::default();
-    let err = probe(json!({ "store": store }), false, &cleanup)
+    let err = probe(json!({ "store": scene.store }), false, &cleanup)
         .await
         .unwrap_err();
-    assert_eq!(err.kind, ErrorKind::Rejected, "{err:?}");
-    assert!(err.message.starts_with("delete:"), "{}", err.message);
+    assert_refused(&err, "delete", "DeleteObject");
     assert!(err.message.contains("may not delete"), "{}", err.message);
-    assert!(
-        err.hint.as_deref().unwrap().contains("DeleteObject"),
-        "{err:?}"
-    );
     // The cleanup runs with the same credential: it fails, and says so.
     let actions = cleanup.drain();
     assert_eq!(actions.len(), 1);
@@ -705,15 +551,15 @@ async fn s3_key_that_cannot_delete_names_delete_object() {
         assert!(!failed.contains(&secret));
     }
     // An administrator removes what the probe could not.
-    let left = snapshot(&admin).await;
+    let left = snapshot(&scene.admin).await;
     assert!(left.keys().any(|k| k.starts_with(".greptime-self-test/")));
-    admin
+    scene
+        .admin
         .delete_with(".greptime-self-test/")
         .recursive(true)
         .await
         .unwrap();
-    assert_untouched(&admin, &before).await;
-    wipe(&admin).await;
+    scene.finish().await;
 }
 
 #[tokio::test]
@@ -727,15 +573,16 @@ async fn whole_storage_table_is_accepted_as_store() {
         "http_client": {"pool_max_idle_per_host": 1024, "connect_timeout": "30s", "timeout": "30s",
                         "pool_idle_timeout": "90s", "skip_ssl_validation": false}
     });
-    let cleanup = CleanupRegistry::default();
-    let out = probe(json!({ "store": storage }), false, &cleanup)
-        .await
-        .expect("File store from the whole [storage] table");
+    let (out, _) = probe_ok(
+        json!({ "store": storage }),
+        false,
+        "File store from the whole [storage] table",
+    )
+    .await;
     assert_eq!(
-        out.value["root"],
+        out["root"],
         format!("{}/", tmp.path().display()),
         "the table's data_home"
     );
-    run_cleanup(&cleanup).await;
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
 }

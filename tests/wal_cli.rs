@@ -3,32 +3,17 @@
 
 use crate::common;
 
-use common::{run_in, service};
+use common::{datanode_config, run_datanode};
 use serde_json::Value;
 
 /// Runs the datanode playbook with Kafka WAL settings; returns exit code and the Kafka checks.
 fn datanode_wal(broker: &str, wal: &str, extra: &[&str]) -> (i32, Vec<Value>) {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("datanode.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "node_id = 1\n[meta_client]\nmetasrv_addrs = [\"127.0.0.1:1\"]\n\
-             [grpc]\nbind_addr = \"127.0.0.1:0\"\n[http]\naddr = \"127.0.0.1:0\"\n\
-             [wal]\nprovider = \"kafka\"\nbroker_endpoints = [\"{broker}\"]\n{wal}\n"
-        ),
-    )
-    .unwrap();
-    let mut args = vec![
-        "datanode",
-        "-c",
-        config.to_str().unwrap(),
-        "--output",
-        "json",
-    ];
-    args.extend(extra);
-    let r = run_in(dir.path(), &args, &[]);
-    let report: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|_| panic!("{}", r.all()));
+    let config = datanode_config(
+        dir.path(),
+        &format!("[wal]\nprovider = \"kafka\"\nbroker_endpoints = [\"{broker}\"]\n{wal}"),
+    );
+    let (r, report) = run_datanode(dir.path(), &config, extra);
     let kafka = report["checks"]
         .as_array()
         .unwrap()
@@ -48,79 +33,68 @@ fn by_id<'a>(checks: &'a [Value], id: &str) -> &'a Value {
 
 #[test]
 fn healthy_broker_passes_the_wal_checks() {
-    let Some(broker) = service("GST_KAFKA_BROKER") else {
-        return;
-    };
+    let (broker,) = need!("GST_KAFKA_BROKER");
     let (_, checks) = datanode_wal(
         &broker,
         "auto_create_topics = true",
         &["--var", "kafka_write_probe=true"],
     );
-    assert_eq!(
-        by_id(&checks, "kafka_brokers")["status"],
-        "pass",
-        "{checks:?}"
-    );
-    assert_eq!(
-        by_id(&checks, "kafka_api_versions")["status"],
-        "pass",
-        "{checks:?}"
-    );
-    // missing topics are created by metasrv when auto_create_topics is on: a warning
-    assert_ne!(
-        by_id(&checks, "kafka_topics")["status"],
-        "fail",
-        "{checks:?}"
-    );
-    // tansu reports the end offset off by one (services.md), hence not `pass`
-    assert_ne!(
-        by_id(&checks, "kafka_write_probe")["status"],
-        "fail",
-        "{checks:?}"
-    );
+    for id in ["kafka_brokers", "kafka_api_versions"] {
+        assert_eq!(by_id(&checks, id)["status"], "pass", "{checks:?}");
+    }
+    // Not `fail`, and may be no `pass`: missing topics are created by metasrv when
+    // auto_create_topics is on (a warning), and tansu reports the end offset off by one
+    // (services.md).
+    for id in ["kafka_topics", "kafka_write_probe"] {
+        assert_ne!(by_id(&checks, id)["status"], "fail", "{checks:?}");
+    }
+}
+
+/// A WAL fault and how the datanode playbook must report it: check `check` fails and its
+/// `field` contains `says`.
+struct WalFault<'a> {
+    broker: &'a str,
+    wal: &'a str,
+    check: &'a str,
+    field: &'a str,
+    says: &'a str,
 }
 
 #[test]
 fn wal_faults_fail_with_their_cause() {
-    let Some(broker) = service("GST_KAFKA_BROKER") else {
-        return;
-    };
+    let (broker,) = need!("GST_KAFKA_BROKER");
     let dead = format!("127.0.0.1:{}", common::steps::closed_port());
-    let (code, checks) = datanode_wal(&dead, "", &[]);
-    assert_eq!(code, 3);
-    let brokers = by_id(&checks, "kafka_brokers");
-    assert_eq!(brokers["status"], "fail");
-    assert!(
-        brokers["hint"]
-            .as_str()
-            .unwrap()
-            .contains("wal.broker_endpoints"),
-        "{brokers}"
-    );
-    let (code, checks) = datanode_wal(
-        &broker,
-        "auto_create_topics = false\nnum_topics = 3\ntopic_name_prefix = \"gst_absent\"",
-        &[],
-    );
-    assert_eq!(code, 3);
-    let topics = by_id(&checks, "kafka_topics");
-    assert_eq!(topics["status"], "fail");
-    assert!(
-        topics["message"]
-            .as_str()
-            .unwrap()
-            .contains("auto_create_topics = false"),
-        "{topics}"
-    );
-    let (code, checks) = datanode_wal(&broker, "replication_factor = 3", &[]);
-    assert_eq!(code, 3);
-    let topics = by_id(&checks, "kafka_topics");
-    assert_eq!(topics["status"], "fail");
-    assert!(
-        topics["message"]
-            .as_str()
-            .unwrap()
-            .contains("replication_factor = 3"),
-        "{topics}"
-    );
+    let faults = [
+        WalFault {
+            broker: &dead,
+            wal: "",
+            check: "kafka_brokers",
+            field: "hint",
+            says: "wal.broker_endpoints",
+        },
+        WalFault {
+            broker: &broker,
+            wal: "auto_create_topics = false\nnum_topics = 3\ntopic_name_prefix = \"gst_absent\"",
+            check: "kafka_topics",
+            field: "message",
+            says: "auto_create_topics = false",
+        },
+        WalFault {
+            broker: &broker,
+            wal: "replication_factor = 3",
+            check: "kafka_topics",
+            field: "message",
+            says: "replication_factor = 3",
+        },
+    ];
+    for fault in faults {
+        let (code, checks) = datanode_wal(fault.broker, fault.wal, &[]);
+        assert_eq!(code, 3, "{}", fault.says);
+        let check = by_id(&checks, fault.check);
+        assert_eq!(check["status"], "fail", "{check}");
+        assert!(
+            check[fault.field].as_str().unwrap().contains(fault.says),
+            "{check}"
+        );
+    }
 }

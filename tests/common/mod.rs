@@ -3,6 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use serde_json::Value;
+
+pub mod object_store;
 pub mod steps;
 
 /// The crate root.
@@ -66,6 +69,55 @@ pub fn run(args: &[&str]) -> Run {
     run_in(dir.path(), args, &[])
 }
 
+/// Writes `datanode.toml` into `dir`: node 1, a metasrv at 127.0.0.1:1 (nothing answers), gRPC
+/// and HTTP on port 0, then `rest` (more TOML). Returns its path.
+pub fn datanode_config(dir: &Path, rest: &str) -> PathBuf {
+    let config = dir.join("datanode.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "node_id = 1\n[meta_client]\nmetasrv_addrs = [\"127.0.0.1:1\"]\n\
+             [grpc]\nbind_addr = \"127.0.0.1:0\"\n[http]\naddr = \"127.0.0.1:0\"\n{rest}\n"
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// Runs the datanode playbook on `config` in `dir` with JSON output, then `extra` arguments;
+/// returns the run and its report (panics with all the output when stdout is not JSON).
+pub fn run_datanode(dir: &Path, config: &Path, extra: &[&str]) -> (Run, Value) {
+    let mut args = vec![
+        "datanode",
+        "-c",
+        config.to_str().unwrap(),
+        "--output",
+        "json",
+    ];
+    args.extend(extra);
+    let r = run_in(dir, &args, &[]);
+    let report = serde_json::from_str(&r.stdout).unwrap_or_else(|_| panic!("{}", r.all()));
+    (r, report)
+}
+
+/// The checks of a JSON report with the given `id`, one for each instance.
+pub fn checks<'a>(report: &'a Value, id: &str) -> Vec<&'a Value> {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"] == id)
+        .collect()
+}
+
+/// A name unique to this test run: `gst-<tag>-<12 hex digits>`.
+pub fn unique(tag: &str) -> String {
+    format!(
+        "gst-{tag}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
+}
+
 /// A `GST_*` variable written by `scripts/services.sh`. Missing: the test is skipped with a note,
 /// except under CI=true, where it fails (a test never passes in silence).
 pub fn service(name: &str) -> Option<String> {
@@ -125,3 +177,23 @@ pub fn assert_valid_xml(file: &Path, xsd: &Path) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A listener on 127.0.0.1 that accepts connections and never answers (it holds the first
+/// four, and closes 30 s after the fourth). Returns its address.
+pub fn hung_server() -> (String, std::thread::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let handle = std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().take(4).collect();
+        std::thread::sleep(std::time::Duration::from_secs(30));
+        drop(held);
+    });
+    (addr, handle)
+}
+
+/// The plain test etcd (`GST_ETCD_ENDPOINT`) is shared by the test modules of this one binary.
+/// A test that uses it holds the read side for as long as it does; a test that needs it to
+/// itself (proving "no write" by comparing the store revision, or raising an alarm) holds the
+/// write side, so no other test writes or fails on the alarm meanwhile. Synchronous tests use
+/// `blocking_read`/`blocking_write`.
+pub static PLAIN_ETCD: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());

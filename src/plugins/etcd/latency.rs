@@ -137,7 +137,8 @@ value_size: 256
             }
             (None, summary(&gets))
         } else {
-            warnings.extend(claim_namespace(&etcd, cx, &ns, &state));
+            let claim = claim_namespace(&etcd, cx, &ns, &state).await?;
+            warnings.extend(claim.warning.clone());
 
             let value = pattern(params.value_size);
             let keys: Vec<String> = (0..operations)
@@ -148,7 +149,7 @@ value_size: 256
                 let (_, put_ms) = timed(etcd.call(
                     cx,
                     &format!("put `{key}`"),
-                    kv.put(key.as_bytes(), value.clone(), None),
+                    kv.put(key.as_bytes(), value.clone(), Some(claim.put_options())),
                 ))
                 .await?;
                 puts.push(put_ms);

@@ -3,9 +3,9 @@
 //! probe proving metasrv's limits (`max_txn_ops`, `procedure.max_metadata_value_size`), a
 //! read-only look at the metadata and election keys, and put/get latency.
 //!
-//! Steps that write keep every key under `{key_prefix}__greptime_self_test/{run_id}/`, refuse to
-//! run when that prefix holds keys of another run, and register their cleanup before the first
-//! write.
+//! Steps that write keep every key under `{key_prefix}__greptime_self_test/{run_id}/`, put each
+//! with a lease of their own (so keys a killed run could not remove expire), and register their
+//! cleanup before the first write.
 
 mod client;
 mod cluster;
@@ -16,7 +16,7 @@ mod probe;
 
 use std::future::Future;
 
-use etcd_client::{Client, DeleteOptions, GetOptions};
+use etcd_client::{Client, DeleteOptions, GetOptions, PutOptions};
 use tokio::time::Instant;
 
 pub use cluster::{Cluster, ClusterMember, ClusterOutput, ClusterParams};
@@ -95,18 +95,47 @@ pub(crate) async fn open_namespace(
     Ok((etcd, ns, state))
 }
 
-/// Readies the namespace for the step's first write: registers the cleanup of the step's
-/// folder and, when the namespace root holds keys of other runs, returns a warning about them.
-/// They are left alone (this run writes and removes only its own folder): another self-test
-/// running now (the metasrvs of a cluster run share one store) or one killed before its cleanup.
-pub(crate) fn claim_namespace(
+/// How long a step's keys outlive its deadline if its cleanup never runs (a killed run):
+/// every key is put with a lease of the step's remaining time plus this, so etcd removes them.
+const LEASE_MARGIN_S: i64 = 60;
+
+/// A namespace readied for the step's writes.
+pub(crate) struct Claim {
+    /// The lease every key of the step is put with. The cleanup revokes it, which removes its
+    /// keys at once and makes a put still in flight from a cancelled step fail instead of
+    /// landing after the cleanup.
+    pub lease: i64,
+    /// Set when the namespace root holds keys of other runs.
+    pub warning: Option<String>,
+}
+
+impl Claim {
+    /// Options for every put of the step: its lease.
+    pub fn put_options(&self) -> PutOptions {
+        PutOptions::new().with_lease(self.lease)
+    }
+}
+
+/// Readies the namespace for the step's first write: grants the step's lease, registers the
+/// cleanup of the step's folder and, when the namespace root holds keys of other runs, warns
+/// about them. They are left alone (this run writes and removes only its own folder): another
+/// self-test running now (the metasrvs of a cluster run share one store) or one killed before
+/// its cleanup.
+pub(crate) async fn claim_namespace(
     etcd: &Etcd,
     cx: &StepCx,
     ns: &Namespace,
     state: &NamespaceState,
-) -> Option<String> {
-    register_cleanup(etcd, cx, ns);
-    (state.foreign > 0).then(|| other_runs_warning(etcd, ns, state))
+) -> Result<Claim, StepError> {
+    let ttl = i64::try_from(cx.remaining().as_secs()).unwrap_or(i64::MAX / 2) + LEASE_MARGIN_S;
+    let mut leases = etcd.client.lease_client();
+    let what = format!("granting a {ttl} s lease for `{}`", ns.own);
+    let lease = etcd.call(cx, &what, leases.grant(ttl, None)).await?.id();
+    register_cleanup(etcd, cx, ns, lease);
+    Ok(Claim {
+        lease,
+        warning: (state.foreign > 0).then(|| other_runs_warning(etcd, ns, state)),
+    })
 }
 
 /// Reads the namespace root, counting the keys that are neither this run's nor its siblings'.
@@ -183,22 +212,23 @@ fn other_runs_warning(etcd: &Etcd, ns: &Namespace, state: &NamespaceState) -> St
     )
 }
 
-/// Registers the removal of every key under the step's folder. Idempotent; runs however the
-/// step ends (success, failure, timeout, Ctrl-C). With several endpoints it falls back to each
-/// endpoint alone, so a dead endpoint picked by the balancer does not leave keys behind.
-fn register_cleanup(etcd: &Etcd, cx: &StepCx, ns: &Namespace) {
+/// Registers the removal of every key under the step's folder: revoking its lease, then
+/// deleting the folder and checking it is empty. Idempotent; runs however the step ends
+/// (success, failure, timeout, Ctrl-C). With several endpoints it falls back to each endpoint
+/// alone, so a dead endpoint picked by the balancer does not leave keys behind.
+fn register_cleanup(etcd: &Etcd, cx: &StepCx, ns: &Namespace, lease: i64) {
     let client = etcd.client.clone();
     let fallbacks = etcd.fallbacks();
     let own = ns.own.clone();
     cx.on_cleanup(format!("etcd keys under `{own}`"), async move {
         let mut problems = Vec::new();
-        match delete_all(&client, &own).await {
+        match remove_all(&client, lease, &own).await {
             Ok(()) => return Ok(()),
             Err(e) => problems.push(e),
         }
         for (endpoint, options) in fallbacks {
             let result = match Client::connect([endpoint.as_str()], Some(options)).await {
-                Ok(client) => delete_all(&client, &own).await,
+                Ok(client) => remove_all(&client, lease, &own).await,
                 Err(e) => Err(e.to_string()),
             };
             match result {
@@ -210,27 +240,31 @@ fn register_cleanup(etcd: &Etcd, cx: &StepCx, ns: &Namespace) {
     });
 }
 
-/// Deletes every key starting with `prefix` and checks none is left.
-async fn delete_all(client: &Client, prefix: &str) -> Result<(), String> {
-    let mut kv = client.kv_client();
-    // Twice: a put still in flight when the step was dropped may land after the first.
-    for _ in 0..2 {
-        kv.delete(prefix.as_bytes(), Some(DeleteOptions::new().with_prefix()))
-            .await
-            .map_err(|e| format!("cannot delete `{prefix}`: {e}"))?;
-        let left = kv
-            .get(
-                prefix.as_bytes(),
-                Some(GetOptions::new().with_prefix().with_count_only()),
-            )
-            .await
-            .map_err(|e| format!("cannot list `{prefix}`: {e}"))?
-            .count();
-        if left == 0 {
-            return Ok(());
+/// Revokes `lease` (removing its keys; a lease already gone is fine), then deletes every key
+/// starting with `prefix` and checks none is left.
+async fn remove_all(client: &Client, lease: i64, prefix: &str) -> Result<(), String> {
+    if let Err(e) = client.lease_client().revoke(lease).await {
+        if !client::status_message(&e).is_some_and(|m| m.contains("lease not found")) {
+            return Err(format!("cannot revoke the lease of `{prefix}`: {e}"));
         }
     }
-    Err(format!("keys are still left under `{prefix}`"))
+    let mut kv = client.kv_client();
+    kv.delete(prefix.as_bytes(), Some(DeleteOptions::new().with_prefix()))
+        .await
+        .map_err(|e| format!("cannot delete `{prefix}`: {e}"))?;
+    let left = kv
+        .get(
+            prefix.as_bytes(),
+            Some(GetOptions::new().with_prefix().with_count_only()),
+        )
+        .await
+        .map_err(|e| format!("cannot list `{prefix}`: {e}"))?
+        .count();
+    if left == 0 {
+        Ok(())
+    } else {
+        Err(format!("{left} key(s) are still left under `{prefix}`"))
+    }
 }
 
 /// Deletes every key under the step's folder and checks none is left; returns the revision.

@@ -158,7 +158,8 @@ value_size: 1536000
                 warnings,
             });
         }
-        warnings.extend(claim_namespace(&etcd, cx, &ns, &state));
+        let claim = claim_namespace(&etcd, cx, &ns, &state).await?;
+        warnings.extend(claim.warning.clone());
         let mut kv = etcd.client.kv_client();
 
         // put / get / delete of one key.
@@ -167,7 +168,7 @@ value_size: 1536000
         let (_, put_ms) = timed(etcd.call(
             cx,
             &format!("put `{key}`"),
-            kv.put(key.as_bytes(), value.clone(), None),
+            kv.put(key.as_bytes(), value.clone(), Some(claim.put_options())),
         ))
         .await?;
         let (got, get_ms) =
@@ -212,7 +213,13 @@ value_size: 1536000
         // One transaction of max_txn_ops puts.
         let n = params.max_txn_ops;
         let ops: Vec<TxnOp> = (0..n)
-            .map(|i| TxnOp::put(format!("{}txn/{i:06}", ns.own), "t", None))
+            .map(|i| {
+                TxnOp::put(
+                    format!("{}txn/{i:06}", ns.own),
+                    "t",
+                    Some(claim.put_options()),
+                )
+            })
             .collect();
         let what = format!("a transaction of {n} puts");
         let (txn, txn_ms) =
@@ -237,14 +244,16 @@ value_size: 1536000
             let key = format!("{}large", ns.own);
             let data = pattern(size as usize);
             let what = format!("put of a {size}-byte value");
-            let (_, put_ms) =
-                timed(
-                    etcd.call_with(cx, &what, kv.put(key.as_bytes(), data, None), |e| {
-                        client::is_too_large(e)
-                            .then(|| too_large(size, client::status_message(e).unwrap_or_default()))
-                    }),
-                )
-                .await?;
+            let (_, put_ms) = timed(etcd.call_with(
+                cx,
+                &what,
+                kv.put(key.as_bytes(), data, Some(claim.put_options())),
+                |e| {
+                    client::is_too_large(e)
+                        .then(|| too_large(size, client::status_message(e).unwrap_or_default()))
+                },
+            ))
+            .await?;
             (Some(size), Some(put_ms))
         };
 

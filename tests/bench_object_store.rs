@@ -16,7 +16,7 @@ use common::object_store::{dir_keeping_a_file, S3Server, Seeded};
 use common::steps::{
     assert_example_parses, assert_matches_output_schema, run_cleanup, run_step, TestCx,
 };
-use common::{checks, datanode_config, run_datanode, unique};
+use common::{checks, datanode_config, run_component, unique};
 use futures::TryStreamExt;
 use greptime_self_test::config::Component;
 use greptime_self_test::plugins::{CleanupRegistry, StepCx};
@@ -340,7 +340,7 @@ fn file_toml(data_home: &Path) -> String {
 
 /// Runs the datanode playbook on `config` with `args`; returns the JSON report and all output.
 fn datanode(dir: &Path, config: &Path, args: &[&str]) -> (Value, String) {
-    let (r, report) = run_datanode(dir, config, args);
+    let (r, report) = run_component("datanode", dir, config, args);
     assert_eq!(r.code, 3, "the metasrv is unreachable: {}", r.all());
     (report, r.all())
 }
@@ -435,11 +435,7 @@ async fn cli_ctrl_c_in_the_throughput_phase_leaves_nothing() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    common::interrupt(&child);
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");

@@ -506,11 +506,7 @@ fn interrupt(playbook: &str, signals: usize) -> (std::process::Output, Duration)
     let started = Instant::now();
     for _ in 0..signals {
         std::thread::sleep(Duration::from_millis(700));
-        let status = std::process::Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
+        common::interrupt(&child);
     }
     let out = child.wait_with_output().unwrap();
     (out, started.elapsed())

@@ -3,14 +3,14 @@
 
 use crate::common;
 
-use common::{checks, datanode_config, run_datanode};
+use common::{checks, datanode_config, run_component};
 use serde_json::Value;
 
 /// Runs the datanode playbook on `storage` (TOML for `[storage]` and its providers).
 fn datanode(storage: &str, extra: &[&str]) -> (i32, Value, String) {
     let dir = tempfile::tempdir().unwrap();
     let config = datanode_config(dir.path(), storage);
-    let (r, report) = run_datanode(dir.path(), &config, extra);
+    let (r, report) = run_component("datanode", dir.path(), &config, extra);
     (r.code, report, r.all())
 }
 

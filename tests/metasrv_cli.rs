@@ -6,7 +6,7 @@ use crate::common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{run_in, service, Run};
+use common::{run_component, service, Run};
 use serde_json::Value;
 
 /// Writes a metasrv config into `dir` and runs the built-in playbook on it.
@@ -17,18 +17,7 @@ fn metasrv(dir: &Path, toml: &str, extra: &[&str]) -> (Run, Value) {
         format!("{toml}\n[grpc]\nbind_addr = \"127.0.0.1:0\"\n[http]\naddr = \"127.0.0.1:0\"\n"),
     )
     .unwrap();
-    let mut args = vec![
-        "metasrv",
-        "-c",
-        config.to_str().unwrap(),
-        "--output",
-        "json",
-    ];
-    args.extend(extra);
-    let r = run_in(dir, &args, &[]);
-    let report: Value =
-        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", r.all()));
-    (r, report)
+    run_component("metasrv", dir, &config, extra)
 }
 
 fn status<'a>(report: &'a Value, id: &str) -> Vec<&'a str> {

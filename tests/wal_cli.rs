@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use common::{datanode_config, run_datanode};
+use common::{datanode_config, run_component};
 use serde_json::Value;
 
 /// Runs the datanode playbook with Kafka WAL settings; returns exit code and the Kafka checks.
@@ -13,7 +13,7 @@ fn datanode_wal(broker: &str, wal: &str, extra: &[&str]) -> (i32, Vec<Value>) {
         dir.path(),
         &format!("[wal]\nprovider = \"kafka\"\nbroker_endpoints = [\"{broker}\"]\n{wal}"),
     );
-    let (r, report) = run_datanode(dir.path(), &config, extra);
+    let (r, report) = run_component("datanode", dir.path(), &config, extra);
     let kafka = report["checks"]
         .as_array()
         .unwrap()

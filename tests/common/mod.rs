@@ -84,11 +84,12 @@ pub fn datanode_config(dir: &Path, rest: &str) -> PathBuf {
     config
 }
 
-/// Runs the datanode playbook on `config` in `dir` with JSON output, then `extra` arguments;
-/// returns the run and its report (panics with all the output when stdout is not JSON).
-pub fn run_datanode(dir: &Path, config: &Path, extra: &[&str]) -> (Run, Value) {
+/// Runs the built-in playbook of `component` on `config` in `dir` with JSON output, then `extra`
+/// arguments; returns the run and its report (panics with all the output when stdout is not
+/// JSON).
+pub fn run_component(component: &str, dir: &Path, config: &Path, extra: &[&str]) -> (Run, Value) {
     let mut args = vec![
-        "datanode",
+        component,
         "-c",
         config.to_str().unwrap(),
         "--output",
@@ -96,8 +97,18 @@ pub fn run_datanode(dir: &Path, config: &Path, extra: &[&str]) -> (Run, Value) {
     ];
     args.extend(extra);
     let r = run_in(dir, &args, &[]);
-    let report = serde_json::from_str(&r.stdout).unwrap_or_else(|_| panic!("{}", r.all()));
+    let report =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", r.all()));
     (r, report)
+}
+
+/// Sends SIGINT (what Ctrl-C sends) to `child`.
+pub fn interrupt(child: &std::process::Child) {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -INT {}", child.id());
 }
 
 /// The checks of a JSON report with the given `id`, one for each instance.

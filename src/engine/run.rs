@@ -673,7 +673,12 @@ impl<'a> Runner<'a> {
             },
             _ = cancel.cancelled() => AttemptEnd::Interrupted,
         };
-        task.abort();
+        if matches!(end, AttemptEnd::TimedOut(_) | AttemptEnd::Interrupted) {
+            // the step must be gone before its cleanup starts: an aborted task can still be in
+            // the middle of a poll on another worker thread, about to send one more request
+            task.abort();
+            let _ = tokio::time::timeout(CLEANUP_TIMEOUT, &mut task).await;
+        }
         let mut notes = Vec::new();
         for action in undo.drain() {
             match tokio::time::timeout(CLEANUP_TIMEOUT, action.action).await {

@@ -595,11 +595,12 @@ impl<'a> Runner<'a> {
             };
             let (end, cleanup_notes) = match &self.opts.shared {
                 Some(shared) if step.shareable() => {
-                    let key = format!(
-                        "{}\n{attempt}\n{}\n{}\n{params}",
+                    let key = SharedAttempts::key(
                         step.name(),
-                        timeout.as_millis(),
-                        self.opts.read_only
+                        attempt,
+                        timeout,
+                        self.opts.read_only,
+                        &params,
                     );
                     let asker = Asker {
                         run_id: &self.opts.run_id,

@@ -16,7 +16,9 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use super::run::AttemptEnd;
@@ -51,6 +53,20 @@ pub(super) struct Asker<'a> {
 }
 
 impl SharedAttempts {
+    /// The key of an attempt: everything its outcome can depend on besides the dependency.
+    pub(super) fn key(
+        step: &str,
+        attempt: u32,
+        timeout: Duration,
+        read_only: bool,
+        params: &Value,
+    ) -> String {
+        format!(
+            "{step}\n{attempt}\n{}\n{read_only}\n{params}",
+            timeout.as_millis()
+        )
+    }
+
     /// Runs `attempt` unless another run of the session has executed (or is executing) the
     /// attempt with the same `key`; then returns that outcome with a detail line saying so.
     pub(super) async fn attempt(
@@ -101,7 +117,6 @@ impl SharedAttempts {
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::time::Duration;
 
     use super::*;
     use crate::plugins::StepOutput;
@@ -180,6 +195,32 @@ mod tests {
         assert_eq!(runs.load(Ordering::SeqCst), 2);
         assert!(matches!(next.0, AttemptEnd::Output(_)));
         assert_eq!(next.1, ["cleaned up probe"], "executed by b itself");
+    }
+
+    #[test]
+    fn keys_differ_in_everything_that_can_change_an_outcome() {
+        let params = serde_json::json!({"endpoint": "127.0.0.1:2379"});
+        let second = Duration::from_secs(1);
+        let key = |step, attempt, timeout, read_only, params: &Value| {
+            SharedAttempts::key(step, attempt, timeout, read_only, params)
+        };
+        let base = key("etcd.probe", 1, second, false, &params);
+        assert_eq!(base, key("etcd.probe", 1, second, false, &params.clone()));
+        for other in [
+            key("etcd.latency", 1, second, false, &params),
+            key("etcd.probe", 2, second, false, &params),
+            key("etcd.probe", 1, second * 2, false, &params),
+            key("etcd.probe", 1, second, true, &params),
+            key(
+                "etcd.probe",
+                1,
+                second,
+                false,
+                &serde_json::json!({"endpoint": "127.0.0.1:2380"}),
+            ),
+        ] {
+            assert_ne!(base, other);
+        }
     }
 
     #[test]

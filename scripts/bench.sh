@@ -5,7 +5,10 @@
 #   bash scripts/bench.sh            # prints a table; results also in target/bench/overhead.md
 #
 # The datanode run uses GreptimeDB's example config, whose metasrv (127.0.0.1:3002) is not
-# running: connection refused is immediate, so the figure is the tool's own overhead.
+# running: connection refused is immediate. Both configs use File storage, so both runs write,
+# fsync, read back and delete the object-store probe's objects (a 6 MiB multipart write among
+# them) on this machine's disk; the --read-only run does none of that and shows the runner's
+# own cost.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v hyperfine >/dev/null 2>&1 || {
@@ -23,4 +26,5 @@ hyperfine --warmup 3 --runs 30 -N --ignore-failure \
   -n 'true' 'true' \
   -n 'process start (--version)' "$bin --version" \
   -n 'standalone playbook' "$bin standalone -c $OLDPWD/examples/standalone.toml" \
+  -n 'standalone playbook, --read-only' "$bin standalone -c $OLDPWD/examples/standalone.toml --read-only" \
   -n 'datanode playbook (metasrv down)' "$bin datanode -c $OLDPWD/../shared/reference/greptimedb-config/datanode.example.toml"

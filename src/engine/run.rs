@@ -24,7 +24,9 @@ use crate::config::{units, EffectiveConfig};
 use crate::diag::Diagnostic;
 use crate::playbook::model::{CheckDef, OutcomeKind};
 use crate::playbook::{template, LoadedPlaybook, Located, Templates};
-use crate::plugins::{millis, registry, CleanupRegistry, ErrorKind, StepCx, StepError, StepOutput};
+use crate::plugins::{
+    millis, registry, CleanupRegistry, CreatedDirs, ErrorKind, StepCx, StepError, StepOutput,
+};
 
 /// Default per-attempt timeout when a check sets none.
 pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -261,6 +263,7 @@ impl Engine {
             scope: &scope,
             config: config.clone(),
             opts,
+            created_dirs: CreatedDirs::default(),
         };
         // main checks stop on cancel; cleanup checks always run
         let main = runner.graph(&playbook.checks, &cancel, &HashMap::new(), false);
@@ -272,6 +275,9 @@ impl Engine {
         let cleanup = runner.graph(&playbook.cleanup, &never, &main, true);
         for id in playbook.cleanup.iter().map(|c| c.def.id.as_str()) {
             checks.extend(cleanup[id].clone().await.iter().cloned());
+        }
+        for dir in runner.created_dirs.remove_empty() {
+            tracing::debug!("removed {}, created by this run", dir.display());
         }
         deadline_guard.abort();
 
@@ -345,6 +351,8 @@ struct Runner<'a> {
     scope: &'a Scope,
     config: Arc<EffectiveConfig>,
     opts: &'a RunOptions,
+    /// Directories the run's steps created, removed when the run ends if empty.
+    created_dirs: CreatedDirs,
 }
 
 /// How one attempt ended, before judging.
@@ -663,7 +671,8 @@ impl<'a> Runner<'a> {
             self.opts.read_only,
             undo.clone(),
         )
-        .with_progress(self.opts.progress.clone());
+        .with_progress(self.opts.progress.clone())
+        .with_created_dirs(self.created_dirs.clone());
         let mut task = tokio::spawn(async move { step.run_dyn(params, &cx).await });
         let end = tokio::select! {
             joined = tokio::time::timeout(timeout, &mut task) => match joined {

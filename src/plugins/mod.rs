@@ -24,6 +24,7 @@ pub mod registry;
 pub mod sql;
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -294,6 +295,34 @@ impl CleanupRegistry {
     }
 }
 
+/// Directories the steps of one run created (as GreptimeDB creates them at start-up). A step
+/// removes what it created when it is empty at its own cleanup, but steps sharing a directory
+/// (a `fs.writable` check and a File store probe on one `data_home`) run concurrently, so
+/// neither can tell whether the other still uses it; the engine removes every recorded
+/// directory that is empty once the whole run has ended.
+#[derive(Clone, Default)]
+pub struct CreatedDirs {
+    dirs: Arc<Mutex<Vec<PathBuf>>>,
+}
+
+impl CreatedDirs {
+    /// Notes that `dir` did not exist before a step of this run created it.
+    pub fn record(&self, dir: PathBuf) {
+        self.dirs.lock().expect("created dirs lock").push(dir);
+    }
+
+    /// Removes every recorded directory that is empty, deepest first (a parent emptied by
+    /// removing its child goes too); keeps the others. Returns the directories removed.
+    pub fn remove_empty(&self) -> Vec<PathBuf> {
+        let mut dirs = std::mem::take(&mut *self.dirs.lock().expect("created dirs lock"));
+        dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+        dirs.dedup();
+        dirs.into_iter()
+            .filter(|dir| std::fs::remove_dir(dir).is_ok())
+            .collect()
+    }
+}
+
 /// What a running step may use: the effective config, the run id, its deadline and the
 /// engine's cleanup registry.
 pub struct StepCx {
@@ -305,6 +334,7 @@ pub struct StepCx {
     /// `--read-only`: steps must not write anything.
     pub read_only: bool,
     cleanup: CleanupRegistry,
+    created_dirs: CreatedDirs,
     progress: Option<indicatif::MultiProgress>,
 }
 
@@ -322,8 +352,22 @@ impl StepCx {
             deadline,
             read_only,
             cleanup,
+            created_dirs: CreatedDirs::default(),
             progress: None,
         }
+    }
+
+    /// Lets [`StepCx::record_created_dir`] note directories in the run's `dirs` (the engine
+    /// passes one per run).
+    pub fn with_created_dirs(mut self, dirs: CreatedDirs) -> Self {
+        self.created_dirs = dirs;
+        self
+    }
+
+    /// Notes a directory this step created; the engine removes it when the run ends, if it is
+    /// empty then. The step should still remove it at its own cleanup when it can.
+    pub fn record_created_dir(&self, dir: PathBuf) {
+        self.created_dirs.record(dir);
     }
 
     /// Lets [`StepCx::progress_bar`] draw on `progress` (the engine passes stderr's, when it is
@@ -389,6 +433,28 @@ mod tests {
         let one = LatencySummary::of(&[7.0]).unwrap();
         assert_eq!((one.p50, one.p99, one.max), (7.0, 7.0, 7.0));
         assert_eq!(LatencySummary::of(&[]), None);
+    }
+
+    #[test]
+    fn created_dirs_go_deepest_first_and_only_when_empty() {
+        let tmp = std::env::temp_dir().join(format!("gst-created-{}", std::process::id()));
+        let (a, b, c, kept) = (
+            tmp.join("a"),
+            tmp.join("a/b"),
+            tmp.join("a/b/c"),
+            tmp.join("k"),
+        );
+        std::fs::create_dir_all(&c).unwrap();
+        std::fs::create_dir_all(&kept).unwrap();
+        std::fs::write(kept.join("data"), b"x").unwrap();
+        let dirs = CreatedDirs::default();
+        for dir in [&b, &kept, &a, &c, &b] {
+            dirs.record(dir.to_path_buf());
+        }
+        assert_eq!(dirs.remove_empty(), vec![c, b, a.clone()]);
+        assert!(!a.exists());
+        assert!(kept.join("data").exists(), "a directory with content stays");
+        std::fs::remove_dir_all(&tmp).unwrap();
     }
 
     #[test]

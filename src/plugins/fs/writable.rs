@@ -132,7 +132,10 @@ impl Step for Writable {
 
         for dir in &missing {
             match tokio::fs::create_dir(dir).await {
-                Ok(()) => created.lock().expect("created dirs").push(dir.clone()),
+                Ok(()) => {
+                    created.lock().expect("created dirs").push(dir.clone());
+                    cx.record_created_dir(dir.clone());
+                }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                 Err(e) => {
                     return Err(fs_error(

@@ -497,6 +497,15 @@ impl Target {
         // Building a File store's operator has created `data_home` and `.tmp/`: however the
         // step ends from here (refused, a listing failed), the cleanup puts them back.
         if is_file && !cx.read_only {
+            for dir in &target.created_home_dirs {
+                cx.record_created_dir(dir.clone());
+            }
+            if tmp_existed == Some(false) {
+                let home = super::normalize_dir(&data_home);
+                if let Ok(tmp) = std::path::absolute(format!("{home}{ATOMIC_WRITE_DIR}")) {
+                    cx.record_created_dir(tmp);
+                }
+            }
             target.register_cleanup(cx);
         }
         Ok(target)

@@ -135,7 +135,7 @@ pub struct ConfigArgs {
     /// The component's TOML file (as given to `greptime <component> start -c`).
     #[arg(short = 'c', long = "config", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Environment prefix, like GreptimeDB's `--env-prefix` (default GREPTIMEDB_<COMPONENT>).
+    /// Environment prefix, like GreptimeDB's `--env-prefix` (default `GREPTIMEDB_<COMPONENT>`).
     #[arg(long, value_name = "PREFIX")]
     pub env_prefix: Option<String>,
     /// Override a config key, applied after file and environment: `--set storage.type=S3`.

@@ -12,7 +12,7 @@
 //!   topic.
 //!
 //! The reads (ApiVersions, SASL, Metadata) are sent by a small client of our own
-//! ([`client`]) because rskafka does not expose them; topic creation, produce, fetch and
+//! (`client`) because rskafka does not expose them; topic creation, produce, fetch and
 //! deletion go through rskafka, the client GreptimeDB uses.
 
 mod api_versions;

@@ -134,7 +134,7 @@ fn judge(nodes: &[Node]) -> FailoverOutput {
 mod tests {
     use serde_json::{json, Value};
 
-    use super::super::testing::node;
+    use super::super::testing::{assert_counts, node, CountCase};
     use super::*;
 
     fn metasrv(failover: bool, provider: &str, allow_local: bool) -> Node {
@@ -155,7 +155,7 @@ mod tests {
         let s3 = || json!({"type": "S3", "bucket": "b"});
         let file = || json!({"type": "File"});
         // (case, nodes, failures, warnings)
-        let cases: Vec<(&str, Vec<Node>, usize, usize)> = vec![
+        let cases: Vec<CountCase> = vec![
             (
                 "off",
                 vec![metasrv(false, "raft_engine", false), datanode("d0", file())],
@@ -204,15 +204,7 @@ mod tests {
             ),
             ("no metasrv", vec![datanode("d0", file())], 0, 0),
         ];
-        for (case, nodes, failed, warned) in cases {
-            let out = judge(&nodes);
-            assert_eq!(
-                (out.findings.failed.len(), out.findings.warned.len()),
-                (failed, warned),
-                "{case}: {:?}",
-                out.findings
-            );
-        }
+        assert_counts(cases, |nodes| judge(nodes).findings);
     }
 
     #[test]

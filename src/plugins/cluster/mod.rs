@@ -475,7 +475,23 @@ pub(crate) enum Advertised {
 pub(crate) mod testing {
     use serde_json::{json, Value};
 
-    use super::Node;
+    use super::{Findings, Node};
+
+    /// A rule's table case: its name, the nodes, and how many failures and warnings the rule
+    /// must find in them.
+    pub type CountCase = (&'static str, Vec<Node>, usize, usize);
+
+    /// Judges each case's nodes with `judge` and compares the numbers of failures and warnings.
+    pub fn assert_counts(cases: Vec<CountCase>, judge: impl Fn(&[Node]) -> Findings) {
+        for (case, nodes, failed, warned) in cases {
+            let findings = judge(&nodes);
+            assert_eq!(
+                (findings.failed.len(), findings.warned.len()),
+                (failed, warned),
+                "{case}: {findings:?}"
+            );
+        }
+    }
 
     /// A node from a JSON config, e.g. `node("dn-0", "datanode", Some("a"), json!({...}))`.
     pub fn node(name: &str, component: &str, host: Option<&str>, config: Value) -> Node {

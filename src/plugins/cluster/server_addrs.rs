@@ -228,7 +228,7 @@ fn judge(nodes: &[Node]) -> ServerAddrsOutput {
 mod tests {
     use serde_json::json;
 
-    use super::super::testing::node;
+    use super::super::testing::{assert_counts, node, CountCase};
     use super::*;
 
     fn dn(name: &str, host: &str, server: &str, bind: &str) -> Node {
@@ -243,7 +243,7 @@ mod tests {
     #[test]
     fn verdicts() {
         // (case, nodes, failures, warnings)
-        let cases: Vec<(&str, Vec<Node>, usize, usize)> = vec![
+        let cases: Vec<CountCase> = vec![
             (
                 "distinct routable",
                 vec![
@@ -352,15 +352,7 @@ mod tests {
                 0,
             ),
         ];
-        for (case, nodes, failed, warned) in cases {
-            let out = judge(&nodes);
-            assert_eq!(
-                (out.findings.failed.len(), out.findings.warned.len()),
-                (failed, warned),
-                "{case}: {:?}",
-                out.findings
-            );
-        }
+        assert_counts(cases, |nodes| judge(nodes).findings);
     }
 
     #[test]

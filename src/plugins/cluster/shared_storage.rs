@@ -386,7 +386,7 @@ fn provider_checks(datanodes: &[&Node], findings: &mut Findings) {
 mod tests {
     use serde_json::json;
 
-    use super::super::testing::node;
+    use super::super::testing::{assert_counts, node, CountCase};
     use super::*;
 
     fn dn(name: &str, host: Option<&str>, storage: Value) -> Node {
@@ -427,7 +427,7 @@ mod tests {
     fn verdicts() {
         let file = |home: &str| json!({"type": "File", "data_home": home});
         // (case, nodes, failures, warnings)
-        let cases: Vec<(&str, Vec<Node>, usize, usize)> = vec![
+        let cases: Vec<CountCase> = vec![
             (
                 "one store",
                 vec![
@@ -499,15 +499,7 @@ mod tests {
                 0,
             ),
         ];
-        for (case, nodes, failed, warned) in cases {
-            let out = judge(&nodes);
-            assert_eq!(
-                (out.findings.failed.len(), out.findings.warned.len()),
-                (failed, warned),
-                "{case}: {:?}",
-                out.findings
-            );
-        }
+        assert_counts(cases, |nodes| judge(nodes).findings);
     }
 
     #[test]

@@ -256,7 +256,7 @@ fn compare(reference: &Reference, setup: &Setup, group: &[&Node], findings: &mut
 mod tests {
     use serde_json::{json, Value};
 
-    use super::super::testing::node;
+    use super::super::testing::{assert_counts, node, CountCase};
     use super::*;
 
     fn raft() -> Value {
@@ -272,7 +272,7 @@ mod tests {
         let m = |config| node("m0", "metasrv", None, config);
         let d = |name: &str, config| node(name, "datanode", None, config);
         // (case, nodes, failures, warnings)
-        let cases: Vec<(&str, Vec<Node>, usize, usize)> = vec![
+        let cases: Vec<CountCase> = vec![
             ("both raft_engine", vec![m(raft()), d("d0", raft())], 0, 0),
             (
                 "provider left out means raft_engine",
@@ -350,15 +350,7 @@ mod tests {
             ),
             ("empty inventory", vec![], 0, 0),
         ];
-        for (case, nodes, failed, warned) in cases {
-            let out = judge(&nodes);
-            assert_eq!(
-                (out.findings.failed.len(), out.findings.warned.len()),
-                (failed, warned),
-                "{case}: {:?}",
-                out.findings
-            );
-        }
+        assert_counts(cases, |nodes| judge(nodes).findings);
     }
 
     #[test]

@@ -284,3 +284,52 @@ fn etcd_endpoints_of_two_clusters_disagree() {
         "{cluster}"
     );
 }
+
+/// `GREPTIMEDB_METASRV__STORE_ADDRS="<etcd>,"`: config-rs splits the list key into two entries,
+/// the second empty, and metasrv's etcd client trims every entry and drops the empty ones
+/// (`src/meta-srv/src/utils/etcd.rs`); the real metasrv elects a leader with it (greptimedb.md
+/// §10). So the run passes and only the live endpoint is probed.
+#[test]
+fn a_trailing_comma_in_the_store_addrs_env_var_is_dropped_as_metasrv_drops_it() {
+    let (endpoint,) = need!("GST_ETCD_ENDPOINT");
+    let _etcd = common::PLAIN_ETCD.blocking_read();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("metasrv.toml");
+    std::fs::write(
+        &config,
+        "backend = \"etcd_store\"\nstore_key_prefix = \"gst-cli-comma/\"\n[grpc]\nbind_addr = \"127.0.0.1:0\"\n[http]\naddr = \"127.0.0.1:0\"\n",
+    )
+    .unwrap();
+    let addrs = format!("{endpoint},");
+    let r = common::run_in(
+        dir.path(),
+        &[
+            "metasrv",
+            "-c",
+            config.to_str().unwrap(),
+            "--output",
+            "json",
+        ],
+        &[("GREPTIMEDB_METASRV__STORE_ADDRS", addrs.as_str())],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_pass(
+        &report,
+        &[
+            "etcd_endpoint",
+            "etcd_cluster",
+            "etcd_metadata",
+            "etcd_probe",
+        ],
+    );
+    let probed: Vec<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"] == "etcd_endpoint")
+        .map(|c| c["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(probed, [format!("etcd endpoint {endpoint} is healthy")]);
+    assert_eq!(etcd_leftovers(&endpoint, "gst-cli-comma/"), "");
+}

@@ -26,6 +26,7 @@ greptime-self-test 0.1.0: datanode (playbook object_storage)
   backend: etcd
   storage_type: S3
   endpoints: 2
+  judged as: GreptimeDB 1.3.0
   run id: run-2026-0001
 
 ✓ pass      12ms  etcd endpoint reachable: connected to 127.0.0.1:2379

@@ -27,6 +27,11 @@ pub use self::secrets::{
     is_secret_key, redact_toml_source, redact_yaml_source, secrets_in_connection_string,
 };
 
+/// The GreptimeDB release whose option structs, defaults and start-up rules this config layer
+/// follows (its source at commit 7fd0a7bb). Every report names it, so that an operator on
+/// another release knows what the verdicts were judged against.
+pub const GREPTIMEDB_VERSION: &str = "1.3.0";
+
 /// What a playbook reads: one GreptimeDB component's config, or [`Component::Cluster`], the
 /// combined effective configs of a cluster inventory.
 #[derive(

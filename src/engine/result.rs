@@ -143,6 +143,9 @@ pub enum Overall {
 pub struct RunReport {
     /// Version of greptime-self-test that produced the report.
     pub tool_version: String,
+    /// The GreptimeDB release whose config rules and behaviour the verdicts follow.
+    #[serde(default)]
+    pub greptimedb_version: String,
     /// Unique id of this run; also the namespace of every probe key, object and table.
     pub run_id: String,
     /// GreptimeDB component the config belongs to (`cluster` for cross-node playbooks).

@@ -283,6 +283,7 @@ impl Engine {
 
         let mut report = RunReport {
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            greptimedb_version: crate::config::GREPTIMEDB_VERSION.to_string(),
             run_id: opts.run_id.clone(),
             component: config.component.as_str().to_string(),
             node: opts.node.clone(),

@@ -249,6 +249,10 @@ fn properties(report: &RunReport) -> String {
     );
     entries.push(("run_id".to_string(), report.run_id.clone()));
     entries.push(("tool_version".to_string(), report.tool_version.clone()));
+    entries.push((
+        "greptimedb_version".to_string(),
+        report.greptimedb_version.clone(),
+    ));
     entries.push(("started_at".to_string(), report.timestamp.clone()));
     if report.interrupted {
         entries.push(("interrupted".to_string(), "true".to_string()));

@@ -73,8 +73,14 @@ impl TextReporter {
             .summary
             .iter()
             .map(|(key, value)| (key.clone(), display_value(value)));
+        let rules = (!report.greptimedb_version.is_empty()).then(|| {
+            (
+                "judged as".to_string(),
+                format!("GreptimeDB {}", report.greptimedb_version),
+            )
+        });
         let run_id = ("run id".to_string(), report.run_id.clone());
-        for (key, value) in config.chain(summary).chain([run_id]) {
+        for (key, value) in config.chain(summary).chain(rules).chain([run_id]) {
             writeln!(out, "  {}", clean(&format!("{key}: {value}")))?;
         }
         writeln!(out)

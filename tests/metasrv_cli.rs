@@ -170,8 +170,8 @@ fn etcd_faults_fail_with_their_cause() {
 }
 
 #[test]
-fn healthy_postgres_and_mysql_pass() {
-    let (pg, my) = need!("GST_PG_RW_URL", "GST_MYSQL_RW_URL");
+fn healthy_postgres_passes() {
+    let (pg,) = need!("GST_PG_RW_URL");
     let dir = tempfile::tempdir().unwrap();
     let (r, report) = metasrv(
         dir.path(),
@@ -189,24 +189,104 @@ fn healthy_postgres_and_mysql_pass() {
             "sql_latency",
         ],
     );
+}
+
+/// MariaDB as `mysql_store`: metasrv's MySQL election runs `SET SESSION wait_timeout = ?,
+/// innodb_lock_wait_timeout = ?, max_execution_time = ?` on every new session
+/// (GreptimeDB election/rds/mysql.rs, maybe_init_client), MariaDB answers error 1193 and
+/// metasrv exits (greptimedb.md §10, "MariaDB 10.11 as mysql_store, read-write user"). The
+/// playbook replays those settings and fails on the server's answer, naming the variable. The
+/// other MySQL checks still do not fail for this read-write user.
+#[test]
+fn mariadb_store_fails_on_the_election_session_settings() {
+    let (my,) = need!("GST_MYSQL_RW_URL");
+    let dir = tempfile::tempdir().unwrap();
     let (r, report) = metasrv(
         dir.path(),
         &format!("backend = \"mysql_store\"\nstore_addrs = [\"{my}\"]\nmeta_table_name = \"gst_cli_meta\""),
         &[],
     );
-    assert_eq!(r.code, 0, "{}", r.all());
-    for id in [
-        "sql_connect",
-        "sql_metadata_table",
-        "sql_privileges",
-        "sql_election",
-    ] {
+    assert_eq!(r.code, 3, "{}", r.all());
+    let election = check(&report, "sql_election");
+    assert_eq!(election["status"], "fail", "{election}");
+    let message = election["message"].as_str().unwrap();
+    for says in ["max_execution_time", "1193", "metasrv exits"] {
+        assert!(message.contains(says), "{message}");
+    }
+    let hint = election["hint"].as_str().unwrap();
+    for says in ["MySQL 5.7.8", "MariaDB"] {
+        assert!(hint.contains(says), "{hint}");
+    }
+    for id in ["sql_connect", "sql_metadata_table", "sql_privileges"] {
         assert_ne!(
             status(&report, id),
             vec!["fail"],
             "{id}: {}",
             check(&report, id)
         );
+    }
+}
+
+/// MariaDB with a SELECT-only user: metasrv exits (greptimedb.md §10, "MariaDB read-only
+/// user"); its metadata backend runs CREATE TABLE IF NOT EXISTS at start-up
+/// (kv_backend/rds/mysql.rs), which MariaDB refuses without CREATE even when the table exists.
+#[test]
+fn mariadb_read_only_user_fails() {
+    let (ro,) = need!("GST_MYSQL_RO_URL");
+    let dir = tempfile::tempdir().unwrap();
+    let (r, report) = metasrv(
+        dir.path(),
+        &format!("backend = \"mysql_store\"\nstore_addrs = [\"{ro}\"]\nmeta_table_name = \"gst_cli_meta\""),
+        &[],
+    );
+    assert_eq!(r.code, 3, "{}", r.all());
+    let table = check(&report, "sql_metadata_table");
+    assert_eq!(table["status"], "fail", "{table}");
+    assert!(table.to_string().contains("CREATE"), "{table}");
+    assert_eq!(status(&report, "sql_election"), vec!["fail"], "{report}");
+}
+
+/// Kafka WAL `broker_endpoints = [dead, live]`: metasrv works (greptimedb.md §10): the rskafka
+/// fork GreptimeDB uses (src/connection.rs, connect_to_a_broker_with_retry) tries the
+/// bootstrap brokers in random order, warns about each that fails and uses the first that
+/// answers. So the run passes (exit 0) with a warning naming the dead broker; `[dead, dead]`
+/// fails, as metasrv exits when no broker answers (§10, "Kafka WAL, broker down").
+#[test]
+fn kafka_wal_with_a_dead_bootstrap_broker_only_warns() {
+    let (broker,) = need!("GST_KAFKA_BROKER");
+    let dead = "127.0.0.1:1";
+    let dir = tempfile::tempdir().unwrap();
+    let wal = |brokers: &[&str]| {
+        format!(
+            "backend = \"memory_store\"\n[wal]\nprovider = \"kafka\"\n\
+             broker_endpoints = {brokers:?}\nauto_create_topics = true\n\
+             topic_name_prefix = \"gst_cli_dead_bootstrap\"\nnum_topics = 1"
+        )
+    };
+    let (r, report) = metasrv(dir.path(), &wal(&[dead, &broker]), &[]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let brokers = check(&report, "kafka_brokers");
+    assert_eq!(brokers["status"], "warn", "{brokers}");
+    let message = brokers["message"].as_str().unwrap();
+    for says in [dead, "skips it with a warning"] {
+        assert!(message.contains(says), "{message}");
+    }
+    assert_eq!(
+        status(&report, "kafka_api_versions"),
+        vec!["pass"],
+        "{report}"
+    );
+    assert_ne!(status(&report, "kafka_topics"), vec!["fail"], "{report}");
+    assert_ne!(status(&report, "kafka_topics"), vec!["skipped"], "{report}");
+
+    let other = format!("127.0.0.1:{}", common::steps::closed_port());
+    let (r, report) = metasrv(dir.path(), &wal(&[dead, &other]), &[]);
+    assert_eq!(r.code, 3, "{}", r.all());
+    let brokers = check(&report, "kafka_brokers");
+    assert_eq!(brokers["status"], "fail", "{brokers}");
+    assert!(brokers.to_string().contains(dead), "{brokers}");
+    for id in ["kafka_topics", "kafka_api_versions"] {
+        assert_eq!(status(&report, id), vec!["skipped"], "{id}");
     }
 }
 

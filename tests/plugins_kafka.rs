@@ -333,16 +333,23 @@ async fn broker_down_is_unreachable_for_every_step() {
     }
 }
 
+/// A port where nothing listens, the dead bootstrap broker of greptimedb.md §10.
+const DEAD: &str = "127.0.0.1:1";
+
+/// `[dead, live]`: GreptimeDB's rskafka fork (src/connection.rs,
+/// connect_to_a_broker_with_retry) tries the bootstrap brokers in random order, warns about
+/// each that fails and uses the first that answers; metasrv then works (greptimedb.md §10).
+/// So kafka.brokers reports the dead one for a warning (not an error), and every other step
+/// bootstraps from the live one, in either order.
 #[tokio::test]
-async fn one_dead_endpoint_among_two_is_reported() {
+async fn one_dead_endpoint_among_two_is_skipped_as_greptimedb_does() {
     let (broker,) = need!("GST_KAFKA_BROKER");
-    let dead = format!("127.0.0.1:{}", closed_port());
-    let out = ok(run("kafka.brokers", json!({"broker_endpoints": [broker, dead]})).await);
+    let out = ok(run("kafka.brokers", json!({"broker_endpoints": [broker, DEAD]})).await);
     assert_eq!(out["reachable"], 1);
     assert_eq!(out["unreachable"], 1);
     assert_eq!(out["endpoints"][0]["reachable"], true);
     let down = &out["endpoints"][1];
-    assert_eq!(down["endpoint"], dead.as_str());
+    assert_eq!(down["endpoint"], DEAD);
     assert_eq!(down["reachable"], false);
     assert_eq!(down["error_kind"], "Unreachable");
     assert!(down["error"]
@@ -354,13 +361,46 @@ async fn one_dead_endpoint_among_two_is_reported() {
         .unwrap()
         .contains("wal.broker_endpoints"));
     assert_eq!(down["latency_ms"], Value::Null);
-    // The other steps bootstrap from the live one, as GreptimeDB's client does.
-    let out = ok(run(
-        "kafka.api_versions",
-        json!({"broker_endpoints": [dead, broker]}),
-    )
-    .await);
+    // One sentence for the dead endpoint, naming it and what GreptimeDB does with it; the
+    // advertised broker (the live one) answers, so nothing fails.
+    let skipped = out["bootstrap_skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{out}");
+    let skipped = skipped[0].as_str().unwrap();
+    for says in [DEAD, "skips it with a warning", broker.as_str()] {
+        assert!(skipped.contains(says), "{skipped}");
+    }
+    assert_eq!(out["advertised_unreachable"], json!([]), "{out}");
+
+    let both = json!({"broker_endpoints": [DEAD, broker]});
+    let out = ok(run("kafka.api_versions", both.clone()).await);
     assert_eq!(out["checked"], 1);
+    assert_eq!(out["required_missing"], json!([]), "{out}");
+    let out = ok(run("kafka.topics", both.clone()).await);
+    assert_eq!(out["broker_count"], 1, "{out}");
+    let out = ok(run("kafka.write_probe", both).await);
+    assert_eq!(out["records"], 3, "{out}");
+    assert_eq!(out["deleted"], true, "{out}");
+}
+
+/// `[dead, dead]`: no bootstrap broker answers, so rskafka's bootstrap gives up and metasrv
+/// exits (greptimedb.md §10, "Kafka WAL, broker down"): every step fails, naming both.
+#[tokio::test]
+async fn every_bootstrap_endpoint_dead_fails_every_step() {
+    let other = format!("127.0.0.1:{}", closed_port());
+    for name in STEPS {
+        let e = expect_err(
+            run(name, json!({"broker_endpoints": [DEAD, other]})).await,
+            ErrorKind::Unreachable,
+        );
+        for says in [DEAD, other.as_str()] {
+            assert!(e.message.contains(says), "{name}: {}", e.message);
+        }
+        assert!(
+            text(&e).contains("wal.broker_endpoints"),
+            "{name}: {}",
+            text(&e)
+        );
+    }
 }
 
 #[tokio::test]

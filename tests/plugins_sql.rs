@@ -546,7 +546,7 @@ async fn pg_healthy_store_passes_and_leaves_nothing() {
     assert_eq!(out["election_table_exists"], false);
     assert_eq!(out["election_leader"], Value::Null);
     assert_eq!(out["idle_session_timeout_supported"], true);
-    assert!(out.get("max_execution_time_supported").is_none(), "{out}");
+    assert!(out.get("session_settings_accepted").is_none(), "{out}");
 
     let out = pg
         .ok(
@@ -1062,8 +1062,20 @@ async fn mysql_healthy_store_passes_and_leaves_nothing() {
         "probe table left"
     );
 
+    // metasrv's election puts these settings on every new session (GreptimeDB
+    // election/rds/mysql.rs, maybe_init_client); MariaDB refuses the second with error 1193 and
+    // metasrv exits (greptimedb.md §10). The step replays them and reports the server's answer.
     let out = my.ok("sql.election", params.clone()).await;
-    assert_eq!(out["max_execution_time_supported"], false);
+    assert_eq!(out["session_settings_accepted"], false, "{out}");
+    assert_eq!(
+        out["refused_statement"],
+        "SET SESSION wait_timeout = ?, innodb_lock_wait_timeout = ?, max_execution_time = ?;"
+    );
+    assert_eq!(
+        out["refusal"],
+        "Unknown system variable 'max_execution_time' (MySQL error 1193)"
+    );
+    assert_eq!(out["unknown_variable"], "max_execution_time");
     assert_eq!(out["election_table"], format!("`{table}_election`"));
     assert_eq!(out["election_table_exists"], false);
     assert_eq!(out["can_create_election_table"], true);

@@ -6,12 +6,15 @@ use crate::common;
 use common::{datanode_config, run_component};
 use serde_json::Value;
 
+/// A port where nothing listens, the dead bootstrap broker of greptimedb.md §10.
+const DEAD: &str = "127.0.0.1:1";
+
 /// Runs the datanode playbook with Kafka WAL settings; returns exit code and the Kafka checks.
-fn datanode_wal(broker: &str, wal: &str, extra: &[&str]) -> (i32, Vec<Value>) {
+fn datanode_wal(brokers: &[&str], wal: &str, extra: &[&str]) -> (i32, Vec<Value>) {
     let dir = tempfile::tempdir().unwrap();
     let config = datanode_config(
         dir.path(),
-        &format!("[wal]\nprovider = \"kafka\"\nbroker_endpoints = [\"{broker}\"]\n{wal}"),
+        &format!("[wal]\nprovider = \"kafka\"\nbroker_endpoints = {brokers:?}\n{wal}"),
     );
     let (r, report) = run_component("datanode", dir.path(), &config, extra);
     let kafka = report["checks"]
@@ -35,7 +38,7 @@ fn by_id<'a>(checks: &'a [Value], id: &str) -> &'a Value {
 fn healthy_broker_passes_the_wal_checks() {
     let (broker,) = need!("GST_KAFKA_BROKER");
     let (_, checks) = datanode_wal(
-        &broker,
+        &[&broker],
         "auto_create_topics = true",
         &["--var", "kafka_write_probe=true"],
     );
@@ -53,7 +56,7 @@ fn healthy_broker_passes_the_wal_checks() {
 /// A WAL fault and how the datanode playbook must report it: check `check` fails and its
 /// `field` contains `says`.
 struct WalFault<'a> {
-    broker: &'a str,
+    brokers: &'a [&'a str],
     wal: &'a str,
     check: &'a str,
     field: &'a str,
@@ -66,21 +69,30 @@ fn wal_faults_fail_with_their_cause() {
     let dead = format!("127.0.0.1:{}", common::steps::closed_port());
     let faults = [
         WalFault {
-            broker: &dead,
+            brokers: &[&dead],
             wal: "",
             check: "kafka_brokers",
             field: "hint",
             says: "wal.broker_endpoints",
         },
+        // Every bootstrap broker dead: rskafka's bootstrap gives up, and GreptimeDB exits
+        // (greptimedb.md §10, "Kafka WAL, broker down").
         WalFault {
-            broker: &broker,
+            brokers: &[DEAD, &dead],
+            wal: "",
+            check: "kafka_brokers",
+            field: "message",
+            says: DEAD,
+        },
+        WalFault {
+            brokers: &[&broker],
             wal: "auto_create_topics = false\nnum_topics = 3\ntopic_name_prefix = \"gst_absent\"",
             check: "kafka_topics",
             field: "message",
             says: "auto_create_topics = false",
         },
         WalFault {
-            broker: &broker,
+            brokers: &[&broker],
             wal: "replication_factor = 3",
             check: "kafka_topics",
             field: "message",
@@ -88,7 +100,7 @@ fn wal_faults_fail_with_their_cause() {
         },
     ];
     for fault in faults {
-        let (code, checks) = datanode_wal(fault.broker, fault.wal, &[]);
+        let (code, checks) = datanode_wal(fault.brokers, fault.wal, &[]);
         assert_eq!(code, 3, "{}", fault.says);
         let check = by_id(&checks, fault.check);
         assert_eq!(check["status"], "fail", "{check}");
@@ -96,5 +108,42 @@ fn wal_faults_fail_with_their_cause() {
             check[fault.field].as_str().unwrap().contains(fault.says),
             "{check}"
         );
+    }
+}
+
+/// `[dead, live]` on a datanode: its log store builds the same rskafka client as metasrv
+/// (GreptimeDB `log-store/src/kafka/client_manager.rs`, `ClientBuilder::new(broker_endpoints)`),
+/// whose bootstrap (the rskafka fork's src/connection.rs, connect_to_a_broker_with_retry) skips
+/// a dead broker with a warning and uses the first that answers (greptimedb.md §10: [dead,
+/// live] works). So kafka_brokers warns, naming the dead one, and the other Kafka checks run
+/// and do not fail. (The datanode's own exit code is not asserted: its metasrv is a dead port.)
+#[test]
+fn dead_bootstrap_broker_among_live_ones_only_warns() {
+    let (broker,) = need!("GST_KAFKA_BROKER");
+    let (_, checks) = datanode_wal(
+        &[DEAD, &broker],
+        "auto_create_topics = true",
+        &["--var", "kafka_write_probe=true"],
+    );
+    let brokers = by_id(&checks, "kafka_brokers");
+    assert_eq!(brokers["status"], "warn", "{brokers}");
+    let message = brokers["message"].as_str().unwrap();
+    for says in [DEAD, "skips it with a warning"] {
+        assert!(message.contains(says), "{message}");
+    }
+    assert!(
+        !message.contains(&format!("broker {broker} does not answer")),
+        "{message}"
+    );
+    assert_eq!(
+        by_id(&checks, "kafka_api_versions")["status"],
+        "pass",
+        "{checks:?}"
+    );
+    // Not `fail`: missing topics are a warning, and tansu's end offset is off by one
+    // (services.md), as in healthy_broker_passes_the_wal_checks.
+    for id in ["kafka_topics", "kafka_write_probe"] {
+        assert_ne!(by_id(&checks, id)["status"], "fail", "{checks:?}");
+        assert_ne!(by_id(&checks, id)["status"], "skipped", "{checks:?}");
     }
 }

@@ -14,7 +14,11 @@ use crate::plugins::{millis, Step, StepCx, StepError};
 /// Connects to every endpoint of `wal.broker_endpoints` on its own (TCP, TLS when `[wal.tls]`
 /// is present, ApiVersions, SASL when `[wal.sasl]` is present, Metadata), then to every broker
 /// the Metadata answer lists at its advertised address, which is where GreptimeDB's client
-/// sends produce and fetch requests. Fails only when no endpoint answers.
+/// sends produce and fetch requests. Fails only when no endpoint answers: GreptimeDB's client
+/// (rskafka) tries the bootstrap endpoints in random order, logs a warning for each one that
+/// fails and bootstraps from the first that answers, so a dead endpoint among live ones is
+/// reported in `bootstrap_skipped` for a warning, while an advertised broker that cannot be
+/// reached is reported in `advertised_unreachable` for a failure.
 pub struct Brokers;
 
 /// Parameters of `kafka.brokers`.
@@ -93,6 +97,9 @@ pub struct BrokersOutput {
     /// `id@host:port` of each advertised broker that did not answer: GreptimeDB cannot
     /// produce to or fetch from partitions led by it.
     pub advertised_unreachable: Vec<String>,
+    /// One sentence per endpoint of `wal.broker_endpoints` that did not answer while another
+    /// did: GreptimeDB's client skips it with a warning and bootstraps from one that answers.
+    pub bootstrap_skipped: Vec<String>,
     /// Remarks on the configuration (e.g. a client certificate without its key, which
     /// GreptimeDB ignores).
     pub notes: Vec<String>,
@@ -181,6 +188,7 @@ sasl:
             .map(|b| format!("{}@{}", b.id, b.address))
             .collect();
         let reachable = endpoints.iter().filter(|e| e.reachable).count();
+        let bootstrap_skipped = skipped(&endpoints);
         Ok(BrokersOutput {
             unreachable: endpoints.len() - reachable,
             reachable,
@@ -195,6 +203,7 @@ sasl:
             broker_count: metadata.brokers.len(),
             brokers: advertised,
             advertised_unreachable,
+            bootstrap_skipped,
             notes: settings.notes,
         })
     }
@@ -219,6 +228,29 @@ sasl:
         lines.extend(output.notes.iter().map(|n| format!("note: {n}")));
         lines
     }
+}
+
+/// What GreptimeDB does with each endpoint that did not answer while others did: its client
+/// skips it with a warning and bootstraps from one that answers.
+fn skipped(endpoints: &[EndpointReport]) -> Vec<String> {
+    let live: Vec<&str> = endpoints
+        .iter()
+        .filter(|e| e.reachable)
+        .map(|e| e.endpoint.as_str())
+        .collect();
+    endpoints
+        .iter()
+        .filter(|e| !e.reachable)
+        .map(|e| {
+            format!(
+                "bootstrap broker {} does not answer ({}); GreptimeDB's Kafka client skips it \
+                 with a warning and bootstraps from {}",
+                e.endpoint,
+                e.error.as_deref().unwrap_or("no answer"),
+                live.join(" or ")
+            )
+        })
+        .collect()
 }
 
 /// Connects to one endpoint alone and asks Metadata (no topics); returns it and the time taken.
@@ -258,5 +290,40 @@ async fn probe_advertised(
             )
         }),
         address,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint(name: &str, error: Option<&str>) -> EndpointReport {
+        EndpointReport {
+            endpoint: name.to_string(),
+            reachable: error.is_none(),
+            error: error.map(str::to_string),
+            error_kind: None,
+            error_hint: None,
+            latency_ms: None,
+            cluster_id: None,
+            broker_count: None,
+        }
+    }
+
+    #[test]
+    fn each_dead_endpoint_gets_its_own_sentence() {
+        let sentences = skipped(&[
+            endpoint("dead-1:9092", Some("connection refused")),
+            endpoint("live:9092", None),
+            endpoint("dead-2:9092", Some("timed out")),
+        ]);
+        assert_eq!(sentences.len(), 2);
+        assert!(sentences[0]
+            .starts_with("bootstrap broker dead-1:9092 does not answer (connection refused)"));
+        assert!(
+            sentences[1].contains("dead-2:9092")
+                && sentences[1].ends_with("bootstraps from live:9092")
+        );
+        assert!(skipped(&[endpoint("live:9092", None)]).is_empty());
     }
 }

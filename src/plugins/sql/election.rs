@@ -10,6 +10,7 @@ use super::client::{
     self, check_name, my_privileges, my_text, naive_ms, no_database, pg_ident, query_error,
     split_lease, with_session, Session, SqlConn,
 };
+use super::my_session::replay_election_settings;
 use super::{Backend, MetaTableParams, StoreParams};
 use crate::plugins::{Step, StepCx, StepError};
 
@@ -31,9 +32,11 @@ const CANDIDATES_ROOT: &str = "__metasrv_election_candidates/";
 ///
 /// MySQL: the election uses its own table `<table>_election` (created at every start with
 /// CREATE TABLE IF NOT EXISTS, seeded with INSERT IGNORE, locked with SELECT … FOR UPDATE,
-/// written with INSERT/UPDATE/DELETE) and sets `max_execution_time` per session. This step
-/// reports whether that table exists, the user's privileges on it (information_schema), whether
-/// `@@max_execution_time` exists (it does not on MariaDB) and the leader row.
+/// written with INSERT/UPDATE/DELETE) and puts its own settings on every session (isolation
+/// level, `wait_timeout`, `innodb_lock_wait_timeout`, `max_execution_time`). This step reports
+/// whether that table exists, the user's privileges on it (information_schema) and the leader
+/// row, then replays those session settings on its own session: the server's answer, not its
+/// version string, says whether metasrv can start (MariaDB refuses `max_execution_time`).
 pub struct Election;
 
 /// Parameters of `sql.election`.
@@ -109,10 +112,22 @@ pub struct ElectionOutput {
     /// UPDATE, DELETE), which SELECT … FOR UPDATE and the lease updates need.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub can_lock_election_table: Option<bool>,
-    /// MySQL: whether `SELECT @@max_execution_time` works; metasrv's election session sets
-    /// it, and MariaDB does not have it.
+    /// MySQL: whether the server accepted the settings metasrv's election puts on each new
+    /// session (`SET SESSION TRANSACTION ISOLATION LEVEL SERIALIZABLE`, then `SET SESSION
+    /// wait_timeout = ?, innodb_lock_wait_timeout = ?, max_execution_time = ?` with 5, 2 and
+    /// 5000), replayed on this step's session; when false, metasrv's start-up fails.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_execution_time_supported: Option<bool>,
+    pub session_settings_accepted: Option<bool>,
+    /// MySQL: the statement the server refused (null when it accepted them all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused_statement: Option<String>,
+    /// MySQL: the server's answer to that statement, with its error number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<String>,
+    /// MySQL: the system variable the server does not know (`max_execution_time` on
+    /// MariaDB), from an "Unknown system variable" answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unknown_variable: Option<String>,
     /// MySQL: the user's privileges on the election table per information_schema.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub privileges: Option<Vec<String>>,
@@ -141,7 +156,10 @@ impl ElectionOutput {
             idle_session_timeout_supported: None,
             can_create_election_table: None,
             can_lock_election_table: None,
-            max_execution_time_supported: None,
+            session_settings_accepted: None,
+            refused_statement: None,
+            refusal: None,
+            unknown_variable: None,
             privileges: None,
             notes: Vec::new(),
         }
@@ -375,22 +393,6 @@ async fn check_my(
             .push("meta_schema_name is ignored by metasrv for MySQL".into());
     }
 
-    out.max_execution_time_supported = Some(
-        sqlx::query("SELECT @@max_execution_time")
-            .fetch_one(&mut *conn)
-            .await
-            .is_ok(),
-    );
-    if out.max_execution_time_supported == Some(false) {
-        out.notes.push(
-            "this server has no max_execution_time variable (MariaDB calls it \
-             max_statement_time): metasrv's election runs `SET SESSION wait_timeout = ?, \
-             innodb_lock_wait_timeout = ?, max_execution_time = ?` on every new session, which \
-             fails with \"Unknown system variable 'max_execution_time'\""
-                .into(),
-        );
-    }
-
     let row = sqlx::query(
         "SELECT DATABASE(), (SELECT COUNT(*) FROM information_schema.TABLES \
            WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?), \
@@ -431,6 +433,15 @@ async fn check_my(
         let sql = format!("SELECT k, v FROM `{table}` WHERE k = ? OR k LIKE ?");
         out.read_leader(&mut *conn, &sql, &now, &params.key_prefix)
             .await?;
+    }
+
+    // Last: these change this session's settings, and the session ends with the step.
+    let refusal = replay_election_settings(conn).await?;
+    out.session_settings_accepted = Some(refusal.is_none());
+    if let Some(refusal) = refusal {
+        out.refused_statement = Some(refusal.statement.to_string());
+        out.refusal = Some(refusal.error);
+        out.unknown_variable = refusal.unknown_variable;
     }
     Ok(out)
 }

@@ -22,6 +22,7 @@ mod conninfo;
 mod election;
 mod latency;
 mod metadata_table;
+mod my_session;
 mod privileges;
 
 use schemars::JsonSchema;

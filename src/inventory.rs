@@ -64,6 +64,14 @@ pub struct NodeDef {
     /// Environment prefix, like GreptimeDB's `--env-prefix` (default `GREPTIMEDB_<COMPONENT>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub env_prefix: Option<String>,
+    /// The node's start arguments, one list item per argument as in a Kubernetes container's
+    /// `args` (`[--node-id, "3", --metasrv-addrs, "meta-0:3002,meta-1:3002"]`), applied over
+    /// its TOML as GreptimeDB does (flags > file > environment > defaults). A leading
+    /// `greptime <component> start` may be kept. Their `-c`/`--config-file` is used when
+    /// `config` is absent (relative to the inventory); with `config` given, `config` is the
+    /// local copy of that file and wins. Their `--env-prefix` must agree with `env_prefix`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
     /// Label of the machine the node runs on. Nodes with the same label are checked for
     /// listen-port clashes; different labels mean advertised addresses must not be loopback.
     /// A node without a label is compared with no other node for port clashes.

@@ -813,6 +813,7 @@ fn kubernetes_datanode_configs_lint_clean_with_their_environment() {
                 .collect(),
             env_prefix: None,
             overrides: Vec::new(),
+            start_flags: Default::default(),
         })
         .unwrap_or_else(|d| panic!("{origin}: {}", d.message));
         assert!(

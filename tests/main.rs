@@ -34,4 +34,5 @@ mod plugins_sql;
 mod report_json;
 mod report_junit;
 mod report_text;
+mod start_flags_cli;
 mod wal_cli;

@@ -131,6 +131,7 @@ impl Inventory {
             env: Vec::new(),
             env_prefix: None,
             overrides: Vec::new(),
+            start_flags: Default::default(),
         })
         .unwrap_or_else(|e| panic!("{name}: {e:?}"));
         self.nodes.push(json!({

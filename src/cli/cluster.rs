@@ -128,7 +128,16 @@ fn node_config(
 ) -> Result<EffectiveConfig, Failure> {
     let node = &loaded.inventory.nodes[index];
     let env = loaded.node_env(index, &ctx.env)?;
-    let file = node.config.as_deref().map(|c| loaded.resolve(c));
+    let at_args = |d: Diagnostic| in_node(d.at(loaded.span(index, "args")), Some(&node.name));
+    let start_flags = config::start_flags::parse(node.component, &node.args).map_err(at_args)?;
+    let env_prefix = start_flags
+        .choose_env_prefix(node.env_prefix.clone())
+        .map_err(at_args)?;
+    let file = node
+        .config
+        .as_deref()
+        .or(start_flags.config_file())
+        .map(|c| loaded.resolve(c));
     if let Some(file) = &file {
         if !file.is_file() {
             return Err(Diagnostic::new(
@@ -144,8 +153,9 @@ fn node_config(
         component: node.component,
         file,
         env,
-        env_prefix: node.env_prefix.clone(),
+        env_prefix,
         overrides: Vec::new(),
+        start_flags,
     };
     config::load(&opts).map_err(|d| in_node(d, Some(&node.name)).into())
 }

@@ -145,6 +145,13 @@ pub struct ConfigArgs {
     /// metasrv_http_addr=10.0.0.11:4000`. The value is YAML (`true`, `3`, `[a, b]`), else a string.
     #[arg(long = "var", value_name = "NAME=VALUE")]
     pub vars: Vec<String>,
+    /// The component's own start flags, after `--`, applied over the file as GreptimeDB does
+    /// (flags > file > environment > defaults): `-- --node-id 3 --metasrv-addrs m0:3002,m1:3002`.
+    /// A whole start line may be pasted: `-- greptime datanode start -c /etc/greptimedb/dn.toml
+    /// --node-id 3`; its `-c`/`--config-file` and `--env-prefix` are used when this tool's own
+    /// are not given. Unknown flags and values GreptimeDB refuses are bad input (exit 2).
+    #[arg(last = true, value_name = "START_ARGS", allow_hyphen_values = true)]
+    pub start_args: Vec<String>,
 }
 
 /// Options of the commands that run one component's playbooks: where its config comes from,

@@ -97,12 +97,14 @@ pub fn load_config(
     args: &ConfigArgs,
     ctx: &RunContext,
 ) -> Result<EffectiveConfig, Failure> {
+    let start_flags = config::start_flags::parse(component, &args.start_args)?;
     let opts = LoadOptions {
         component,
-        file: args.config.clone(),
+        file: start_flags.choose_file(args.config.clone())?,
         env: ctx.env.clone(),
-        env_prefix: args.env_prefix.clone(),
+        env_prefix: start_flags.choose_env_prefix(args.env_prefix.clone())?,
         overrides: args.overrides.clone(),
+        start_flags,
     };
     config::load(&opts).map_err(Failure::from)
 }

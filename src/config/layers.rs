@@ -28,6 +28,10 @@ pub(crate) enum Origin {
     Override {
         arg: String,
     },
+    /// A flag of the component's start command line, as written (`--node-id`).
+    Flag {
+        arg: String,
+    },
 }
 
 /// One input: a tree and the origin of every path in it.

@@ -2,7 +2,8 @@
 //! reads it, and linted for the mistakes GreptimeDB ignores or fails on late.
 //!
 //! Precedence, lowest first: GreptimeDB's code defaults (`defaults/*.toml`), environment
-//! variables, the file, `--set` overrides. After merging, the steps GreptimeDB takes after
+//! variables, the file, the component's start flags ([`StartFlags`]), `--set` overrides. After
+//! merging, the steps GreptimeDB takes after
 //! loading are applied: deprecated keys are copied to their replacements, a present
 //! `[meta_client]` is completed from its defaults, and the raft-engine `wal.dir` is derived
 //! from `storage.data_home`. The known keys live in `catalog.toml`.
@@ -11,6 +12,7 @@ mod catalog;
 mod layers;
 mod lint;
 mod secrets;
+pub mod start_flags;
 pub mod units;
 
 use std::path::PathBuf;
@@ -26,6 +28,7 @@ use crate::diag::Diagnostic;
 pub use self::secrets::{
     is_secret_key, redact_toml_source, redact_yaml_source, secrets_in_connection_string,
 };
+pub use self::start_flags::StartFlags;
 
 /// The GreptimeDB release whose option structs, defaults and start-up rules this config layer
 /// follows (its source at commit 7fd0a7bb). Every report names it, so that an operator on
@@ -89,6 +92,10 @@ pub struct LoadOptions {
     pub env_prefix: Option<String>,
     /// `--set key.path=value` overrides, applied last.
     pub overrides: Vec<String>,
+    /// The component's start flags (`--node-id 3 …`), applied over the file as GreptimeDB's
+    /// `merge_with_cli_options` does. Their `-c` and `--env-prefix` are not read here: the
+    /// caller picks `file` and `env_prefix` ([`StartFlags::choose_file`]).
+    pub start_flags: StartFlags,
 }
 
 /// Severity of a lint finding.
@@ -157,18 +164,27 @@ pub fn load(opts: &LoadOptions) -> Result<EffectiveConfig, Diagnostic> {
 
     let mut inputs = vec![&defaults, &env.value, &overrides.value];
     inputs.extend(file.as_ref().map(|f| &f.value));
-    let secrets = secrets::collect(&inputs);
+    let mut secrets = secrets::collect(&inputs);
 
     let mut config = Merged::new(defaults);
     config.merge(env);
     let shadowed = file.map(|f| config.merge(f)).unwrap_or_default();
     copy_deprecated_keys(&mut config, catalog);
+    let (flag_findings, flag_values) =
+        start_flags::apply(component, &opts.start_flags, &mut config);
+    for secret in secrets::collect(&[&flag_values]) {
+        if !secrets.contains(&secret) {
+            secrets.push(secret);
+        }
+    }
     config.merge(overrides);
     complete_present_tables(&mut config, catalog);
     derive_wal_dir(&mut config, catalog);
 
     let mut findings = lint::lint(component, &config, source.as_ref());
+    start_flags::annotate(&mut findings, &config);
     findings.extend(lint::shadowed_env_vars(&shadowed, source.as_ref()));
+    findings.extend(flag_findings);
     Ok(EffectiveConfig {
         component,
         file: opts.file.clone(),
@@ -270,6 +286,7 @@ mod tests {
             env: Vec::new(),
             env_prefix: None,
             overrides: Vec::new(),
+            start_flags: StartFlags::default(),
         }
     }
 

@@ -93,10 +93,14 @@ fn frontend_example_with_nothing_running_fails_exactly_on_reachability() {
     }
 }
 
+/// The project's full configs (every key each component reads, tests/fixtures/config) run with
+/// a passing lint: no key GreptimeDB reads is reported. (GreptimeDB's own example files are not
+/// clean: they set Kafka keys under `provider = "raft_engine"`, object-store keys under
+/// `type = "File"`, and standalone's `max_concurrent_queries` and `[otlp]`, all ignored.)
 #[test]
-fn every_shared_example_loads_without_false_warnings() {
+fn every_full_config_loads_without_false_warnings() {
     for component in ["metasrv", "frontend", "datanode", "flownode", "standalone"] {
-        let example = shared_example(component);
+        let example = path(&format!("tests/fixtures/config/{component}.toml"));
         let r = run(&[
             component,
             "-c",

@@ -395,6 +395,7 @@ impl Linter<'_> {
                     format!("`{child}`: duplicate field `{canonical}` (`{key}` is an alias of `{canonical}`, and both are set)"),
                     Some(format!("keep only `{canonical}`")),
                 );
+                self.plan.ignored.push(child.clone());
             } else {
                 self.plan.renames.push((child.clone(), canonical_path));
             }
@@ -684,6 +685,89 @@ mod tests {
     fn only(config: &EffectiveConfig) -> &LintFinding {
         assert_eq!(config.findings.len(), 1, "{:#?}", config.findings);
         &config.findings[0]
+    }
+
+    /// Lints `tree` as if the user had written every value of it.
+    fn lint_as_user(component: Component, tree: Map<String, Value>) -> Vec<LintFinding> {
+        fn origins(value: &Value, path: &str, out: &mut Vec<String>) {
+            match value {
+                Value::Object(map) => map
+                    .iter()
+                    .for_each(|(k, v)| origins(v, &child_path(path, k), out)),
+                Value::Array(items) if items.iter().all(Value::is_object) => items
+                    .iter()
+                    .enumerate()
+                    .for_each(|(i, v)| origins(v, &element_path(path, i), out)),
+                _ => out.push(path.to_owned()),
+            }
+        }
+        let mut paths = Vec::new();
+        origins(&Value::Object(tree.clone()), "", &mut paths);
+        let mut merged = Merged::new(Map::new());
+        merged.merge(crate::config::layers::Layer {
+            value: tree,
+            origins: paths
+                .into_iter()
+                .map(|p| (p.clone(), Origin::Override { arg: p }))
+                .collect(),
+        });
+        lint(component, &merged, None).0
+    }
+
+    fn table(name: &str) -> Map<String, Value> {
+        crate::config::layers::default_table(name).unwrap()
+    }
+
+    /// Every value of `defaults/` is of the type the catalog gives its key, so the defaults and
+    /// the catalog cannot drift apart. The object-store keys of `[storage]` are the only keys a
+    /// File store does not read (kept for playbooks, see defaults/datanode.toml).
+    #[test]
+    fn defaults_are_well_typed() {
+        for component in Component::ALL {
+            let mut tree = crate::config::layers::defaults(component);
+            if matches!(
+                component,
+                Component::Frontend | Component::Datanode | Component::Flownode
+            ) {
+                tree.insert("node_id".into(), json!(1));
+                tree.insert("meta_client".into(), Value::Object(table("meta_client")));
+            }
+            if component == Component::Frontend {
+                tree.insert("node_id".into(), json!("fe"));
+                tree.insert("internal_grpc".into(), Value::Object(table("grpc")));
+            }
+            let keys: Vec<String> = lint_as_user(component, tree)
+                .into_iter()
+                .map(|f| format!("{} {}", f.code, f.key))
+                .collect();
+            let expected: &[&str] = match component {
+                Component::Datanode | Component::Standalone => &[
+                    "ignored_key storage.enable_read_cache",
+                    "ignored_key storage.cache_path",
+                    "ignored_key storage.cache_capacity",
+                    "ignored_key storage.http_client",
+                ],
+                _ => &[],
+            };
+            assert_eq!(keys, expected, "{component:?}");
+        }
+        let kafka = |component, extra: &str| {
+            let mut wal = Map::new();
+            wal.insert("provider".into(), json!("kafka"));
+            for name in ["kafka_connection", "kafka_topic", extra] {
+                wal.extend(table(name));
+            }
+            let mut tree = Map::new();
+            tree.insert("wal".into(), Value::Object(wal));
+            lint_as_user(component, tree)
+        };
+        assert!(kafka(Component::Metasrv, "kafka_metasrv").is_empty());
+        assert!(kafka(Component::Standalone, "kafka_datanode").is_empty());
+        let mut raft = table("raft_engine");
+        raft.insert("provider".into(), json!("raft_engine"));
+        let mut tree = Map::new();
+        tree.insert("wal".into(), Value::Object(raft));
+        assert!(lint_as_user(Component::Standalone, tree).is_empty());
     }
 
     const DATANODE: &str = "node_id = 1\n[meta_client]\nmetasrv_addrs = [\"m:3002\"]\n";

@@ -113,3 +113,84 @@ async fn inspect_hands_the_value_through_with_its_type() {
     assert_eq!(out.value, json!({ "value": value }));
     assert_matches_output_schema("config.inspect", &out.value);
 }
+
+/// A config GreptimeDB refuses to load (greptimedb.md §10: `[mysql] enable = "true"` →
+/// `invalid type: string "true", expected a boolean`) fails the `config_lint` check and the run
+/// exits 3, where the same config without it passes (exit 0).
+#[test]
+fn a_config_greptimedb_refuses_fails_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = std::fs::read_to_string(common::path("examples/standalone.toml")).unwrap();
+    let refused = dir.path().join("refused.toml");
+    std::fs::write(
+        &refused,
+        example.replace("[mysql]\nenable = true", "[mysql]\nenable = \"true\""),
+    )
+    .unwrap();
+    let args = |file: &std::path::Path| {
+        vec![
+            "standalone".to_owned(),
+            "-c".to_owned(),
+            file.to_str().unwrap().to_owned(),
+            "--output".to_owned(),
+            "json".to_owned(),
+        ]
+    };
+    let run = |file: &std::path::Path| {
+        let args = args(file);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        common::run_in(dir.path(), &args, &[])
+    };
+    let clean = run(&common::path("examples/standalone.toml"));
+    assert_eq!(clean.code, 0, "{}", clean.all());
+    let r = run(&refused);
+    assert_eq!(r.code, 3, "{}", r.all());
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let lint = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "config_lint")
+        .unwrap();
+    assert_eq!(lint["status"], "fail", "{lint}");
+    let detail = lint["details"][0].as_str().unwrap();
+    assert!(
+        detail.starts_with("error invalid_type mysql.enable (")
+            && detail.contains("refused.toml:")
+            && detail.contains("expected a boolean"),
+        "{detail}"
+    );
+}
+
+/// The step counts what the loader found in a real file: an error (a negative usize, §10) and a
+/// warning (the singular `store_addr`, which GreptimeDB ignores: src/cmd/src/metasrv.rs).
+#[tokio::test]
+async fn the_loader_findings_reach_the_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("metasrv.toml");
+    std::fs::write(&file, "store_addr = \"etcd:2379\"\nmax_txn_ops = -5\n").unwrap();
+    let config = greptime_self_test::config::load(&greptime_self_test::config::LoadOptions {
+        component: Component::Metasrv,
+        file: Some(file.clone()),
+        env: Vec::new(),
+        env_prefix: None,
+        overrides: Vec::new(),
+        start_flags: Default::default(),
+    })
+    .unwrap();
+    let cx = TestCx::new(Component::Metasrv, "lint-real")
+        .file(&file)
+        .findings(config.findings)
+        .build();
+    let out = step("config.lint").run_dyn(json!({}), &cx).await.unwrap();
+    assert_eq!(
+        (out.value["errors"].clone(), out.value["warnings"].clone()),
+        (json!(1), json!(1))
+    );
+    assert!(
+        out.details[0].starts_with("warning ignored_key store_addr ("),
+        "{:?}",
+        out.details
+    );
+    assert!(out.details[1].contains("invalid value: integer `-5`, expected usize"));
+}

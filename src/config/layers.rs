@@ -71,18 +71,21 @@ pub(crate) fn defaults(component: Component) -> Map<String, Value> {
         .value
 }
 
-/// Defaults for the keys a present optional table leaves out. GreptimeDB has no such table by
-/// default; when the input supplies one, serde fills it from the table type's defaults.
-pub(crate) fn defaults_when_present(key: &str) -> Option<Map<String, Value>> {
-    let text = match key {
-        "meta_client" => include_str!("defaults/meta_client.toml"),
-        _ => return None,
-    };
-    Some(
-        parse_toml(Path::new("meta_client.toml"), text)
-            .expect("embedded defaults parse")
-            .value,
-    )
+/// A table of `defaults/tables.toml`: what serde fills in when a table is present in the input
+/// or a tag variant is chosen (`#[serde(default)]` on the table's type), e.g. `meta_client`.
+pub(crate) fn default_table(name: &str) -> Option<Map<String, Value>> {
+    static TABLES: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(|| {
+        parse_toml(
+            Path::new("tables.toml"),
+            include_str!("defaults/tables.toml"),
+        )
+        .expect("embedded defaults parse")
+        .value
+    });
+    match TABLES.get(name) {
+        Some(Value::Object(table)) => Some(table.clone()),
+        _ => None,
+    }
 }
 
 /// Reads and parses the config file.
@@ -313,17 +316,93 @@ impl Merged {
         replaced
     }
 
-    /// The value at a dotted path of tables.
-    pub fn get(&self, dotted: &str) -> Option<&Value> {
-        let (first, rest) = match dotted.split_once('.') {
-            Some((first, rest)) => (first, Some(rest)),
-            None => (dotted, None),
+    /// The value at a path such as `storage.providers[1].name`.
+    pub fn get(&self, path: &str) -> Option<&Value> {
+        let mut segments = segments(path).into_iter();
+        let Some(Segment::Key(first)) = segments.next() else {
+            return None;
         };
         let mut value = self.value.get(first)?;
-        for segment in rest.into_iter().flat_map(|r| r.split('.')) {
-            value = value.get(segment)?;
+        for segment in segments {
+            value = match segment {
+                Segment::Key(key) => value.get(key)?,
+                Segment::Index(i) => value.get(i)?,
+            };
         }
         Some(value)
+    }
+
+    /// Removes the value at a path (and the origins at and below it), returning it.
+    pub fn remove(&mut self, path: &str) -> Option<Value> {
+        let (parent, last) = match path.rfind(['.', '[']) {
+            Some(at) if path[at..].starts_with('.') => (&path[..at], &path[at + 1..]),
+            _ if !path.contains(['.', '[']) => ("", path),
+            _ => return None,
+        };
+        let removed = if parent.is_empty() {
+            self.value.shift_remove(last)
+        } else {
+            match self.get_mut_value(parent)? {
+                Value::Object(table) => table.shift_remove(last),
+                _ => None,
+            }
+        };
+        take_within(&mut self.origins, path);
+        removed
+    }
+
+    /// The value at a path, to change it in place.
+    pub fn get_mut_value(&mut self, path: &str) -> Option<&mut Value> {
+        let mut segments = segments(path).into_iter();
+        let Some(Segment::Key(first)) = segments.next() else {
+            return None;
+        };
+        let mut value = self.value.get_mut(first)?;
+        for segment in segments {
+            value = match segment {
+                Segment::Key(key) => value.get_mut(key)?,
+                Segment::Index(i) => value.get_mut(i)?,
+            };
+        }
+        Some(value)
+    }
+
+    /// Sets a path whose parent exists (array elements included); `origin` replaces the origins
+    /// at and below it. Returns whether the parent was there.
+    pub fn set_at(&mut self, path: &str, value: Value, origin: Option<Origin>) -> bool {
+        let Some(at) = path.rfind('.') else {
+            self.set(path, value, origin);
+            return true;
+        };
+        let (parent, key) = (&path[..at], &path[at + 1..]);
+        let Some(Value::Object(table)) = self.get_mut_value(parent) else {
+            return false;
+        };
+        table.insert(key.to_owned(), value);
+        take_within(&mut self.origins, path);
+        if let Some(origin) = origin {
+            self.origins.insert(path.to_owned(), origin);
+        }
+        true
+    }
+
+    /// Whether the user (environment, file or `--set`) supplied the value at `path` or any
+    /// value below it.
+    pub fn is_user(&self, path: &str) -> bool {
+        self.origin(path).is_some()
+    }
+
+    /// Whether a start flag set `path`: GreptimeDB applies flags after deserializing, so their
+    /// values are typed by the flag, and they win over deprecated keys.
+    /// A table counts when every value in it came from a flag.
+    pub fn is_flag(&self, path: &str) -> bool {
+        let mut within = self
+            .origins
+            .range(path.to_owned()..)
+            .take_while(|(p, _)| p.starts_with(path))
+            .filter(|(p, _)| is_within(p, path))
+            .peekable();
+        within.peek().is_some() && within.all(|(_, o)| matches!(o, Origin::Flag { .. }))
     }
 
     /// Sets a dotted path; `origin` replaces the origins recorded at and below it.
@@ -407,6 +486,31 @@ fn is_within(path: &str, ancestor: &str) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
 }
 
+/// One step of a path: a table key or an array index.
+#[derive(Debug, PartialEq)]
+enum Segment<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// `storage.providers[1].name` → `storage`, `providers`, `[1]`, `name`.
+fn segments(path: &str) -> Vec<Segment<'_>> {
+    let mut out = Vec::new();
+    for part in path.split('.') {
+        let (key, mut rest) = part.split_at(part.find('[').unwrap_or(part.len()));
+        if !key.is_empty() {
+            out.push(Segment::Key(key));
+        }
+        while let Some(close) = rest.find(']') {
+            if let Ok(i) = rest[1..close].parse() {
+                out.push(Segment::Index(i));
+            }
+            rest = &rest[close + 1..];
+        }
+    }
+    out
+}
+
 /// The path of `key` in the table at `parent`.
 pub(crate) fn child_path(parent: &str, key: &str) -> String {
     if parent.is_empty() {
@@ -442,8 +546,8 @@ mod tests {
         for component in Component::ALL {
             assert!(!defaults(component).is_empty(), "{component:?}");
         }
-        assert!(defaults_when_present("meta_client").is_some());
-        assert!(defaults_when_present("storage").is_none());
+        assert!(default_table("meta_client").is_some());
+        assert!(default_table("storage").is_none());
     }
 
     #[test]

@@ -2,38 +2,41 @@
 //! reads it, and linted for the mistakes GreptimeDB ignores or fails on late.
 //!
 //! Precedence, lowest first: GreptimeDB's code defaults (`defaults/*.toml`), environment
-//! variables, the file, the component's start flags ([`StartFlags`]), `--set` overrides. After
-//! merging, the steps GreptimeDB takes after
-//! loading are applied: deprecated keys are copied to their replacements, a present
-//! `[meta_client]` is completed from its defaults, and the raft-engine `wal.dir` is derived
-//! from `storage.data_home`. The known keys live in `catalog.toml`.
+//! variables, the file, the component's start flags ([`StartFlags`]), `--set` overrides. The
+//! merged tree is linted against `catalog.toml`, which records the serde type of every key
+//! GreptimeDB reads (values set by start flags are typed by their flag and not linted); then
+//! the steps GreptimeDB takes
+//! after loading are applied (`derive.rs`): aliases and deprecated keys, dropping the keys it
+//! ignores, completing present tables from their defaults, and the derived paths (WAL, logs,
+//! caches).
 
 mod catalog;
+mod derive;
 mod layers;
 mod lint;
 mod secrets;
 pub mod start_flags;
+mod types;
 pub mod units;
 
 use std::path::PathBuf;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use self::catalog::{ComponentCatalog, Kind, Node};
 use self::layers::Merged;
 use crate::diag::Diagnostic;
+
+/// The GreptimeDB version whose option structs `catalog.toml` and `defaults/` follow.
+pub const GREPTIMEDB_VERSION: &str = "1.3.0";
+/// The GreptimeDB commit of [`GREPTIMEDB_VERSION`] the catalog was derived from.
+pub const GREPTIMEDB_COMMIT: &str = "7fd0a7bb";
 
 pub use self::secrets::{
     is_secret_key, redact_toml_source, redact_yaml_source, secrets_in_connection_string,
 };
 pub use self::start_flags::StartFlags;
-
-/// The GreptimeDB release whose option structs, defaults and start-up rules this config layer
-/// follows (its source at commit 7fd0a7bb). Every report names it, so that an operator on
-/// another release knows what the verdicts were judged against.
-pub const GREPTIMEDB_VERSION: &str = "1.3.0";
 
 /// What a playbook reads: one GreptimeDB component's config, or [`Component::Cluster`], the
 /// combined effective configs of a cluster inventory.
@@ -110,8 +113,9 @@ pub enum Severity {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct LintFinding {
     pub severity: Severity,
-    /// `unknown_key`, `invalid_enum`, `missing_required`, `duplicate_provider`, `invalid_value`,
-    /// `env_shadowed`, `deprecated`.
+    /// Errors (GreptimeDB refuses the config): `invalid_type`, `invalid_enum`, `invalid_value`,
+    /// `missing_required`, `duplicate_key`, `duplicate_provider`. Warnings (GreptimeDB ignores
+    /// something): `unknown_key`, `ignored_key`, `env_shadowed`, `deprecated`.
     pub code: String,
     /// Dotted key path, e.g. `storage.type` or `storage.providers[0].name`.
     pub key: String,
@@ -166,10 +170,9 @@ pub fn load(opts: &LoadOptions) -> Result<EffectiveConfig, Diagnostic> {
     inputs.extend(file.as_ref().map(|f| &f.value));
     let mut secrets = secrets::collect(&inputs);
 
-    let mut config = Merged::new(defaults);
+    let mut config = Merged::new(defaults.clone());
     config.merge(env);
     let shadowed = file.map(|f| config.merge(f)).unwrap_or_default();
-    copy_deprecated_keys(&mut config, catalog);
     let (flag_findings, flag_values) =
         start_flags::apply(component, &opts.start_flags, &mut config);
     for secret in secrets::collect(&[&flag_values]) {
@@ -178,13 +181,12 @@ pub fn load(opts: &LoadOptions) -> Result<EffectiveConfig, Diagnostic> {
         }
     }
     config.merge(overrides);
-    complete_present_tables(&mut config, catalog);
-    derive_wal_dir(&mut config, catalog);
 
-    let mut findings = lint::lint(component, &config, source.as_ref());
+    let (mut findings, plan) = lint::lint(component, &config, source.as_ref());
     start_flags::annotate(&mut findings, &config);
     findings.extend(lint::shadowed_env_vars(&shadowed, source.as_ref()));
     findings.extend(flag_findings);
+    derive::apply(component, &mut config, &plan, &Merged::new(defaults));
     Ok(EffectiveConfig {
         component,
         file: opts.file.clone(),
@@ -192,71 +194,6 @@ pub fn load(opts: &LoadOptions) -> Result<EffectiveConfig, Diagnostic> {
         findings,
         secrets,
     })
-}
-
-/// GreptimeDB copies a non-empty deprecated key (metasrv `bind_addr`, …) to its replacement.
-fn copy_deprecated_keys(config: &mut Merged, catalog: &ComponentCatalog) {
-    for (old, new) in &catalog.deprecated {
-        let Some(value) = config.value.get(old).filter(|v| !is_blank(v)).cloned() else {
-            continue;
-        };
-        let value = match (catalog.root.lookup(new), value) {
-            (Some(Node::Leaf(Kind::Strings)), Value::String(s)) => {
-                Value::Array(vec![Value::String(s)])
-            }
-            (_, value) => value,
-        };
-        let origin = config.origin(old).cloned();
-        config.set(new, value, origin);
-    }
-}
-
-fn is_blank(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::String(s) => s.is_empty(),
-        Value::Array(items) => items.is_empty(),
-        _ => false,
-    }
-}
-
-/// Fills the keys a present optional table (`[meta_client]`) leaves out from its defaults.
-fn complete_present_tables(config: &mut Merged, catalog: &ComponentCatalog) {
-    for key in catalog.root.fields.keys() {
-        if let (Some(Value::Object(table)), Some(defaults)) = (
-            config.value.get_mut(key),
-            layers::defaults_when_present(key),
-        ) {
-            fill_missing(table, defaults);
-        }
-    }
-}
-
-fn fill_missing(table: &mut Map<String, Value>, defaults: Map<String, Value>) {
-    for (key, default) in defaults {
-        match (table.get_mut(&key), default) {
-            (None, default) => {
-                table.insert(key, default);
-            }
-            (Some(Value::Object(inner)), Value::Object(inner_defaults)) => {
-                fill_missing(inner, inner_defaults)
-            }
-            _ => {}
-        }
-    }
-}
-
-/// Datanode and standalone keep a raft-engine WAL in `{storage.data_home}/wal` unless `wal.dir`
-/// is set.
-fn derive_wal_dir(config: &mut Merged, catalog: &ComponentCatalog) {
-    let raft_engine = config.get("wal.provider").and_then(Value::as_str) == Some("raft_engine");
-    if catalog.root.lookup("wal.dir").is_none() || config.get("wal.dir").is_some() || !raft_engine {
-        return;
-    }
-    if let Some(data_home) = config.get("storage.data_home").and_then(Value::as_str) {
-        let dir = format!("{}/wal", data_home.trim_end_matches('/'));
-        config.set("wal.dir", Value::String(dir), None);
-    }
 }
 
 #[cfg(test)]
@@ -267,13 +204,13 @@ mod tests {
 
     use super::*;
 
-    /// GreptimeDB's own example config, from `../shared` beside the project.
-    fn example(component: Component) -> PathBuf {
-        let name = format!("{}.example.toml", component.as_str());
+    /// The project's own full config of `name` (`tests/fixtures/config/<name>.toml`): every key
+    /// the component reads, with every storage type and WAL provider among them.
+    fn fixture(name: &str) -> PathBuf {
         [
             env!("CARGO_MANIFEST_DIR"),
-            "../shared/reference/greptimedb-config",
-            &name,
+            "tests/fixtures/config",
+            &format!("{name}.toml"),
         ]
         .iter()
         .collect()
@@ -296,54 +233,46 @@ mod tests {
         file
     }
 
-    fn assert_example_is_clean(component: Component) {
-        let config = load(&options(component, Some(example(component)))).unwrap();
-        assert!(
-            config.findings.is_empty(),
-            "{component:?}: {:#?}",
-            config.findings
-        );
+    #[test]
+    fn fixtures_lint_clean() {
+        for (component, name) in [
+            (Component::Metasrv, "metasrv"),
+            (Component::Frontend, "frontend"),
+            (Component::Datanode, "datanode"),
+            (Component::Datanode, "datanode-noop"),
+            (Component::Flownode, "flownode"),
+            (Component::Standalone, "standalone"),
+        ] {
+            let config = load(&options(component, Some(fixture(name)))).unwrap();
+            assert!(config.findings.is_empty(), "{name}: {:#?}", config.findings);
+        }
     }
 
     #[test]
-    fn metasrv_example_has_no_findings() {
-        assert_example_is_clean(Component::Metasrv);
+    fn the_bundled_examples_lint_clean() {
+        for component in Component::ALL {
+            let file = [
+                env!("CARGO_MANIFEST_DIR"),
+                "examples",
+                &format!("{}.toml", component.as_str()),
+            ]
+            .iter()
+            .collect();
+            let config = load(&options(component, Some(file))).unwrap();
+            assert!(
+                config.findings.is_empty(),
+                "{component:?}: {:#?}",
+                config.findings
+            );
+        }
     }
 
     #[test]
-    fn frontend_example_has_no_findings() {
-        assert_example_is_clean(Component::Frontend);
-    }
-
-    #[test]
-    fn datanode_example_has_no_findings() {
-        assert_example_is_clean(Component::Datanode);
-    }
-
-    #[test]
-    fn flownode_example_has_no_findings() {
-        assert_example_is_clean(Component::Flownode);
-    }
-
-    #[test]
-    fn standalone_example_has_no_findings() {
-        assert_example_is_clean(Component::Standalone);
-    }
-
-    #[test]
-    fn examples_keep_their_values_over_code_defaults() {
-        let metasrv = load(&options(
-            Component::Metasrv,
-            Some(example(Component::Metasrv)),
-        ))
-        .unwrap();
+    fn files_keep_their_values_over_code_defaults() {
+        let metasrv = load(&options(Component::Metasrv, Some(fixture("metasrv")))).unwrap();
         assert_eq!(metasrv.value["grpc"]["server_addr"], "127.0.0.1:3002");
         assert_eq!(metasrv.value["meta_schema_name"], "greptime_schema");
-        let flownode = load(&options(
-            Component::Flownode,
-            Some(example(Component::Flownode)),
-        ))
-        .unwrap();
+        let flownode = load(&options(Component::Flownode, Some(fixture("flownode")))).unwrap();
         assert_eq!(flownode.value["grpc"]["bind_addr"], "127.0.0.1:6800");
     }
 
@@ -359,6 +288,70 @@ mod tests {
         let datanode = load(&options(Component::Datanode, None)).unwrap();
         assert_eq!(datanode.value["storage"]["type"], "File");
         assert_eq!(datanode.value["wal"]["dir"], "./greptimedb_data/wal");
+        // ClientOptions::default() (src/common/options/src/datanode.rs): 1 s, not the example's 10s
+        let frontend = load(&options(Component::Frontend, None)).unwrap();
+        assert_eq!(
+            frontend.value["datanode"]["client"]["connect_timeout"],
+            "1s"
+        );
+        assert_eq!(metasrv.value["datanode"]["client"]["connect_timeout"], "1s");
+        // the default metasrv WAL is the unit variant raft_engine: no Kafka keys
+        assert_eq!(metasrv.value["wal"], json!({"provider": "raft_engine"}));
+    }
+
+    /// `logging.dir` when empty: `{data_home}/logs` for metasrv (src/cmd/src/metasrv.rs),
+    /// `{storage.data_home}/logs` for datanode and standalone (datanode.rs, standalone.rs),
+    /// DEFAULT_DATA_HOME/logs for frontend and flownode (frontend.rs, flownode.rs).
+    #[test]
+    fn logging_dir_is_derived_per_component() {
+        let with = |component, set: &[&str]| {
+            let mut opts = options(component, None);
+            opts.overrides = set.iter().map(|s| s.to_string()).collect();
+            load(&opts).unwrap().value["logging"]["dir"].clone()
+        };
+        assert_eq!(with(Component::Metasrv, &["data_home=/m"]), "/m/logs");
+        assert_eq!(
+            with(Component::Datanode, &["storage.data_home=/d/"]),
+            "/d/logs"
+        );
+        assert_eq!(
+            with(Component::Standalone, &["storage.data_home=/s"]),
+            "/s/logs"
+        );
+        assert_eq!(with(Component::Frontend, &[]), "./greptimedb_data/logs");
+        assert_eq!(with(Component::Flownode, &[]), "./greptimedb_data/logs");
+        assert_eq!(with(Component::Metasrv, &["logging.dir=/l"]), "/l");
+    }
+
+    /// With an object store the datanode forces the mito write cache on
+    /// (src/datanode/src/datanode.rs, build_mito_engine); an empty `write_cache_path` is
+    /// `data_home` (MitoConfig::sanitize), as are the read cache (DatanodeOptions::sanitize) and
+    /// `{data_home}/index_intermediate` for the index (IndexConfig::sanitize).
+    #[test]
+    fn object_storage_derives_the_cache_paths() {
+        let mut opts = options(Component::Datanode, None);
+        opts.overrides = vec![
+            "node_id=1".into(),
+            "storage.data_home=/var/lib/greptimedb".into(),
+            "storage.type=S3".into(),
+            "storage.bucket=b".into(),
+        ];
+        let s3 = load(&opts).unwrap();
+        let mito = &s3.value["region_engine"][0]["mito"];
+        assert_eq!(mito["enable_write_cache"], true);
+        assert_eq!(mito["write_cache_path"], "/var/lib/greptimedb");
+        assert_eq!(
+            mito["index"]["aux_path"],
+            "/var/lib/greptimedb/index_intermediate"
+        );
+        assert_eq!(s3.value["storage"]["cache_path"], "/var/lib/greptimedb");
+        opts.overrides
+            .retain(|o| !o.starts_with("storage.type") && !o.starts_with("storage.bucket"));
+        let file = load(&opts).unwrap();
+        let mito = &file.value["region_engine"][0]["mito"];
+        assert_eq!(mito["enable_write_cache"], false);
+        assert_eq!(mito["write_cache_path"], "");
+        assert_eq!(file.value["storage"]["cache_path"], "");
     }
 
     #[test]
@@ -417,8 +410,9 @@ mod tests {
         let finding = &flownode.findings[0];
         assert_eq!(
             (finding.code.as_str(), finding.key.as_str()),
-            ("invalid_value", "meta_client.metasrv_addrs")
+            ("invalid_type", "meta_client.metasrv_addrs")
         );
+        assert!(finding.message.contains("expected a sequence"));
         assert!(finding
             .message
             .contains("GREPTIMEDB_FLOWNODE__META_CLIENT__METASRV_ADDRS"));
@@ -430,6 +424,7 @@ mod tests {
         let mut opts = options(Component::Datanode, None);
         opts.env_prefix = Some("MYDN".into());
         opts.env = vec![
+            ("MYDN__STORAGE__TYPE".into(), "S3".into()),
             ("MYDN__STORAGE__ROOT".into(), String::new()),
             (
                 "GREPTIMEDB_DATANODE__STORAGE__BUCKET".into(),
@@ -440,6 +435,7 @@ mod tests {
         let config = load(&opts).unwrap();
         assert_eq!(config.value["storage"]["root"], "");
         assert!(config.value["storage"].get("bucket").is_none());
+        assert_eq!(config.value["storage"]["type"], "S3");
         let typo = config
             .findings
             .iter()
@@ -467,20 +463,25 @@ mod tests {
         assert!(config.findings.is_empty(), "{:#?}", config.findings);
     }
 
+    /// src/cmd/src/metasrv.rs: a non-empty deprecated `bind_addr` is copied to grpc.bind_addr,
+    /// unless the command line (our `--set`) gives grpc.bind_addr.
     #[test]
     fn deprecated_metasrv_keys_are_honoured_with_a_warning() {
-        let file = temp_toml("bind_addr = \"0.0.0.0:3002\"\nstore_addr = \"etcd:2379\"\n[grpc]\nbind_addr = \"127.0.0.1:3002\"\n");
-        let config = load(&options(Component::Metasrv, Some(file.path().to_owned()))).unwrap();
+        let file = temp_toml("bind_addr = \"0.0.0.0:3002\"\nserver_addr = \"\"\n[grpc]\nbind_addr = \"127.0.0.1:3002\"\n");
+        let mut opts = options(Component::Metasrv, Some(file.path().to_owned()));
+        let config = load(&opts).unwrap();
         assert_eq!(config.value["grpc"]["bind_addr"], "0.0.0.0:3002");
-        assert_eq!(config.value["store_addrs"], json!(["etcd:2379"]));
+        assert_eq!(config.value["grpc"]["server_addr"], "");
         let deprecated: Vec<_> = config
             .findings
             .iter()
             .map(|f| (f.code.as_str(), f.key.as_str()))
             .collect();
+        assert_eq!(deprecated, [("deprecated", "bind_addr")]);
+        opts.overrides = vec!["grpc.bind_addr=10.0.0.1:3002".into()];
         assert_eq!(
-            deprecated,
-            [("deprecated", "bind_addr"), ("deprecated", "store_addr")]
+            load(&opts).unwrap().value["grpc"]["bind_addr"],
+            "10.0.0.1:3002"
         );
     }
 

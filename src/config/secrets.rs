@@ -31,6 +31,16 @@ pub fn is_secret_key(key: &str) -> bool {
         .any(|secret| leaf.eq_ignore_ascii_case(secret))
 }
 
+/// Whether the value of `key` (a dotted key, compared on its last segment) is a metadata-store
+/// connection string, which may hold a password.
+pub(crate) fn is_connection_string_key(key: &str) -> bool {
+    let leaf = key.rsplit('.').next().unwrap_or(key);
+    let leaf = leaf.split('[').next().unwrap_or(leaf);
+    CONNECTION_STRING_KEYS
+        .iter()
+        .any(|k| leaf.eq_ignore_ascii_case(k))
+}
+
 /// The passwords inside a metadata-store address: URL userinfo (`scheme://user:PASS@host`, also
 /// percent-decoded), URL query parameters with a secret name (`?password=PASS`), and libpq
 /// keyword values (`password=PASS`, `password='p w'`).

@@ -677,15 +677,6 @@ impl Merge<'_> {
         self.copy("log-level", "logging.level");
     }
 
-    /// An empty `logging.dir` becomes `<data home>/logs` (`DEFAULT_LOGGING_DIR`).
-    fn default_logging_dir(&mut self, data_home: &str) {
-        if self.config.get("logging.dir").and_then(Value::as_str) == Some("") {
-            let dir = Path::new(data_home).join("logs");
-            self.config
-                .set("logging.dir", json!(dir.to_string_lossy()), None);
-        }
-    }
-
     fn string(&self, key: &str) -> String {
         self.config
             .get(key)
@@ -717,8 +708,6 @@ impl Merge<'_> {
         self.copy("http-addr", "http.addr");
         self.seconds("http-timeout", "http.timeout");
         self.copy("data-home", "data_home");
-        let data_home = self.string("data_home");
-        self.default_logging_dir(&data_home);
         if self
             .flags
             .text("store-key-prefix")
@@ -739,8 +728,6 @@ impl Merge<'_> {
         self.metasrv_addrs();
         self.copy("data-home", "storage.data_home");
         self.wal_dir();
-        let data_home = self.string("storage.data_home");
-        self.default_logging_dir(&data_home);
         self.copy("http-addr", "http.addr");
         self.seconds("http-timeout", "http.timeout");
         self.config.set("http.disable_dashboard", json!(true), None);
@@ -777,8 +764,6 @@ impl Merge<'_> {
 
     fn frontend(&mut self) {
         self.logging();
-        let data_home = "./greptimedb_data";
-        self.default_logging_dir(data_home);
         self.copy("http-addr", "http.addr");
         self.seconds("http-timeout", "http.timeout");
         self.copy("disable-dashboard", "http.disable_dashboard");
@@ -808,7 +793,6 @@ impl Merge<'_> {
 
     fn flownode(&mut self) {
         self.logging();
-        self.default_logging_dir("./greptimedb_data");
         self.copy("grpc-bind-addr", "grpc.bind_addr");
         self.copy("grpc-server-addr", "grpc.server_addr");
         self.copy("node-id", "node_id");
@@ -821,8 +805,6 @@ impl Merge<'_> {
         self.logging();
         self.copy("http-addr", "http.addr");
         self.copy("data-home", "storage.data_home");
-        let data_home = self.string("storage.data_home");
-        self.default_logging_dir(&data_home);
         if let Some((addr, given)) = self.flags.text("grpc-bind-addr") {
             // the datanode inside standalone keeps its default gRPC address
             if addr == "127.0.0.1:3001" {

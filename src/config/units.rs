@@ -13,16 +13,16 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// Parses a size as GreptimeDB's `ReadableSize` deserializer does: a non-negative integer is a
 /// byte count; a string is a number (decimals and exponents allowed) followed by a
 /// case-sensitive binary unit, `B`, `K`/`KB`/`KiB`, `M`/`MB`/`MiB`, `G…`, `T…` or `P…`
-/// (`"512MB"` = 512 MiB), or no unit for bytes. Floats and other types are rejected.
+/// (`"512MB"` = 512 MiB), or no unit for bytes. Floats and other types are rejected. Errors are
+/// GreptimeDB's own messages.
 pub fn parse_size(value: &Value) -> Result<u64, String> {
     match value {
-        Value::Number(n) => n
-            .as_u64()
-            .ok_or_else(|| format!("invalid size {n}: expected a non-negative integer of bytes")),
+        Value::Number(n) if n.as_u64().is_some() => Ok(n.as_u64().unwrap_or_default()),
+        Value::Number(n) if n.is_i64() => {
+            Err(format!("invalid value: integer `{n}`, expected valid size"))
+        }
         Value::String(text) => parse_size_text(text),
-        other => Err(format!(
-            "invalid size {other}: expected a string such as \"512MB\""
-        )),
+        other => Err(super::types::invalid_type(other, "valid size").message),
     }
 }
 
@@ -30,10 +30,10 @@ pub fn parse_size(value: &Value) -> Result<u64, String> {
 fn parse_size_text(text: &str) -> Result<u64, String> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
-        return Err(format!("invalid size {text:?}: empty"));
+        return Err(format!("{text:?} is not a valid size."));
     }
     if !trimmed.is_ascii() {
-        return Err(format!("invalid size {text:?}: only ASCII is allowed"));
+        return Err(format!("ASCII string is expected, but got {text:?}"));
     }
     let number_len = trimmed
         .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+')))
@@ -46,15 +46,15 @@ fn parse_size_text(text: &str) -> Result<u64, String> {
         "G" | "GB" | "GiB" => 1 << 30,
         "T" | "TB" | "TiB" => 1 << 40,
         "P" | "PB" | "PiB" => 1 << 50,
-        other => {
+        _ => {
             return Err(format!(
-                "invalid size {text:?}: unknown unit `{other}`; use B, KB, KiB, MB, MiB, GB, GiB, TB, TiB, PB or PiB (case-sensitive)"
+                "only B, KB, KiB, MB, MiB, GB, GiB, TB, TiB, PB, and PiB are supported: {text:?}"
             ))
         }
     };
     let count: f64 = number
         .parse()
-        .map_err(|_| format!("invalid size {text:?}: `{number}` is not a number"))?;
+        .map_err(|_| format!("invalid size string: {text:?}"))?;
     // The same saturating float-to-integer conversion as GreptimeDB.
     Ok((count * multiplier as f64) as u64)
 }

@@ -5,7 +5,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use super::client::{self, my_fetch_all, my_text, query_error, within, Session, SqlConn};
+use super::client::{self, my_fetch_all, my_text, within, Session, SqlConn};
+use super::errors::query_error;
 use super::{Backend, StoreParams};
 use crate::plugins::{Step, StepCx, StepError};
 

@@ -6,11 +6,14 @@ use sqlx::mysql::MySqlConnection;
 use sqlx::postgres::PgConnection;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, Type};
 
-use super::client::{
-    self, check_name, my_privileges, my_text, naive_ms, no_database, pg_ident, query_error,
-    split_lease, with_session, Session, SqlConn,
-};
+use time::macros::format_description;
+use time::PrimitiveDateTime;
+
+use super::client::{my_text, with_session, Session, SqlConn};
+use super::errors::{db_message, is_permission_denied, no_database, query_error, query_failed};
+use super::my_grants;
 use super::my_session::replay_election_settings;
+use super::sql_text::{check_name, pg_ident};
 use super::{Backend, MetaTableParams, StoreParams};
 use crate::plugins::{Step, StepCx, StepError};
 
@@ -18,6 +21,8 @@ use crate::plugins::{Step, StepCx, StepError};
 const ELECTION_KEY: &str = "__metasrv_election";
 /// metasrv's candidate keys, after `store_key_prefix`.
 const CANDIDATES_ROOT: &str = "__metasrv_election_candidates/";
+/// metasrv's separator between a lease value and its expiry time.
+const LEASE_SEP: &str = "||__metadata_lease_sep||";
 
 /// Reads, never writes, what metasrv's leader election will meet.
 ///
@@ -197,10 +202,9 @@ impl ElectionOutput {
                     .collect();
                 self.read_leases(pairs, now, &candidates);
             }
-            Err(e) if client::is_permission_denied(&e) => self.notes.push(format!(
-                "the leader row cannot be read: {}",
-                client::db_message(&e)
-            )),
+            Err(e) if is_permission_denied(&e) => self
+                .notes
+                .push(format!("the leader row cannot be read: {}", db_message(&e))),
             Err(e) => return Err(query_error(self.backend, &e, "reading the election rows")),
         }
         Ok(())
@@ -286,7 +290,6 @@ async fn check_pg(
     schema: Option<&str>,
 ) -> Result<ElectionOutput, StepError> {
     let backend = Backend::PostgresStore;
-    let fail = |what: &'static str| move |e: sqlx::Error| query_error(backend, &e, what);
     let ident = pg_ident(schema, &params.meta.table);
     let mut out = ElectionOutput::new(backend, ident.clone(), &params.key_prefix);
     out.lock_id = Some(params.lock_id);
@@ -294,7 +297,7 @@ async fn check_pg(
     let version: i64 = sqlx::query_scalar("SELECT current_setting('server_version_num')::int8")
         .fetch_one(&mut *conn)
         .await
-        .map_err(fail("reading the server version"))?;
+        .map_err(query_failed(backend, "reading the server version"))?;
     out.idle_session_timeout_supported = Some(version >= 140_000);
 
     let id = params.lock_id;
@@ -311,7 +314,7 @@ async fn check_pg(
     .bind((id & 0xffff_ffff) as i64)
     .fetch_optional(&mut *conn)
     .await
-    .map_err(fail("reading pg_locks"))?;
+    .map_err(query_failed(backend, "reading pg_locks"))?;
     out.lock_held = Some(holder.is_some());
     if let Some(row) = holder {
         out.held_by_pid = row.try_get(0).ok();
@@ -334,11 +337,9 @@ async fn check_pg(
             row.try_get::<String, _>(1).unwrap_or_default(),
         ),
         // No USAGE on the schema: the table cannot be looked at.
-        Err(e) if client::is_permission_denied(&e) => {
-            out.notes.push(format!(
-                "{ident} cannot be looked up: {}",
-                client::db_message(&e)
-            ));
+        Err(e) if is_permission_denied(&e) => {
+            out.notes
+                .push(format!("{ident} cannot be looked up: {}", db_message(&e)));
             (false, String::new())
         }
         Err(e) => return Err(query_error(backend, &e, "looking up the metadata table")),
@@ -385,7 +386,6 @@ async fn check_my(
     params: &ElectionParams,
 ) -> Result<ElectionOutput, StepError> {
     let backend = Backend::MysqlStore;
-    let fail = |what: &'static str| move |e: sqlx::Error| query_error(backend, &e, what);
     let table = format!("{}_election", params.meta.table);
     let mut out = ElectionOutput::new(backend, format!("`{table}`"), &params.key_prefix);
     if params.meta.schema().is_some() {
@@ -401,16 +401,16 @@ async fn check_my(
     .bind(&table)
     .fetch_one(&mut *conn)
     .await
-    .map_err(fail("looking up the election table"))?;
+    .map_err(query_failed(backend, "looking up the election table"))?;
     let Some(database) = my_text(&row, 0) else {
         return Err(no_database());
     };
     out.election_table_exists = row.try_get::<i64, _>(1).unwrap_or(0) > 0;
     let now = my_text(&row, 2).unwrap_or_default();
 
-    let privileges = my_privileges(conn, &database, &table)
+    let privileges = my_grants::granted(conn, &database, &table)
         .await
-        .map_err(fail("reading the user's privileges"))?;
+        .map_err(query_failed(backend, "reading the user's privileges"))?;
     let has = |p: &str| privileges.iter().any(|x| x == p);
     out.can_create_election_table = Some(has("CREATE"));
     out.can_lock_election_table =
@@ -446,6 +446,22 @@ async fn check_my(
     Ok(out)
 }
 
+/// Splits an election lease value `<value>||__metadata_lease_sep||<expiry>`.
+fn split_lease(value: &str) -> Option<(&str, &str)> {
+    value.split_once(LEASE_SEP)
+}
+
+/// Milliseconds since the epoch of a naive `YYYY-MM-DD HH:MM:SS[.fff…]` timestamp, to compare
+/// lease expiry times written by the server with the server's own clock (both in the same
+/// zone, so reading them as UTC keeps their difference).
+fn naive_ms(text: &str) -> Option<i64> {
+    let format = format_description!(
+        "[year]-[month]-[day] [hour]:[minute]:[second][optional [.[subsecond]]]"
+    );
+    let at = PrimitiveDateTime::parse(text.trim(), format).ok()?;
+    i64::try_from(at.assume_utc().unix_timestamp_nanos().div_euclid(1_000_000)).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -461,7 +477,7 @@ mod tests {
     #[test]
     fn leases_give_leader_and_live_candidates() {
         let mut out = ElectionOutput::new(Backend::PostgresStore, "\"t\"".into(), "p");
-        let lease = |value: &str, expiry: &str| format!("{value}{}{expiry}", client::LEASE_SEP);
+        let lease = |value: &str, expiry: &str| format!("{value}{}{expiry}", LEASE_SEP);
         out.read_leases(
             vec![
                 (
@@ -484,5 +500,18 @@ mod tests {
         assert_eq!(out.leader_expires_in_ms, Some(2500));
         assert_eq!(out.leader_expired, Some(false));
         assert_eq!(out.candidates, ["10.0.0.1:3002"]);
+    }
+
+    #[test]
+    fn naive_timestamps_compare_as_the_server_wrote_them() {
+        let a = naive_ms("2026-11-25 10:00:00.123").unwrap();
+        let b = naive_ms("2026-11-25 10:00:05.123456").unwrap();
+        assert_eq!(b - a, 5000);
+        assert_eq!(naive_ms("1970-01-01 00:00:01.5"), Some(1500));
+        assert_eq!(
+            naive_ms("2000-03-01 00:00:00.000").unwrap() - naive_ms("2000-02-28 00:00:00").unwrap(),
+            2 * 86_400_000
+        );
+        assert!(naive_ms("yesterday").is_none());
     }
 }

@@ -9,8 +9,10 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::client::{
-    self, check_name, pg_ident, probe_key, probe_name, query_error, within, SqlConn,
+use super::client::{self, within, SqlConn};
+use super::errors::{is_permission_denied, query_error};
+use super::sql_text::{
+    check_name, kv_columns, point_select, probe_key, probe_name, quoted, upsert,
 };
 use super::{Backend, MetaTableParams, StoreParams};
 use crate::plugins::{millis, LatencySummary, Step, StepCx, StepError};
@@ -347,23 +349,6 @@ impl Statement {
     }
 }
 
-/// `table` quoted as metasrv quotes it, in `schema` (PostgreSQL only) when there is one.
-fn quoted(backend: Backend, schema: Option<&str>, table: &str) -> String {
-    match backend {
-        Backend::PostgresStore => pg_ident(schema, table),
-        Backend::MysqlStore => format!("`{table}`"),
-    }
-}
-
-/// metasrv's point SELECT on the quoted `table`.
-fn point_select(backend: Backend, table: &str) -> Statement {
-    let sql = match backend {
-        Backend::PostgresStore => format!("SELECT k, v FROM {table} WHERE k = $1"),
-        Backend::MysqlStore => format!("SELECT k, v FROM {table} WHERE k = ?"),
-    };
-    Statement::PointSelect { sql }
-}
-
 /// Creates the temporary probe table `table` with metasrv's DDL, then times `operations`
 /// upserts (the first half insert, the second half update) and as many point SELECTs.
 async fn probe_run(
@@ -381,30 +366,20 @@ async fn probe_run(
     let key = |i: u32| format!("{}/{}", probe_key(&cx.run_id), i % distinct).into_bytes();
     let value: Vec<u8> = (0..value_size).map(|i| (i % 251) as u8).collect();
     let quoted_table = quoted(backend, None, table);
-    let (create, upsert) = match backend {
-        Backend::PostgresStore => (
-            format!("CREATE TEMPORARY TABLE {quoted_table}(k bytea PRIMARY KEY, v bytea)"),
-            format!(
-                "WITH prev AS (SELECT k,v FROM {quoted_table} WHERE k IN ($1)), update AS (INSERT \
-                 INTO {quoted_table} (k, v) VALUES ($2,$3) ON CONFLICT (k) DO UPDATE SET v = \
-                 excluded.v) SELECT k, v FROM prev;"
-            ),
-        ),
-        Backend::MysqlStore => (
-            format!(
-                "CREATE TEMPORARY TABLE {quoted_table}(k VARBINARY(3072) PRIMARY KEY, v MEDIUMBLOB)"
-            ),
-            format!(
-                "INSERT INTO {quoted_table} (k, v) VALUES (?, ?) ON DUPLICATE KEY UPDATE \
-                 v = VALUES(v);"
-            ),
-        ),
-    };
+    let create = format!(
+        "CREATE TEMPORARY TABLE {quoted_table}{}",
+        kv_columns(backend)
+    );
     conn.exec(&create)
         .await
         .map_err(|e| create_error(backend, &e, table))?;
-    let upsert = Statement::Upsert { sql: upsert, value };
-    let select = point_select(backend, &quoted_table);
+    let upsert = Statement::Upsert {
+        sql: upsert(backend, &quoted_table),
+        value,
+    };
+    let select = Statement::PointSelect {
+        sql: point_select(backend, &quoted_table),
+    };
     let mut watch = Stopwatch::new(cx, backend);
     let upserts = watch.time(conn, &upsert, operations, key).await?;
     let selects = watch.time(conn, &select, operations, key).await?;
@@ -415,7 +390,7 @@ async fn probe_run(
 
 fn create_error(backend: Backend, e: &sqlx::Error, table: &str) -> StepError {
     let error = query_error(backend, e, &format!("creating the temporary table {table}"));
-    if client::is_permission_denied(e) {
+    if is_permission_denied(e) {
         let hint = match backend {
             Backend::PostgresStore => {
                 "grant the role TEMPORARY on the database (PostgreSQL grants it to PUBLIC by \
@@ -466,7 +441,9 @@ async fn read_only_run(
         ));
         return Ok(());
     }
-    let select = point_select(out.backend, table);
+    let select = Statement::PointSelect {
+        sql: point_select(out.backend, table),
+    };
     let mut watch = Stopwatch::new(cx, out.backend);
     let selects = watch
         .time(conn, &select, operations, |_| key.clone())

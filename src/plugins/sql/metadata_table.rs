@@ -10,10 +10,10 @@ use sqlx::mysql::MySqlConnection;
 use sqlx::postgres::PgConnection;
 use sqlx::Row;
 
-use super::client::{
-    is_permission_denied, my_fetch_all, my_privileges, my_text, no_database, pg_ident, query_error,
-    with_session, Session, SqlConn,
-};
+use super::client::{my_fetch_all, my_text, with_session, Session, SqlConn};
+use super::errors::{is_permission_denied, no_database, query_error, query_failed};
+use super::my_grants;
+use super::sql_text::pg_ident;
 use super::{default_auto_create_schema, Backend, MetaTableParams, StoreParams};
 use crate::plugins::{Step, StepCx, StepError};
 
@@ -160,7 +160,6 @@ pub(crate) async fn pg_facts(
     schema_param: Option<&str>,
 ) -> Result<PgTableFacts, StepError> {
     let backend = Backend::PostgresStore;
-    let fail = |what: &'static str| move |e: sqlx::Error| query_error(backend, &e, what);
     let row = sqlx::query(
         "SELECT current_database()::text, current_user::text, current_schema()::text, \
                 current_setting('search_path'), \
@@ -169,7 +168,7 @@ pub(crate) async fn pg_facts(
     )
     .fetch_one(&mut *conn)
     .await
-    .map_err(fail("reading the session"))?;
+    .map_err(query_failed(backend, "reading the session"))?;
     let database: String = row.try_get(0).unwrap_or_default();
     let user: String = row.try_get(1).unwrap_or_default();
     let current_schema: Option<String> = row.try_get(2).ok().flatten();
@@ -189,7 +188,7 @@ pub(crate) async fn pg_facts(
             .bind(name)
             .fetch_one(&mut *conn)
             .await
-            .map_err(fail("looking up the schema"))?;
+            .map_err(query_failed(backend, "looking up the schema"))?;
             (
                 row.try_get(0).unwrap_or(false),
                 row.try_get(1).unwrap_or(false),
@@ -247,7 +246,10 @@ pub(crate) async fn pg_facts(
         .bind(&facts.ident)
         .fetch_all(&mut *conn)
         .await
-        .map_err(fail("reading the columns of the metadata table"))?;
+        .map_err(query_failed(
+            backend,
+            "reading the columns of the metadata table",
+        ))?;
         for column in &columns {
             let name: String = column.try_get(0).unwrap_or_default();
             let kind: Option<String> = column.try_get(1).ok();
@@ -267,7 +269,10 @@ pub(crate) async fn pg_facts(
             .bind(&facts.ident)
             .fetch_one(&mut *conn)
             .await
-            .map_err(fail("reading the indexes of the metadata table"))?,
+            .map_err(query_failed(
+                backend,
+                "reading the indexes of the metadata table",
+            ))?,
         );
     }
     Ok(facts)
@@ -477,7 +482,7 @@ pub(crate) async fn my_facts(
     .fetch_optional(&mut *conn)
     .await
     .map_err(|e| query_error(backend, &e, "looking up the metadata table"))?;
-    let privileges = my_privileges(conn, &database, table)
+    let privileges = my_grants::granted(conn, &database, table)
         .await
         .map_err(|e| query_error(backend, &e, "reading the user's privileges"))?;
     let role = sqlx::query("SELECT CURRENT_ROLE()")

@@ -2,8 +2,8 @@
 //! (`backend = "mysql_store"`) metadata stores.
 //!
 //! Every step connects with `store_addrs[0]` and `[backend_tls]` exactly as metasrv does (see
-//! `client.rs` for the connection string forms, the TLS mapping and where sqlx differs from
-//! metasrv's drivers), then checks one thing metasrv needs at start-up:
+//! `pg_connect.rs` and `my_connect.rs` for the connection string forms, the TLS mapping and
+//! where sqlx differs from metasrv's drivers), then checks one thing metasrv needs at start-up:
 //!
 //! * `sql.connect`: the connection, server version and TLS;
 //! * `sql.metadata_table`: the schema and the metadata table exist or can be created, with
@@ -20,10 +20,17 @@ mod client;
 mod connect;
 mod conninfo;
 mod election;
+mod errors;
 mod latency;
 mod metadata_table;
+mod my_connect;
+mod my_grants;
+mod my_privileges;
 mod my_session;
+mod pg_connect;
+mod pg_privileges;
 mod privileges;
+mod sql_text;
 
 use schemars::JsonSchema;
 
@@ -102,10 +109,10 @@ impl MetaTableParams {
     /// Rejects a table name, and for PostgreSQL a schema name, that metasrv cannot quote;
     /// returns the schema.
     pub fn checked_schema(&self, backend: Backend) -> Result<Option<&str>, StepError> {
-        client::check_name(backend, "meta_table_name", &self.table)?;
+        sql_text::check_name(backend, "meta_table_name", &self.table)?;
         let schema = self.schema();
         if let (Backend::PostgresStore, Some(schema)) = (backend, schema) {
-            client::check_name(backend, "meta_schema_name", schema)?;
+            sql_text::check_name(backend, "meta_schema_name", schema)?;
         }
         Ok(schema)
     }

@@ -12,7 +12,7 @@
 
 use sqlx::mysql::{MySqlConnection, MySqlDatabaseError};
 
-use super::client::query_error;
+use super::errors::query_error;
 use super::Backend;
 use crate::plugins::StepError;
 

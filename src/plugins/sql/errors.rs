@@ -174,10 +174,10 @@ fn my_connect_error(e: &MySqlDatabaseError, ctx: &ErrCtx) -> StepError {
         1044 => {
             let database = ctx.database.unwrap_or("?");
             StepError::rejected(format!(
-                "database `{database}` does not exist on {endpoint}, or user `{user}` may not use                  it: {msg} (MySQL error 1044; the server does not tell users without access which)"
+                "database `{database}` does not exist on {endpoint}, or user `{user}` may not use it: {msg} (MySQL error 1044; the server does not tell users without access which)"
             ))
             .with_hint(format!(
-                "fix the database in the store_addrs URL path, or create it (CREATE DATABASE                  `{database}`) and grant the user access (GRANT ALL ON `{database}`.* TO …)"
+                "fix the database in the store_addrs URL path, or create it (CREATE DATABASE `{database}`) and grant the user access (GRANT ALL ON `{database}`.* TO …)"
             ))
         }
         3159 => StepError::rejected(format!(

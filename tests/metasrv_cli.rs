@@ -413,3 +413,36 @@ fn a_trailing_comma_in_the_store_addrs_env_var_is_dropped_as_metasrv_drops_it() 
     assert_eq!(probed, [format!("etcd endpoint {endpoint} is healthy")]);
     assert_eq!(etcd_leftovers(&endpoint, "gst-cli-comma/"), "");
 }
+
+/// `store_addr = "<live etcd>"` (singular) in the TOML: not a config key — only the flag
+/// `--store-addr` is an alias (src/cmd/src/metasrv.rs) — so metasrv ignores it, dials the
+/// default `127.0.0.1:2379` and exits (greptimedb.md §10). The tool warns about the ignored key
+/// and probes the default, as metasrv would.
+#[test]
+fn a_singular_store_addr_is_ignored_and_the_default_endpoint_is_probed() {
+    let (endpoint,) = need!("GST_ETCD_ENDPOINT");
+    let dir = tempfile::tempdir().unwrap();
+    let (r, report) = metasrv(
+        dir.path(),
+        &format!("backend = \"etcd_store\"\nstore_addr = \"{endpoint}\""),
+        &[],
+    );
+    assert_eq!(r.code, 3, "{}", r.all());
+    let lint = check(&report, "config_lint");
+    assert_eq!(lint["status"], "warn", "{lint}");
+    assert!(
+        lint["message"].as_str().unwrap().contains("store_addrs"),
+        "{lint}"
+    );
+    let probed = check(&report, "etcd_endpoint");
+    assert!(
+        probed["title"].as_str().unwrap().contains("127.0.0.1:2379"),
+        "{probed}"
+    );
+    assert_eq!(probed["status"], "fail", "{probed}");
+    assert!(
+        !r.stdout.contains(&format!("etcd endpoint {endpoint}")),
+        "{}",
+        r.stdout
+    );
+}

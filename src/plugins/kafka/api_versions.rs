@@ -6,7 +6,10 @@ use std::collections::BTreeSet;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::client::{self, api, ApiRange, BrokerMeta, Settings};
+use super::connection::connect;
+use super::discovery::{discover, none_reachable};
+use super::messages::{api, pick_version, ApiRange, BrokerMeta};
+use super::settings::Settings;
 use super::KafkaConnection;
 use crate::plugins::{Step, StepCx, StepError};
 
@@ -108,7 +111,7 @@ timeout: 3s
 
     async fn run(&self, params: Self::Params, cx: &StepCx) -> Result<Self::Output, StepError> {
         let settings = Settings::load(&params.connection).await?;
-        let (_, metadata) = client::discover(&settings, false, cx).await?;
+        let (_, metadata) = discover(&settings, false, cx).await?;
         let brokers: Vec<BrokerApis> = futures::future::join_all(
             metadata
                 .brokers
@@ -125,7 +128,7 @@ timeout: 3s
                     (b.address.clone(), StepError::unreachable(message))
                 })
                 .collect();
-            let mut error = client::none_reachable(&failures);
+            let mut error = none_reachable(&failures);
             error.hint = Some(
                 "the brokers answered Metadata through `wal.broker_endpoints` but not at their \
                  advertised addresses, where GreptimeDB's client talks to them: check the \
@@ -204,7 +207,7 @@ fn summarize(brokers: Vec<BrokerApis>) -> ApiVersionsOutput {
 /// Asks one broker, at its advertised address, for ApiVersions.
 async fn broker_apis(settings: &Settings, broker: &BrokerMeta, cx: &StepCx) -> BrokerApis {
     let address = broker.address();
-    match client::connect(settings, &address, false, cx).await {
+    match connect(settings, &address, false, cx).await {
         Ok(conn) => BrokerApis {
             id: broker.id,
             address,
@@ -236,8 +239,7 @@ fn support(offered: &[ApiRange]) -> Vec<ApiSupport> {
                 max: range.map(|r| r.max),
                 client_min,
                 client_max,
-                usable: range
-                    .is_some_and(|&r| client::pick_version(r, (client_min, client_max)).is_some()),
+                usable: range.is_some_and(|&r| pick_version(r, (client_min, client_max)).is_some()),
             }
         })
         .collect()

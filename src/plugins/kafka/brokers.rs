@@ -7,7 +7,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use super::client::{self, BrokerMeta, Metadata, Settings};
+use super::connection::connect;
+use super::discovery::none_reachable;
+use super::messages::{BrokerMeta, Metadata};
+use super::settings::Settings;
 use super::KafkaConnection;
 use crate::plugins::{millis, Step, StepCx, StepError};
 
@@ -172,7 +175,7 @@ sasl:
             });
         }
         let Some(metadata) = first else {
-            return Err(client::none_reachable(&failures));
+            return Err(none_reachable(&failures));
         };
 
         let advertised = futures::future::join_all(
@@ -260,7 +263,7 @@ async fn probe_endpoint(
     cx: &StepCx,
 ) -> Result<(Metadata, f64), StepError> {
     let started = Instant::now();
-    let mut conn = client::connect(settings, endpoint, true, cx).await?;
+    let mut conn = connect(settings, endpoint, true, cx).await?;
     let metadata = conn.metadata(false, cx).await?;
     Ok((metadata, millis(started.elapsed())))
 }
@@ -274,7 +277,7 @@ async fn probe_advertised(
 ) -> AdvertisedBroker {
     let address = broker.address();
     let started = Instant::now();
-    let result = client::connect(settings, &address, true, cx).await;
+    let result = connect(settings, &address, true, cx).await;
     AdvertisedBroker {
         id: broker.id,
         rack: broker.rack.clone(),

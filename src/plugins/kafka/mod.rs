@@ -11,14 +11,26 @@
 //! - `kafka.write_probe`: create, produce, fetch and delete a topic of its own, never a WAL
 //!   topic.
 //!
-//! The reads (ApiVersions, SASL, Metadata) are sent by a small client of our own
-//! (`client`) because rskafka does not expose them; topic creation, produce, fetch and
-//! deletion go through rskafka, the client GreptimeDB uses.
+//! The reads (ApiVersions, SASL, Metadata) are sent over a connection of our own
+//! (`connection`, messages encoded by the `kafka-protocol` crate) because rskafka does not expose
+//! them; topic creation, produce, fetch and deletion go through rskafka, the client GreptimeDB
+//! uses (`rskafka_adapter`).
+//!
+//! Client modules, each depending only on those listed before it: `tls`, `settings`,
+//! `bounds`, `messages`, `wire`, `errors`, `connection`, `discovery`, `rskafka_adapter`.
 
 mod api_versions;
+mod bounds;
 mod brokers;
-mod client;
+mod connection;
+mod discovery;
+mod errors;
+mod messages;
+mod rskafka_adapter;
+mod settings;
+mod tls;
 mod topics;
+mod wire;
 mod write_probe;
 
 use std::time::Duration;

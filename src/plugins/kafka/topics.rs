@@ -7,7 +7,9 @@ use regex::Regex;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::client::{self, Settings};
+use super::discovery::discover;
+use super::messages::{code_name, TopicMeta};
+use super::settings::Settings;
 use super::{capped, KafkaConnection};
 use crate::plugins::{Step, StepCx, StepError};
 
@@ -120,9 +122,9 @@ replication_factor: 1
             ));
         }
         let settings = Settings::load(&params.connection).await?;
-        let (via, metadata) = client::discover(&settings, true, cx).await?;
+        let (via, metadata) = discover(&settings, true, cx).await?;
 
-        let by_name: HashMap<&str, &client::TopicMeta> = metadata
+        let by_name: HashMap<&str, &TopicMeta> = metadata
             .topics
             .iter()
             .map(|t| (t.name.as_str(), t))
@@ -191,14 +193,14 @@ replication_factor: 1
 }
 
 /// Why GreptimeDB cannot write to an existing topic, if it cannot.
-fn unavailable_reason(topic: &client::TopicMeta) -> Option<String> {
+fn unavailable_reason(topic: &TopicMeta) -> Option<String> {
     if topic.error != 0 {
-        return Some(client::code_name(topic.error));
+        return Some(code_name(topic.error));
     }
     match topic.partitions.iter().find(|p| p.index == 0) {
         None => Some("no partition 0".to_string()),
         Some(p) if p.error != 0 && p.leader < 0 => {
-            Some(format!("partition 0: {}", client::code_name(p.error)))
+            Some(format!("partition 0: {}", code_name(p.error)))
         }
         Some(p) if p.leader < 0 => Some("partition 0 has no leader".to_string()),
         Some(_) => None,
@@ -230,6 +232,7 @@ fn check_prefix(prefix: &str) -> Result<Vec<String>, StepError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plugins::kafka::messages::PartitionMeta;
     use crate::plugins::ErrorKind;
 
     #[test]
@@ -248,14 +251,14 @@ mod tests {
 
     #[test]
     fn unavailable_topics_are_explained() {
-        let partition = |leader, error| client::PartitionMeta {
+        let partition = |leader, error| PartitionMeta {
             index: 0,
             error,
             leader,
             replicas: vec![1],
             isr: vec![1],
         };
-        let topic = |error, partitions| client::TopicMeta {
+        let topic = |error, partitions| TopicMeta {
             name: "t".into(),
             error,
             internal: false,

@@ -12,7 +12,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use super::client::{self, request_limit, rskafka_client, within, Settings};
+use super::bounds::request_limit;
+use super::discovery::discover;
+use super::rskafka_adapter::{rskafka_client, rskafka_error, within};
+use super::settings::Settings;
 use super::{KafkaConnection, PROBE_TOPIC_PREFIX};
 use crate::plugins::{human, millis, Step, StepCx, StepError};
 
@@ -101,7 +104,7 @@ replication_factor: 1
             return Ok(WriteProbeOutput::read_only(topic));
         }
         let settings = Settings::load(&params.connection).await?;
-        let (_, metadata) = client::discover(&settings, false, cx).await?;
+        let (_, metadata) = discover(&settings, false, cx).await?;
         let broker_count = metadata.brokers.len();
         let replication_factor = params
             .replication_factor
@@ -120,7 +123,7 @@ replication_factor: 1
         let started = Instant::now();
         let controller = kafka
             .controller_client()
-            .map_err(|e| client::rskafka_error("controller client", &e))?;
+            .map_err(|e| rskafka_error("controller client", &e))?;
         let limit = request_limit(cx);
         within(
             limit,
@@ -322,7 +325,7 @@ async fn delete_and_verify(client: &Client, topic: &str, limit: Duration) -> Res
     let left = || limit.saturating_sub(started.elapsed());
     let controller = client
         .controller_client()
-        .map_err(|e| client::rskafka_error("controller client", &e))?;
+        .map_err(|e| rskafka_error("controller client", &e))?;
     let what = format!("deleting topic `{topic}`");
     match tokio::time::timeout(left(), controller.delete_topic(topic, millis_i32(left()))).await {
         Ok(Ok(())) => {}
@@ -330,7 +333,7 @@ async fn delete_and_verify(client: &Client, topic: &str, limit: Duration) -> Res
             protocol_error: ProtocolError::UnknownTopicOrPartition,
             ..
         })) => {}
-        Ok(Err(e)) => return Err(client::rskafka_error(&what, &e)),
+        Ok(Err(e)) => return Err(rskafka_error(&what, &e)),
         Err(_) => {
             return Err(
                 StepError::timeout(format!("{what}: no answer within {}", human(limit))).with_hint(

@@ -12,10 +12,9 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use tonic::transport::Endpoint;
 
 use super::client::{self, LeaderAnswer, MetaClientTimeouts, Origin};
-use super::{clean_addresses, Role};
+use super::{clean_addresses, greptimedb_makes_channel, Role};
 use crate::plugins::{ErrorKind, Step, StepCx, StepError};
 
 /// Connects to one metasrv address and asks it for the leader (`Heartbeat.AskLeader`).
@@ -206,12 +205,9 @@ fn first_leader(
 }
 
 /// Whether this entry's error ends the meta client's AskLeader for every entry: an entry
-/// GreptimeDB cannot even make a channel for (`Endpoint::new("http://<entry>")` fails in
-/// `ChannelManager::build_endpoint`, `src/common/grpc/src/channel_manager.rs`) makes
-/// `create_asker(addr)?` return before any entry is asked (`ask_leader.rs`).
+/// GreptimeDB cannot even make a channel for ([`greptimedb_makes_channel`]).
 fn breaks_every_ask(address: &str, error: &StepError) -> bool {
-    error.kind == ErrorKind::Misconfigured
-        && Endpoint::from_shared(format!("http://{address}")).is_err()
+    error.kind == ErrorKind::Misconfigured && !greptimedb_makes_channel(address)
 }
 
 /// The error when no peer names a leader either: the entry's own error, with what follows.

@@ -230,6 +230,84 @@ async fn one_dead_address_is_reported_not_fatal() {
 }
 
 #[tokio::test]
+async fn a_dead_address_whose_peers_name_the_leader_is_reported_not_failed() {
+    // GreptimeDB's meta client asks every address, takes the first leader named and only logs
+    // `Failed to ask leader from: <addr>` for the others (src/meta-client/src/client/
+    // ask_leader.rs); a frontend with one live and one dead address starts (greptimedb.md §10).
+    let (leader, f1, _f2) = healthy_cluster().await;
+    let dead = dead();
+    let out = run_ok(
+        "metasrv.ask_leader",
+        json!({"address": dead, "peers": [dead, f1.address]}),
+    )
+    .await;
+    assert_eq!(out["ok"], json!(false), "{out}");
+    assert_eq!(out["error_kind"], json!("Unreachable"));
+    assert_contains(out["error"].as_str().unwrap(), "connection refused");
+    assert_eq!(out["answered_by"], json!(f1.address));
+    assert_eq!(out["peer_leader"], json!(leader.address));
+    assert_eq!(out["leader_addr"], Value::Null);
+
+    // An address that answers without a leader is skipped the same way (`No leader from`).
+    let leaderless = StandIn::start(Behaviour::no_leader(Answer::NoLeaderEmpty)).await;
+    let out = run_ok(
+        "metasrv.ask_leader",
+        json!({"address": leaderless.address, "peers": [leader.address]}),
+    )
+    .await;
+    assert_eq!(
+        (out["ok"].clone(), out["error_kind"].clone()),
+        (json!(false), json!("Rejected"))
+    );
+
+    // A live address is asked alone: its peers are not asked.
+    let out = run_ok(
+        "metasrv.ask_leader",
+        json!({"address": f1.address, "peers": [f1.address, leader.address]}),
+    )
+    .await;
+    assert_eq!(out["ok"], json!(true));
+    assert_eq!(
+        leader.received().len(),
+        1,
+        "only the leaderless case asked the leader"
+    );
+}
+
+#[tokio::test]
+async fn a_dead_address_fails_when_no_peer_names_a_leader() {
+    // Nothing names a leader: the meta client gives up after its retries and the frontend exits
+    // (ask_leader.rs, greptimedb.md §10 "frontend → every address dead").
+    let (one, two) = (dead(), dead());
+    let leaderless = StandIn::start(Behaviour::no_leader(Answer::NoLeaderStatus)).await;
+    let e = run_failing(
+        "metasrv.ask_leader",
+        json!({"address": one, "peers": [one, two, leaderless.address]}),
+        ErrorKind::Unreachable,
+    )
+    .await;
+    assert_contains(&e.message, &one);
+    assert_contains(hint(&e), "No other entry of `meta_client.metasrv_addrs`");
+    assert_contains(hint(&e), "exits at start-up");
+}
+
+#[tokio::test]
+async fn an_entry_greptimedb_cannot_make_a_channel_for_fails_even_with_live_peers() {
+    // `create_asker(addr)?` in ask_leader.rs ends the whole AskLeader when the channel for one
+    // entry cannot be built (`Endpoint::new("http://<entry>")`,
+    // src/common/grpc/src/channel_manager.rs).
+    let leader = StandIn::start(Behaviour::leader()).await;
+    let e = run_failing(
+        "metasrv.ask_leader",
+        json!({"address": "meta srv:3002", "peers": ["meta srv:3002", leader.address]}),
+        ErrorKind::Misconfigured,
+    )
+    .await;
+    assert_contains(hint(&e), "meta_client.metasrv_addrs");
+    assert!(leader.received().is_empty());
+}
+
+#[tokio::test]
 async fn all_dead_fails_at_once() {
     let addresses = [dead(), dead(), dead()];
     let started = Instant::now();
@@ -391,7 +469,9 @@ async fn no_leader_elected_is_rejected() {
                 assert_contains(&e.message, "reports no leader: NotLeader (code 2)")
             }
             Answer::NoLeaderEmpty => assert_contains(&e.message, "the election has no leader"),
-            _ => assert_contains(&e.message, "Election leader not found"),
+            // GreptimeDB masks internal errors (ElectionNoLeader) as `Internal error: 1003`
+            // (`output_msg`, src/common/error/src/ext.rs).
+            _ => assert_contains(&e.message, "Internal error: 1003"),
         }
         assert_contains(hint(&e), "store_addrs");
     }
@@ -524,14 +604,17 @@ async fn peers_lists_leader_and_followers() {
 #[tokio::test]
 async fn store_range_reads_one_key_without_its_value() {
     let metasrv = StandIn::start(Behaviour::leader().keys(&["__a", "__b", "__c"])).await;
+    // The stand-in is backed like an etcd metasrv: it refuses an empty key as GreptimeDB does
+    // (kv_backend/etcd.rs, greptimedb.md §10), so this passes only with a non-empty key.
     let out = run_ok("metasrv.store_range", json!({"address": metasrv.address})).await;
     assert_eq!(out["kvs"], json!(1));
     assert_eq!(out["more"], json!(true));
-    assert_eq!(out["key"], json!(""));
+    assert_eq!(out["key"], Value::Null);
     let Received::Range(request) = &metasrv.received()[0] else {
         panic!("not Range");
     };
-    assert_eq!(request.key, b"");
+    // `\0`..`\0`: every key (`to_range`, src/common/meta/src/rpc/store.rs).
+    assert_eq!(request.key, [0]);
     assert_eq!(request.range_end, [0]);
     assert_eq!(request.limit, 1);
     assert!(request.keys_only);
@@ -561,10 +644,10 @@ async fn store_range_reads_one_key_without_its_value() {
 
 #[tokio::test]
 async fn store_range_with_a_broken_backend_is_rejected() {
-    let metasrv = StandIn::start(
-        Behaviour::leader().store_error("etcd: connection refused (127.0.0.1:2379)"),
-    )
-    .await;
+    // A failing etcd is `EtcdFailed`, an internal error: metasrv answers a gRPC status whose
+    // message is masked (`Internal error: 1003`, src/common/error/src/ext.rs) with the status
+    // code in `x-greptime-err-code` (src/common/error/src/status_code.rs).
+    let metasrv = StandIn::start(Behaviour::leader().broken_backend()).await;
     let e = run_failing(
         "metasrv.store_range",
         json!({"address": metasrv.address}),
@@ -572,6 +655,69 @@ async fn store_range_with_a_broken_backend_is_rejected() {
     )
     .await;
     assert_contains(&e.message, "cannot read its metadata backend");
-    assert_contains(&e.message, "etcd: connection refused");
+    assert_contains(
+        &e.message,
+        "Internal, GreptimeDB status 1003: Internal error: 1003",
+    );
     assert_contains(hint(&e), "store_addrs");
+}
+
+#[tokio::test]
+async fn an_empty_key_is_refused_as_an_etcd_backed_metasrv_refuses_it() {
+    use greptime_self_test::plugins::metasrv::proto::store_client::StoreClient;
+    use greptime_self_test::plugins::metasrv::proto::RangeRequest;
+
+    // The stand-in enforces GreptimeDB's rule (kv_backend/etcd.rs: EmptyKey, status code
+    // InvalidArguments 1004 → tonic InvalidArgument; greptimedb.md §10).
+    let metasrv = StandIn::start(Behaviour::leader()).await;
+    let mut client = StoreClient::connect(format!("http://{}", metasrv.address))
+        .await
+        .unwrap();
+    let empty = RangeRequest {
+        header: None,
+        key: Vec::new(),
+        range_end: vec![0],
+        limit: 1,
+        keys_only: true,
+    };
+    let status = client.range(empty.clone()).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert_eq!(status.message(), "Empty key is not allowed");
+    assert_eq!(
+        status.metadata().get("x-greptime-err-code").unwrap(),
+        "1004"
+    );
+
+    // The step does not send an empty key: a `key: ""` is refused before anything is sent.
+    let e = run_failing(
+        "metasrv.store_range",
+        json!({"address": metasrv.address, "key": ""}),
+        ErrorKind::Misconfigured,
+    )
+    .await;
+    assert_contains(&e.message, "Empty key is not allowed");
+    assert_eq!(
+        metasrv.received().len(),
+        1,
+        "only the raw request above reached it"
+    );
+
+    // A backend that takes an empty key (PostgreSQL, MySQL, or etcd under a store_key_prefix):
+    // the default request reads there too.
+    let sql = StandIn::start(Behaviour::leader().empty_key_allowed()).await;
+    assert!(client_range_ok(&sql.address, empty).await);
+    let out = run_ok("metasrv.store_range", json!({"address": sql.address})).await;
+    assert_eq!(out["kvs"], json!(1));
+}
+
+/// Whether a raw Store.Range succeeds at `address`.
+async fn client_range_ok(
+    address: &str,
+    request: greptime_self_test::plugins::metasrv::proto::RangeRequest,
+) -> bool {
+    use greptime_self_test::plugins::metasrv::proto::store_client::StoreClient;
+    let mut client = StoreClient::connect(format!("http://{address}"))
+        .await
+        .unwrap();
+    client.range(request).await.is_ok()
 }

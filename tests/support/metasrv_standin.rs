@@ -6,6 +6,17 @@
 //! Each instance is configured with a [`Behaviour`]: leader (names itself), follower (names
 //! another address), no leader (three ways), slow, advertising a wrong address, with or without
 //! the Heartbeat service. It records every request, so tests can check what the steps send.
+//!
+//! Its metadata store follows the rules of GreptimeDB's etcd backend, the default: a `Range`
+//! with an empty key is refused with `InvalidArgument: Empty key is not allowed`
+//! (`ensure!(!key.is_empty(), EmptyKey)` in `src/common/meta/src/kv_backend/etcd.rs`, observed
+//! on GreptimeDB 1.0 in greptimedb.md §10), and a failing backend surfaces as a gRPC status,
+//! never as a response-header error: metasrv's Store service answers `ResponseHeader::success()`
+//! or propagates the error (`src/meta-srv/src/service/store.rs`), which
+//! `define_into_tonic_status!` (`src/common/error/src/status_code.rs`) turns into the tonic
+//! code of its status code, with the status code in `x-greptime-err-code` and, for internal
+//! errors, the masked message `Internal error: 1003` (`output_msg` in
+//! `src/common/error/src/ext.rs`).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -21,9 +32,10 @@ use greptime_self_test::plugins::metasrv::proto::{
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use tonic::metadata::MetadataMap;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::Server;
-use tonic::{Request, Response, Status};
+use tonic::{Code, Request, Response, Status};
 
 /// What AskLeader answers.
 #[derive(Debug, Clone)]
@@ -37,7 +49,7 @@ pub enum Answer {
     /// No leader, reported as a success with no `leader` peer.
     NoLeaderEmpty,
     /// No leader, reported as a gRPC error status, as GreptimeDB does when its election has
-    /// no leader.
+    /// no leader (`ElectionNoLeader`, an internal error: `Internal error: 1003`).
     NoLeaderStatus,
 }
 
@@ -56,8 +68,14 @@ pub struct Behaviour {
     pub version: String,
     /// Keys of its metadata store.
     pub keys: Vec<Vec<u8>>,
-    /// When set, Store.Range answers with this header error (a broken backend).
-    pub store_error: Option<String>,
+    /// Whether the backend is broken: Store.Range then fails as metasrv fails when etcd is
+    /// unreachable (`EtcdFailed`, an internal error).
+    pub broken_backend: bool,
+    /// Whether Store.Range accepts an empty key: false for the default etcd backend; true for
+    /// the PostgreSQL and MySQL backends (`src/common/meta/src/kv_backend/rds/*` treat it as
+    /// the start of the key space) and for any backend under a `store_key_prefix` (the
+    /// `ChrootKvBackend` prepends the prefix, so the backend never sees an empty key).
+    pub empty_key_allowed: bool,
     /// Whether the Heartbeat service (AskLeader) is served; without it the server answers
     /// AskLeader with Unimplemented, as a non-metasrv gRPC server does.
     pub heartbeat: bool,
@@ -72,7 +90,8 @@ impl Behaviour {
             followers: Vec::new(),
             version: "v1.0.0-standin".into(),
             keys: vec![b"__standin/a".to_vec(), b"__standin/b".to_vec()],
-            store_error: None,
+            broken_backend: false,
+            empty_key_allowed: false,
             heartbeat: true,
         }
     }
@@ -109,8 +128,15 @@ impl Behaviour {
         self
     }
 
-    pub fn store_error(mut self, message: &str) -> Self {
-        self.store_error = Some(message.to_string());
+    pub fn broken_backend(mut self) -> Self {
+        self.broken_backend = true;
+        self
+    }
+
+    /// A backend that takes an empty key: PostgreSQL, MySQL, or etcd under a
+    /// `store_key_prefix`.
+    pub fn empty_key_allowed(mut self) -> Self {
+        self.empty_key_allowed = true;
         self
     }
 
@@ -209,9 +235,7 @@ impl Heartbeat for Service {
                 header: Self::ok_header(),
                 leader: None,
             },
-            Answer::NoLeaderStatus => {
-                return Err(Status::internal("Election leader not found (stand-in)"))
-            }
+            Answer::NoLeaderStatus => return Err(greptime_status(Code::Internal, 1003, "")),
         };
         Ok(Response::new(response))
     }
@@ -256,23 +280,28 @@ impl Store for Service {
     ) -> Result<Response<RangeResponse>, Status> {
         let request = request.into_inner();
         self.receive(Received::Range(request.clone())).await;
-        if let Some(message) = &self.behaviour.store_error {
-            return Ok(Response::new(RangeResponse {
-                header: Self::error_header(0, message),
-                kvs: Vec::new(),
-                more: false,
-            }));
+        if request.key.is_empty() && !self.behaviour.empty_key_allowed {
+            // GreptimeDB's EtcdStore: `EmptyKey`, status code InvalidArguments (1004).
+            return Err(greptime_status(
+                Code::InvalidArgument,
+                1004,
+                "Empty key is not allowed",
+            ));
+        }
+        if self.behaviour.broken_backend {
+            return Err(greptime_status(Code::Internal, 1003, ""));
         }
         let mut keys = self.behaviour.keys.clone();
         keys.sort();
-        let in_range = |key: &Vec<u8>| {
-            if request.range_end.is_empty() {
-                *key == request.key
-            } else if request.range_end == [0] {
-                *key >= request.key
-            } else {
-                *key >= request.key && *key < request.range_end
-            }
+        // The range convention of `to_range` (`src/common/meta/src/rpc/store.rs`), which etcd
+        // shares: no range_end is one key, `\0` as range_end is "from key on", and `\0` for
+        // both is every key.
+        let in_range = |key: &Vec<u8>| match (request.key.as_slice(), request.range_end.as_slice())
+        {
+            (_, []) => *key == request.key,
+            ([0], [0]) => true,
+            (_, [0]) => *key >= request.key,
+            _ => *key >= request.key && *key < request.range_end,
         };
         let matching: Vec<Vec<u8>> = keys.into_iter().filter(in_range).collect();
         let limit = if request.limit > 0 {
@@ -298,6 +327,20 @@ impl Store for Service {
             more: matching.len() > limit,
         }))
     }
+}
+
+/// An error status as GreptimeDB's metasrv sends it: the tonic code of its status code, the
+/// status code in `x-greptime-err-code`, and the message; an internal error (1003) has its
+/// message masked as `Internal error: 1003`.
+fn greptime_status(code: Code, status_code: u32, message: &str) -> Status {
+    let message = if status_code == 1003 {
+        format!("Internal error: {status_code}")
+    } else {
+        message.to_string()
+    };
+    let mut metadata = MetadataMap::new();
+    metadata.insert("x-greptime-err-code", status_code.into());
+    Status::with_metadata(code, message, metadata)
 }
 
 /// A running stand-in; stops when dropped.

@@ -14,7 +14,8 @@ const ALLOW_LOCAL: &str = "allow_region_failover_on_local_wal";
 /// on a local WAL (`wal.provider` other than `kafka`) unless
 /// `allow_region_failover_on_local_wal = true`, which it accepts with a data-loss warning (a
 /// warning here too). A datanode on `File` storage fails: failover reopens a failed datanode's
-/// regions on another datanode, which cannot read its local disk.
+/// regions on another datanode, which cannot read its local disk; so do datanodes on different
+/// object stores (the other datanode reads another store).
 pub struct Failover;
 
 /// Output of `cluster.failover`.
@@ -49,6 +50,7 @@ fn judge(nodes: &[Node]) -> FailoverOutput {
         .into_iter()
         .filter(|d| d.text("storage.type").unwrap_or("File") == "File")
         .collect();
+    let stores = super::shared_storage::object_stores(nodes);
     for metasrv in &enabled {
         let name = &metasrv.name;
         let provider = metasrv.text("wal.provider").unwrap_or("raft_engine");
@@ -80,6 +82,32 @@ fn judge(nodes: &[Node]) -> FailoverOutput {
                     format!(
                         "set `wal.provider = \"kafka\"` (with `wal.broker_endpoints`) on {name} and \
                          on every datanode, or `{ENABLE} = false` on {name}"
+                    ),
+                );
+            }
+        }
+        if let [(first, users), others @ ..] = stores.as_slice() {
+            for (store, group) in others {
+                let involved: Vec<String> = names(group)
+                    .into_iter()
+                    .chain(names(users))
+                    .chain([name.clone()])
+                    .collect();
+                findings.fail(
+                    involved,
+                    &[ENABLE, "storage"],
+                    format!(
+                        "metasrv {name} has `{ENABLE} = true` but {} {} {store} while {} {} \
+                         {first}: failover reopens a failed datanode's regions on another \
+                         datanode, which reads another store",
+                        who("datanode", &names(group)),
+                        if group.len() == 1 { "uses" } else { "use" },
+                        who("datanode", &names(users)),
+                        if users.len() == 1 { "uses" } else { "use" },
+                    ),
+                    format!(
+                        "put every datanode on one object store (the same `[storage]` type, \
+                         bucket, endpoint and root), or set `{ENABLE} = false` on {name}"
                     ),
                 );
             }
@@ -200,6 +228,29 @@ mod tests {
                 "both",
                 vec![metasrv(true, "raft_engine", false), datanode("d0", file())],
                 2,
+                0,
+            ),
+            // Failover reopens a failed datanode's regions on another datanode, which must
+            // read the same store (metasrv's example config: failover needs shared storage);
+            // `cluster.shared_storage` only warns about different stores, so the failure is here.
+            (
+                "different object stores",
+                vec![
+                    metasrv(true, "kafka", false),
+                    datanode("d0", s3()),
+                    datanode("d1", json!({"type": "S3", "bucket": "other"})),
+                ],
+                1,
+                0,
+            ),
+            (
+                "different object stores, failover off",
+                vec![
+                    metasrv(false, "kafka", false),
+                    datanode("d0", s3()),
+                    datanode("d1", json!({"type": "S3", "bucket": "other"})),
+                ],
+                0,
                 0,
             ),
             ("no metasrv", vec![datanode("d0", file())], 0, 0),

@@ -12,16 +12,26 @@ use super::{
     Findings, GrpcKeys, HostKind, Node,
 };
 use crate::config::Component;
+use crate::plugins::metasrv::greptimedb_makes_channel;
 use crate::plugins::net::HostPort;
 
 const KEY: &str = "meta_client.metasrv_addrs";
 
 /// Compares `meta_client.metasrv_addrs` of every frontend, datanode and flownode as sets
-/// (order and duplicates ignored): they must be equal. When the inventory has metasrv nodes,
-/// each entry must be the address of one of them (its `grpc.server_addr`, or its
+/// (order and duplicates ignored): they should be equal. When the inventory has metasrv nodes,
+/// each entry should be the address of one of them (its `grpc.server_addr`, or its
 /// `grpc.bind_addr` when that is empty; a loopback entry only counts for a metasrv that may be
-/// on the client's own host) and each of them must be listed. A metasrv bound to `0.0.0.0`
+/// on the client's own host) and each of them should be listed. A metasrv bound to `0.0.0.0`
 /// without `grpc.server_addr`, or an entry that is a host name, cannot be compared: a warning.
+///
+/// Severity follows GreptimeDB's meta client, which asks every entry concurrently, uses the
+/// first leader named and only logs the entries that fail (`src/meta-client/src/client/
+/// ask_leader.rs`; observed: a frontend with one live and one dead entry runs, greptimedb.md
+/// §10). So differing sets, an entry naming no metasrv and a metasrv left out are warnings
+/// while the node keeps one entry that names a metasrv of the inventory; a node none of whose
+/// entries can name one finds no leader and exits at start-up (§10: "every address dead"):
+/// a failure. So is a missing `[meta_client]` (GreptimeDB refuses to start without it) and an
+/// entry GreptimeDB cannot make a channel for, which ends every AskLeader round.
 pub struct MetasrvAddrs;
 
 /// Output of `cluster.metasrv_addrs`.
@@ -108,7 +118,9 @@ fn judge(nodes: &[Node]) -> MetasrvAddrsOutput {
         for (set, group) in others {
             let mut involved = names(group);
             involved.extend(names(users));
-            findings.fail(
+            // Each node needs only one entry that names the leader (ask_leader.rs); whether
+            // each set has one is judged per node below.
+            findings.warn(
                 involved,
                 &[KEY],
                 format!(
@@ -223,7 +235,8 @@ fn targets<'a>(nodes: &'a [Node], findings: &mut Findings) -> (Vec<Target<'a>>, 
     (targets, undetermined)
 }
 
-/// Each client's entries name metasrvs of the inventory, and every metasrv is named.
+/// Each client's entries name metasrvs of the inventory, and every metasrv is named; a client
+/// with no entry that can reach a metasrv fails.
 fn name_check(
     sets: &[(BTreeSet<String>, &Node)],
     targets: &[Target],
@@ -235,22 +248,39 @@ fn name_check(
         .all(|t| t.addr.host.parse::<IpAddr>().is_ok());
     let mut unmatched: Vec<Unmatched> = Vec::new();
     let mut missing: Vec<(usize, Vec<String>)> = Vec::new();
+    let known = and_list(&targets.iter().map(Target::shown).collect::<Vec<_>>());
     for (set, client) in sets {
         let mut named = vec![false; targets.len()];
         let mut uncertain = false;
+        // entries that reach a metasrv of the inventory from this client
+        let mut usable = 0;
+        let mut own: Vec<Unmatched> = Vec::new();
+        let mut malformed: Vec<(String, String)> = Vec::new();
+        let mut broken = false;
         for entry in set {
+            if !greptimedb_makes_channel(entry) {
+                broken = true;
+                findings.fail(
+                    vec![client.name.clone()],
+                    &[KEY],
+                    format!(
+                        "`{entry}` in `{KEY}` of {} is no valid address: GreptimeDB cannot make \
+                         a channel for `http://{entry}`, which ends its whole AskLeader, so {} \
+                         exits at start-up",
+                        client.name, client.name
+                    ),
+                    format!(
+                        "write every entry of `{KEY}` on {} as host:port",
+                        client.name
+                    ),
+                );
+                continue;
+            }
             let addr = match HostPort::parse(entry, false) {
                 Ok(addr) => addr,
                 Err(error) => {
-                    findings.fail(
-                        vec![client.name.clone()],
-                        &[KEY],
-                        format!("`{entry}` in `{KEY}` of {}: {error}", client.name),
-                        format!(
-                            "write every entry of `{KEY}` on {} as host:port",
-                            client.name
-                        ),
-                    );
+                    // GreptimeDB dials it (`http://<entry>`) and skips it when that fails.
+                    malformed.push((entry.clone(), error.to_string()));
                     continue;
                 }
             };
@@ -271,20 +301,69 @@ fn name_check(
                 }
             }
             if hit {
+                usable += 1;
                 continue;
             }
             let comparable = kind == HostKind::Loopback || addr.host.parse::<IpAddr>().is_ok();
             let certain = comparable && all_ips && !undetermined;
             uncertain |= !certain;
-            match unmatched.iter_mut().find(|u| u.entry == *entry) {
-                Some(u) => u.clients.push(client.name.clone()),
-                None => unmatched.push(Unmatched {
-                    entry: entry.clone(),
-                    clients: vec![client.name.clone()],
-                    certain,
-                    loopback: kind == HostKind::Loopback,
-                    owner,
-                }),
+            own.push(Unmatched {
+                entry: entry.clone(),
+                clients: vec![client.name.clone()],
+                certain,
+                loopback: kind == HostKind::Loopback,
+                owner,
+            });
+        }
+        if broken {
+            // already a failure: this node's meta client asks no entry at all
+            continue;
+        }
+        if usable == 0 && !uncertain {
+            // No entry can name the leader: the meta client finds none and the node exits
+            // (ask_leader.rs; greptimedb.md §10 "every address dead").
+            let entries: Vec<String> = set.iter().cloned().collect();
+            findings.fail(
+                vec![client.name.clone()],
+                &[KEY],
+                format!(
+                    "no entry of `{KEY}` of {} ({}) reaches a metasrv of the inventory ({}): \
+                     its meta client finds no leader and {} exits at start-up",
+                    client.name,
+                    entries.join(", "),
+                    if known.is_empty() {
+                        "none comparable".to_string()
+                    } else {
+                        known.clone()
+                    },
+                    client.name
+                ),
+                format!(
+                    "list the metasrvs' addresses ({known}) in `{KEY}` on {}",
+                    client.name
+                ),
+            );
+            continue;
+        }
+        for (entry, error) in malformed {
+            findings.warn(
+                vec![client.name.clone()],
+                &[KEY],
+                format!(
+                    "`{entry}` in `{KEY}` of {}: {error}; GreptimeDB dials it as \
+                     `http://{entry}`, fails and relies on the other entries",
+                    client.name
+                ),
+                format!(
+                    "write every entry of `{KEY}` on {} as host:port",
+                    client.name
+                ),
+            );
+        }
+        for u in own {
+            match unmatched.iter_mut().find(|m| m.entry == u.entry) {
+                Some(m) => m.clients.extend(u.clients),
+                None => unmatched.push(u),
             }
         }
         if uncertain {
@@ -298,18 +377,20 @@ fn name_check(
         }
     }
 
-    let known = and_list(&targets.iter().map(Target::shown).collect::<Vec<_>>());
+    // The clients below keep at least one entry that names a metasrv (or may): GreptimeDB
+    // skips the others with a warning (ask_leader.rs), so these are warnings.
     for u in unmatched {
         let who = and_list(&u.clients);
         if let Some(owner) = u.owner.map(|i| targets[i].node) {
             let mut involved = u.clients.clone();
             involved.push(owner.name.clone());
-            findings.fail(
+            findings.warn(
                 involved,
                 &[KEY],
                 format!(
                     "`{}` in `{KEY}` of {who} is the loopback address of metasrv {}, which \
-                     reaches it from its own host only",
+                     reaches it from its own host only; {who} skip it and rely on the other \
+                     entries",
                     u.entry,
                     owner.labelled()
                 ),
@@ -332,12 +413,12 @@ fn name_check(
                     u.entry
                 )
             };
-            findings.fail(
+            findings.warn(
                 u.clients,
                 &[KEY],
                 format!(
                     "`{}` in `{KEY}` of {who} is the address of no metasrv in the inventory \
-                     (metasrvs: {})",
+                     (metasrvs: {}); {who} skip it and rely on the other entries",
                     u.entry,
                     if known.is_empty() {
                         "none comparable".into()
@@ -369,12 +450,15 @@ fn name_check(
         let who = and_list(&clients);
         let mut involved = clients.clone();
         involved.push(target.node.name.clone());
-        findings.fail(
+        // The listed metasrvs answer for it (a follower names the leader); only while it is
+        // the sole metasrv left do these nodes lose metasrv.
+        findings.warn(
             involved,
             &[KEY, target.key],
             format!(
-                "metasrv {} (`{} = {}`) is not in `{KEY}` of {who}",
-                target.node.name, target.key, target.addr
+                "metasrv {} (`{} = {}`) is not in `{KEY}` of {who}: they find the leader through \
+                 the others, but not when only {} is up",
+                target.node.name, target.key, target.addr, target.node.name
             ),
             format!(
                 "add `{}` to `{KEY}` on {who}, or correct `{}` on {} if it names the wrong address",
@@ -431,7 +515,7 @@ mod tests {
     }
 
     #[test]
-    fn differing_and_missing_lists_fail() {
+    fn differing_lists_warn_and_a_missing_meta_client_fails() {
         let nodes = vec![
             client("d0", None, json!(["10.0.0.1:3002"])),
             client("d1", None, json!(["10.0.0.1:3002"])),
@@ -439,18 +523,24 @@ mod tests {
             node("f0", "frontend", None, json!({})),
         ];
         let out = judge(&nodes);
+        // No `[meta_client]`: GreptimeDB refuses to start (`MissingConfig`,
+        // src/cmd/src/frontend.rs, datanode/builder.rs, flownode.rs).
         let failed = &out.findings.failed;
-        assert_eq!(failed.len(), 2, "{failed:?}");
+        assert_eq!(failed.len(), 1, "{failed:?}");
         assert_eq!(
             failed[0].message,
             "frontend f0 has no `meta_client.metasrv_addrs`"
         );
+        // Different sets run as long as each reaches the leader (ask_leader.rs uses the first
+        // answer): a warning. Without metasrvs in the inventory nothing more can be told.
+        let warned = &out.findings.warned;
+        assert_eq!(warned.len(), 1, "{warned:?}");
         assert_eq!(
-            failed[1].message,
+            warned[0].message,
             "`meta_client.metasrv_addrs` is [10.0.0.9:3002] on d2 but [10.0.0.1:3002] on d0 and d1"
         );
-        assert_eq!(failed[1].nodes[0], "d2");
-        assert!(failed[1].hint.contains("on d2 to [10.0.0.1:3002]"));
+        assert_eq!(warned[0].nodes[0], "d2");
+        assert!(warned[0].hint.contains("on d2 to [10.0.0.1:3002]"));
     }
 
     #[test]
@@ -462,7 +552,11 @@ mod tests {
             ]
         };
         let with = |extra: Vec<Node>| ms().into_iter().chain(extra).collect::<Vec<_>>();
-        // (case, nodes, failure messages, warning messages)
+        // (case, nodes, failure messages, warning messages). GreptimeDB's meta client asks
+        // every entry, uses the first leader named and only logs the others
+        // (src/meta-client/src/client/ask_leader.rs; greptimedb.md §10: one live and one dead
+        // entry run), so a node keeping one entry that names a metasrv only warns; a node with
+        // none finds no leader and exits (§10 "every address dead"): a failure.
         type Case<'a> = (&'a str, Vec<Node>, Vec<&'a str>, Vec<&'a str>);
         let cases: Vec<Case> = vec![
             (
@@ -472,15 +566,21 @@ mod tests {
                 vec![],
             ),
             (
-                "one metasrv not listed",
+                "one metasrv not listed: the listed one names the leader",
                 with(vec![client("d0", Some("c"), json!(["10.0.0.1:3002"]))]),
-                vec!["metasrv m1 (`grpc.bind_addr = 10.0.0.2:3002`) is not in `meta_client.metasrv_addrs` of d0"],
                 vec![],
+                vec!["metasrv m1 (`grpc.bind_addr = 10.0.0.2:3002`) is not in `meta_client.metasrv_addrs` of d0: they find the leader through the others, but not when only m1 is up"],
             ),
             (
-                "an entry that is no metasrv",
+                "an entry that is no metasrv, next to ones that are",
                 with(vec![client("d0", Some("c"), json!(["10.0.0.1:3002", "10.0.0.2:3002", "10.0.0.3:3002"]))]),
-                vec!["`10.0.0.3:3002` in `meta_client.metasrv_addrs` of d0 is the address of no metasrv in the inventory (metasrvs: m0 = 10.0.0.1:3002 and m1 = 10.0.0.2:3002)"],
+                vec![],
+                vec!["`10.0.0.3:3002` in `meta_client.metasrv_addrs` of d0 is the address of no metasrv in the inventory (metasrvs: m0 = 10.0.0.1:3002 and m1 = 10.0.0.2:3002); d0 skip it and rely on the other entries"],
+            ),
+            (
+                "only entries that are no metasrv: no leader, the node exits",
+                with(vec![client("d0", Some("c"), json!(["10.0.0.3:3002", "10.0.0.4:3002"]))]),
+                vec!["no entry of `meta_client.metasrv_addrs` of d0 (10.0.0.3:3002, 10.0.0.4:3002) reaches a metasrv of the inventory (m0 = 10.0.0.1:3002 and m1 = 10.0.0.2:3002): its meta client finds no leader and d0 exits at start-up"],
                 vec![],
             ),
             (
@@ -488,6 +588,12 @@ mod tests {
                 with(vec![client("d0", Some("c"), json!(["meta.svc:3002"]))]),
                 vec![],
                 vec!["`meta.svc:3002` in `meta_client.metasrv_addrs` of d0 is not the address of a metasrv in the inventory as far as the configs tell (a DNS name or load balancer in front of them?)"],
+            ),
+            (
+                "an entry without a port is dialled on port 80 and skipped",
+                with(vec![client("d0", Some("c"), json!(["10.0.0.1:3002", "10.0.0.2:3002", "meta"]))]),
+                vec![],
+                vec!["`meta` in `meta_client.metasrv_addrs` of d0: `meta` has no port; write `host:port`; GreptimeDB dials it as `http://meta`, fails and relies on the other entries"],
             ),
         ];
         for (case, nodes, failed, warned) in cases {
@@ -504,6 +610,19 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_greptimedb_cannot_make_a_channel_for_fails() {
+        // `create_asker(addr)?` (ask_leader.rs) ends the whole AskLeader when
+        // `Endpoint::new("http://<entry>")` fails (src/common/grpc/src/channel_manager.rs).
+        let nodes = vec![
+            meta("m0", None, "10.0.0.1:3002", "0.0.0.0:3002"),
+            client("d0", None, json!(["10.0.0.1:3002", "meta srv:3002"])),
+        ];
+        let (failed, _) = verdict(&nodes);
+        assert_eq!(failed.len(), 1, "{failed:?}");
+        assert!(failed[0].contains("cannot make a channel"), "{failed:?}");
+    }
+
+    #[test]
     fn loopback_entries_name_a_metasrv_on_the_same_host_only() {
         let m = meta("m0", Some("a"), "127.0.0.1:3002", "127.0.0.1:3002");
         let same = vec![
@@ -517,24 +636,43 @@ mod tests {
             (vec![], vec![]),
             "localhost is 127.0.0.1"
         );
+        // From another host, m0's loopback address reaches nothing: d0's only entry, so d0
+        // finds no leader and exits (ask_leader.rs, §10 "every address dead").
         let other = vec![
             m.clone(),
             client("d0", Some("b"), json!(["127.0.0.1:3002"])),
         ];
         let out = judge(&other);
         assert_eq!(out.findings.failed.len(), 1, "{:?}", out.findings.failed);
-        assert_eq!(
-            out.findings.failed[0].message,
-            "`127.0.0.1:3002` in `meta_client.metasrv_addrs` of d0 is the loopback address of \
-             metasrv m0 (a), which reaches it from its own host only"
+        assert!(
+            out.findings.failed[0]
+                .message
+                .starts_with("no entry of `meta_client.metasrv_addrs` of d0 (127.0.0.1:3002)"),
+            "{:?}",
+            out.findings.failed
         );
-        assert_eq!(out.findings.failed[0].nodes, vec!["d0", "m0"]);
-        let stranger = vec![m, client("d0", Some("b"), json!(["127.0.0.2:3002"]))];
+        assert_eq!(out.findings.failed[0].nodes, vec!["d0"]);
+        let stranger = vec![
+            m.clone(),
+            client("d0", Some("b"), json!(["127.0.0.2:3002"])),
+        ];
         let out = judge(&stranger);
-        assert_eq!(out.findings.failed.len(), 2, "{:?}", out.findings.failed);
-        assert!(out.findings.failed[0]
-            .hint
-            .starts_with("a loopback address"));
+        assert_eq!(out.findings.failed.len(), 1, "{:?}", out.findings.failed);
+        // Next to an entry that reaches m1, the loopback entry is skipped: a warning naming
+        // its owner.
+        let m1 = meta("m1", Some("c"), "10.0.0.2:3002", "0.0.0.0:3002");
+        let beside = vec![
+            m,
+            m1,
+            client("d0", Some("b"), json!(["127.0.0.1:3002", "10.0.0.2:3002"])),
+        ];
+        let out = judge(&beside);
+        assert!(out.findings.failed.is_empty(), "{:?}", out.findings.failed);
+        assert_eq!(out.findings.warned.len(), 1, "{:?}", out.findings.warned);
+        assert!(out.findings.warned[0]
+            .message
+            .contains("is the loopback address of metasrv m0 (a)"));
+        assert_eq!(out.findings.warned[0].nodes, vec!["d0", "m0"]);
     }
 
     #[test]

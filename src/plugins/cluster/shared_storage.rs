@@ -11,11 +11,15 @@ use crate::config::Component;
 
 /// Compares the object store of every datanode: `[storage]` by type, bucket (container for
 /// Azblob), endpoint and root (normalised as GreptimeDB does), and each
-/// `[[storage.providers]]` entry by name. Regions move between datanodes, so all datanodes of
-/// a cluster read one store: differing stores fail, a provider missing on some datanodes
-/// fails, and so does mixing `File` with object storage. `File` storage on two or more host
-/// labels fails; several datanodes on `File` that may share a host warn (their regions cannot
-/// move), and fail when they share one host label and one `storage.data_home`.
+/// `[[storage.providers]]` entry by name.
+///
+/// Each datanode opens the regions it holds from its own store, so a cluster whose datanodes
+/// use different stores (or local `File` storage, on one host or several) runs; what it loses
+/// is moving regions between datanodes (region migration, and failover, which
+/// `cluster.failover` fails when it is enabled). Those are warnings. Failures: a provider
+/// missing on some datanodes (a region stored there cannot open on them: `get_object_store`
+/// answers `ObjectStoreNotFound`, `src/mito2/src/region/opener.rs`), and datanodes on one host
+/// sharing one `storage.data_home`.
 pub struct SharedStorage;
 
 /// Output of `cluster.shared_storage`.
@@ -174,8 +178,8 @@ fn providers(node: &Node) -> Vec<Provider> {
         .collect()
 }
 
-const SHARE: &str =
-    "all datanodes of a cluster share one object store, since regions move between them";
+const SHARE: &str = "each datanode reads its regions from its own store, so they run, but no \
+     region can move between datanodes on different stores (region migration, failover)";
 
 fn judge(nodes: &[Node]) -> SharedStorageOutput {
     let mut findings = Findings::default();
@@ -195,7 +199,7 @@ fn judge(nodes: &[Node]) -> SharedStorageOutput {
 
     if datanodes.len() >= 2 {
         if let (false, Some((store, users))) = (file.is_empty(), object.first()) {
-            findings.fail(
+            findings.warn(
                 names(&file).into_iter().chain(names(users)).collect(),
                 &["storage.type"],
                 format!(
@@ -216,7 +220,7 @@ fn judge(nodes: &[Node]) -> SharedStorageOutput {
             for (store, group) in others {
                 let keys = store.differing(common, "storage");
                 let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-                findings.fail(
+                findings.warn(
                     names(group).into_iter().chain(names(users)).collect(),
                     &key_refs,
                     format!(
@@ -259,6 +263,20 @@ fn judge(nodes: &[Node]) -> SharedStorageOutput {
     }
 }
 
+/// The distinct object stores (`[storage]`, not `File`) of the datanodes, as shown, with the
+/// datanodes on each; for `cluster.failover`.
+pub(super) fn object_stores(nodes: &[Node]) -> Vec<(String, Vec<&Node>)> {
+    groups(
+        of(nodes, Component::Datanode)
+            .into_iter()
+            .map(|d| (default_store(d), d))
+            .filter(|(s, _)| !s.is_file()),
+    )
+    .into_iter()
+    .map(|(store, users)| (store.shown(), users))
+    .collect()
+}
+
 /// Several datanodes on local File storage.
 fn file_checks(file: &[&Node], stores: &[(Store, &Node)], findings: &mut Findings) {
     if file.len() < 2 {
@@ -267,7 +285,7 @@ fn file_checks(file: &[&Node], stores: &[(Store, &Node)], findings: &mut Finding
     let labels: BTreeSet<&str> = file.iter().filter_map(|n| n.host_label()).collect();
     if labels.len() >= 2 {
         let shown: Vec<String> = file.iter().map(|n| n.labelled()).collect();
-        findings.fail(
+        findings.warn(
             names(file),
             &["storage.type"],
             format!(
@@ -361,7 +379,7 @@ fn provider_checks(datanodes: &[&Node], findings: &mut Findings) {
             for (store, group) in others {
                 let keys = store.differing(common, &format!("storage.providers[{written}]"));
                 let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-                findings.fail(
+                findings.warn(
                     names(group).into_iter().chain(names(users)).collect(),
                     &key_refs,
                     format!(
@@ -437,6 +455,9 @@ mod tests {
                 0,
                 0,
             ),
+            // Different stores run: each datanode opens its own regions from its own store;
+            // only moving regions (migration, failover) needs one store. Warnings; with failover
+            // enabled `cluster.failover` fails.
             (
                 "different buckets",
                 vec![
@@ -444,20 +465,20 @@ mod tests {
                     dn("d1", None, s3("b1", "r")),
                     dn("d2", None, s3("b2", "r")),
                 ],
-                1,
                 0,
+                1,
             ),
             (
                 "different roots",
                 vec![dn("d0", None, s3("b", "r1")), dn("d1", None, s3("b", "r2"))],
-                1,
                 0,
+                1,
             ),
             (
                 "File mixed with S3",
                 vec![dn("d0", None, s3("b", "r")), dn("d1", None, file("/d"))],
-                1,
                 0,
+                1,
             ),
             (
                 "File on two hosts",
@@ -465,8 +486,8 @@ mod tests {
                     dn("d0", Some("a"), file("/d")),
                     dn("d1", Some("b"), file("/d")),
                 ],
-                1,
                 0,
+                1,
             ),
             (
                 "File on one host, own directories",
@@ -509,7 +530,7 @@ mod tests {
             dn("d1", None, s3("b1", "r")),
             dn("d2", None, s3("b2", "r")),
         ];
-        let f = &judge(&nodes).findings.failed[0];
+        let f = &judge(&nodes).findings.warned[0];
         assert_eq!(f.keys, vec!["storage.bucket"]);
         assert_eq!(f.nodes, vec!["d2", "d0", "d1"]);
         assert_eq!(f.hint, "set `storage.bucket` on d2 as on d0 and d1");
@@ -547,7 +568,9 @@ mod tests {
             dn("d0", None, with(archive("x"))),
             dn("d1", None, with(archive("y"))),
         ];
-        let f = &judge(&differ).findings.failed[0];
+        // Same name, different buckets: each datanode opens its regions there (a warning, as
+        // for `[storage]`); a missing provider above is ObjectStoreNotFound (a failure).
+        let f = &judge(&differ).findings.warned[0];
         assert_eq!(f.keys, vec!["storage.providers[Archive].bucket"]);
     }
 }

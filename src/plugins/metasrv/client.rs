@@ -165,17 +165,7 @@ impl From<StepError> for CallError {
 /// Parses a metasrv address: `host:port` or `[v6]:port`, without a scheme, as GreptimeDB
 /// expects it (it prepends `http://` itself).
 pub(crate) fn parse(address: &str, origin: Origin) -> Result<HostPort, StepError> {
-    let hint = match origin {
-        Origin::Configured => {
-            "write each entry of `meta_client.metasrv_addrs` as `host:port`, e.g. \
-             `127.0.0.1:3002` (no `http://`: GreptimeDB adds it)"
-        }
-        Origin::Advertised => {
-            "the metasrv leader advertises this as its `grpc.server_addr`; set it in metasrv's \
-             config to `host:port`, an address clients can reach"
-        }
-        Origin::Given => "write the metasrv address as `host:port`, e.g. `127.0.0.1:3002`",
-    };
+    let hint = address_hint(origin);
     let target = HostPort::parse(address, false).map_err(|e| {
         StepError::misconfigured(format!("invalid metasrv address `{address}`: {e}"))
             .with_hint(hint)
@@ -187,6 +177,21 @@ pub(crate) fn parse(address: &str, origin: Origin) -> Result<HostPort, StepError
         );
     }
     Ok(target)
+}
+
+/// How to write a metasrv address, naming the config key it came from.
+fn address_hint(origin: Origin) -> &'static str {
+    match origin {
+        Origin::Configured => {
+            "write each entry of `meta_client.metasrv_addrs` as `host:port`, e.g. \
+             `127.0.0.1:3002` (no `http://`: GreptimeDB adds it)"
+        }
+        Origin::Advertised => {
+            "the metasrv leader advertises this as its `grpc.server_addr`; set it in metasrv's \
+             config to `host:port`, an address clients can reach"
+        }
+        Origin::Given => "write the metasrv address as `host:port`, e.g. `127.0.0.1:3002`",
+    }
 }
 
 impl Metasrv {
@@ -201,6 +206,7 @@ impl Metasrv {
         let endpoint = Endpoint::from_shared(format!("http://{target}"))
             .map_err(|e| {
                 StepError::misconfigured(format!("invalid metasrv address `{address}`: {e}"))
+                    .with_hint(address_hint(origin))
             })?
             .connect_timeout(timeouts.connect)
             .tcp_nodelay(true);

@@ -19,6 +19,21 @@ use crate::plugins::{ErrorKind, Step, StepCx, StepError};
 /// that disagree are reported, not errors; the step fails only when no address names a leader,
 /// or when the leader is advertised on a loopback address while this host reaches metasrv on
 /// a non-loopback one.
+///
+/// How the playbooks judge the output, after GreptimeDB's meta client
+/// (`src/meta-client/src/client/ask_leader.rs`):
+/// - dead addresses (`failed > 0`) are not this check's concern: the meta client takes the
+///   first leader any address names and only logs the others, so a component with one live
+///   address starts (greptimedb.md §10); `metasrv.ask_leader` warns per dead address;
+/// - a leader that does not answer at its advertised address fails: the meta client talks to
+///   that address next, and a frontend whose metasrv advertises a dead `server_addr` exits
+///   (§10);
+/// - addresses naming different leaders (`agree: false`) fail. The meta client keeps the first
+///   answer, so which leader a node follows depends on which metasrv answers first at each
+///   start-up. Within one cluster the followers name the leader they learnt from the election,
+///   so disagreement means the election is changing hands (retry) or the list spans two
+///   metasrv clusters (different `store_addrs` or `store_key_prefix`), and then the node may
+///   join either cluster, its metadata and regions landing in one or the other at random.
 pub struct Leader;
 
 /// Parameters of `metasrv.leader`.

@@ -140,6 +140,15 @@ pub fn loopback_leader_is_misconfigured(
     leader_is_loopback && !configured_loopback
 }
 
+/// Whether GreptimeDB's meta client can make a channel for a `meta_client.metasrv_addrs`
+/// entry: it builds `http://<entry>` as a tonic endpoint (`ChannelManager::build_endpoint`,
+/// `src/common/grpc/src/channel_manager.rs`), and an entry for which that fails ends its whole
+/// AskLeader round (`create_asker(addr)?` in `src/meta-client/src/client/ask_leader.rs`), live
+/// entries or not. Any other bad entry is only dialled and skipped.
+pub fn greptimedb_makes_channel(entry: &str) -> bool {
+    tonic::transport::Endpoint::from_shared(format!("http://{}", entry.trim())).is_ok()
+}
+
 /// Trims the addresses and drops empty ones, keeping the order.
 pub(crate) fn clean_addresses(addresses: &[String]) -> Vec<String> {
     addresses

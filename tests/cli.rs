@@ -370,6 +370,16 @@ fn bad_playbooks_name_file_line_and_column() {
             "duplicate_id.yaml:11:9",
             "`probe` is already used at",
         ),
+        (
+            "bad_timeout.yaml",
+            "bad_timeout.yaml:7:14",
+            "checks[0].timeout: invalid duration `5 parsecs`",
+        ),
+        (
+            "bad_retry_delay.yaml",
+            "bad_retry_delay.yaml:9:14",
+            "checks[0].retry.delay: invalid duration `soon`",
+        ),
     ];
     for (file, place, text) in cases {
         let playbook = path(&format!("tests/fixtures/bad/{file}"));

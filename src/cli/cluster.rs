@@ -18,7 +18,7 @@ use super::{ExecArgs, Failure, RunContext};
 use crate::config::{self, Component, EffectiveConfig, LoadOptions};
 use crate::diag::Diagnostic;
 use crate::engine::mask::Masker;
-use crate::engine::run::new_run_id;
+use crate::engine::options::new_run_id;
 use crate::engine::share::SharedAttempts;
 use crate::inventory::{self, LoadedInventory, NodeDef};
 use crate::playbook::{self, LoadedPlaybook};

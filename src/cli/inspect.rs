@@ -14,7 +14,9 @@ use super::{exit, ConfigArgs, Failure, RunContext, SchemaKind};
 use crate::config::Component;
 use crate::diag::{did_you_mean, Diagnostic};
 use crate::engine::mask::Masker;
-use crate::engine::run::{new_run_id, Engine, RunOptions, DEFAULT_CHECK_TIMEOUT};
+use crate::engine::options::{new_run_id, RunOptions};
+use crate::engine::run::Engine;
+use crate::playbook::model::DEFAULT_CHECK_TIMEOUT;
 use crate::playbook::{self, load::BUILTIN};
 use crate::plugins::registry;
 

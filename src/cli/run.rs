@@ -14,8 +14,9 @@ use super::{exit, ConfigArgs, ExecArgs, Failure, OutputFormat, RunArgs, RunConte
 use crate::config::{self, Component, EffectiveConfig, LoadOptions};
 use crate::diag::Diagnostic;
 use crate::engine::mask::Masker;
+use crate::engine::options::{new_run_id, RunOptions};
 use crate::engine::result::RunReport;
-use crate::engine::run::{new_run_id, Engine, RunOptions};
+use crate::engine::run::Engine;
 use crate::playbook::{self, LoadedPlaybook};
 use crate::report::{JsonReporter, JunitReporter, Reporter, TextReporter};
 

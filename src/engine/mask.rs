@@ -45,6 +45,16 @@ impl Masker {
         }
     }
 
+    /// Learns every leaf of a secret value (a secret var or capture may be a list or a map).
+    pub(super) fn add_value(&self, value: &Value) {
+        match value {
+            Value::String(s) => self.add(s),
+            Value::Array(items) => items.iter().for_each(|v| self.add_value(v)),
+            Value::Object(map) => map.values().for_each(|v| self.add_value(v)),
+            other => self.add(&other.to_string()),
+        }
+    }
+
     /// Returns `text` with every known secret and every password pattern masked.
     pub fn mask(&self, text: &str) -> String {
         let mut out = URL_PASSWORD

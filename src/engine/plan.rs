@@ -5,7 +5,9 @@
 
 use serde_json::{json, Map, Value};
 
-use super::run::{Engine, RunOptions, Scope};
+use super::options::RunOptions;
+use super::run::Engine;
+use super::scope::Scope;
 use crate::config::EffectiveConfig;
 use crate::diag::Diagnostic;
 use crate::playbook::model::CheckDef;

@@ -21,7 +21,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use super::run::AttemptEnd;
+use super::attempt::AttemptEnd;
 
 /// The outcome of one executed attempt, as the other runs see it.
 struct Outcome {

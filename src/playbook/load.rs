@@ -257,3 +257,58 @@ fn resolve_include(
         ))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn load(check: &str) -> Result<LoadedPlaybook, Diagnostic> {
+        let text = format!(
+            "version: 1\nname: t\nchecks:\n  - id: a\n    title: a\n    step: {{type: net.tcp_connect}}\n{check}"
+        );
+        load_source(SourceFile::new("t.yaml".into(), text), None)
+    }
+
+    #[test]
+    fn durations_are_parsed_when_the_playbook_loads() {
+        let p = load("    timeout: 1m 30s\n    retry: {attempts: 2, delay: 500ms}\n").unwrap();
+        let def = &p.checks[0].def;
+        assert_eq!(def.timeout, Some(Duration::from_secs(90)));
+        let retry = def.retry.as_ref().unwrap();
+        assert_eq!(retry.delay, Some(Duration::from_millis(500)));
+        for absent in [
+            "",
+            "    timeout: null\n    retry: {attempts: 2, delay: ~}\n",
+        ] {
+            let p = load(absent).unwrap();
+            let def = &p.checks[0].def;
+            assert_eq!(def.timeout, None, "{absent:?}");
+            assert_eq!(def.retry.as_ref().and_then(|r| r.delay), None, "{absent:?}");
+        }
+    }
+
+    #[test]
+    fn a_bad_duration_is_a_load_error_at_its_value() {
+        for (check, line, col, text) in [
+            (
+                "    timeout: 10\n",
+                7,
+                14,
+                "checks[0].timeout: invalid duration `10`",
+            ),
+            (
+                "    retry:\n      attempts: 2\n      delay: soon\n",
+                9,
+                14,
+                "checks[0].retry.delay: invalid duration `soon`",
+            ),
+        ] {
+            let e = load(check).unwrap_err();
+            let span = e.span.as_ref().expect("a position");
+            assert_eq!((span.line, span.col), (line, col), "{check:?}: {e}");
+            assert!(e.message.contains(text), "{check:?}: {e}");
+        }
+    }
+}

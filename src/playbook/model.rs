@@ -1,15 +1,24 @@
 //! The playbook format (version 1), as serde types. `schemas/playbook.schema.json` is generated
 //! from these types; doc comments become the schema descriptions editors show.
 
+use std::fmt;
+use std::time::Duration;
+
 use indexmap::IndexMap;
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use crate::config::Component;
+use crate::config::{units, Component};
 
 /// The playbook format version this build understands.
 pub const FORMAT_VERSION: u32 = 1;
+
+/// Per-attempt timeout of a check without `timeout`.
+pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(10);
+/// Pause between attempts of a `retry` without `delay`.
+pub const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(1);
 
 /// A playbook: variables extracted from the component config, and checks that use them.
 ///
@@ -104,8 +113,14 @@ pub struct CheckDef {
     #[serde(default)]
     pub serial: bool,
     /// Per-attempt timeout (humantime, default 10s). A hung server can never hang the run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_opt_duration",
+        serialize_with = "ser_opt_duration"
+    )]
+    #[schemars(with = "Option<String>")]
+    pub timeout: Option<Duration>,
     /// Retry a failing attempt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<Retry>,
@@ -149,8 +164,14 @@ pub struct Retry {
     /// Total attempts, at least 1.
     pub attempts: u32,
     /// Pause between attempts (humantime, default 1s).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delay: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_opt_duration",
+        serialize_with = "ser_opt_duration"
+    )]
+    #[schemars(with = "Option<String>")]
+    pub delay: Option<Duration>,
 }
 
 /// One ordered outcome: exactly one of `fail`, `warn` or `pass` holds the condition.
@@ -215,5 +236,39 @@ impl Outcome {
             (None, None, Some(c)) => Some((OutcomeKind::Pass, c)),
             _ => None,
         }
+    }
+}
+
+/// Reads an optional humantime duration (`10s`, `500ms`). It is parsed while the YAML scalar
+/// is being read, so a bad one is reported at its own line and column with its path
+/// (`checks[0].timeout`); parsed after reading, it would point at the enclosing check.
+fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    struct Text;
+    impl<'de> Visitor<'de> for Text {
+        type Value = Option<Duration>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a duration such as `10s` or `500ms`")
+        }
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+            units::parse_duration(text).map(Some).map_err(E::custom)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+    d.deserialize_option(Text)
+}
+
+/// Writes a duration back as the humantime text it was read from (`10s`, `1m 30s`).
+fn ser_opt_duration<S: Serializer>(value: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(d) => s.serialize_str(&humantime::format_duration(*d).to_string()),
+        None => s.serialize_none(),
     }
 }

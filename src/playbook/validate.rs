@@ -8,7 +8,6 @@ use serde_json::Value;
 use super::load::{LoadedPlaybook, Located};
 use super::model::{CheckDef, VarDef};
 use super::template::{check_jsonpath, sole_expression, Templates};
-use crate::config::units;
 use crate::diag::{did_you_mean, Diagnostic};
 use crate::plugins::registry;
 
@@ -220,11 +219,6 @@ impl Validator<'_> {
         for (name, capture) in &def.capture {
             self.expression(check, &format!("capture.{name}"), capture.expr());
         }
-        if let Some(timeout) = &def.timeout {
-            if let Err(e) = units::parse_duration(timeout) {
-                self.report(check, "timeout", "bad timeout", e, None);
-            }
-        }
         if let Some(retry) = &def.retry {
             if retry.attempts == 0 {
                 self.report(
@@ -234,9 +228,6 @@ impl Validator<'_> {
                     "attempts must be at least 1".into(),
                     None,
                 );
-            }
-            if let Some(Err(e)) = retry.delay.as_deref().map(units::parse_duration) {
-                self.report(check, "retry.delay", "bad retry delay", e, None);
             }
         }
         self.step(check);

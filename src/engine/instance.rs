@@ -1,0 +1,108 @@
+//! One instance of a check (one `for_each` item): its title and parameters rendered, its
+//! attempts run up to `retry.attempts` times with `retry.delay` between them, and in a cluster
+//! run a shareable step's attempt taken from the run that executed it (`share.rs`).
+
+use serde_json::{Map, Value};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::result::{CheckResult, Status};
+use super::runner::Runner;
+use super::share::{Asker, SharedAttempts};
+use crate::playbook::model::{CheckDef, DEFAULT_CHECK_TIMEOUT, DEFAULT_RETRY_DELAY};
+use crate::plugins::{millis, registry};
+
+impl Runner<'_> {
+    /// Runs one instance with retries; returns its result and captures.
+    pub(super) async fn instance(
+        &self,
+        def: &CheckDef,
+        instance: String,
+        item: Option<&Value>,
+        cancel: &CancellationToken,
+        cleanup: bool,
+    ) -> (CheckResult, Map<String, Value>) {
+        let started = Instant::now();
+        let ctx = self.scope.context(item, None);
+        let title = self
+            .templates
+            .render(&def.title, &ctx)
+            .unwrap_or_else(|e| format!("{} ({e})", def.id));
+        let mut result = self.base_result(def, cleanup, &title, Status::Error, String::new());
+        result.instance = instance;
+        result.doc = def
+            .doc
+            .as_ref()
+            .and_then(|d| self.templates.render(d, &ctx).ok());
+        let timeout = def.timeout.unwrap_or(DEFAULT_CHECK_TIMEOUT);
+        let (attempts, delay) = match &def.retry {
+            Some(r) => (r.attempts.max(1), r.delay.unwrap_or(DEFAULT_RETRY_DELAY)),
+            None => (1, DEFAULT_RETRY_DELAY),
+        };
+        let step = registry::get(&def.step.kind).expect("validated step type");
+        let mut captures = Map::new();
+        for attempt in 1..=attempts {
+            result.attempts = attempt;
+            let params = match self
+                .templates
+                .render_value(&Value::Object(def.step.with.clone()), &ctx)
+            {
+                Ok(p) => p,
+                Err(e) => {
+                    result.status = Status::Error;
+                    result.message = format!("cannot render parameters: {e}");
+                    break;
+                }
+            };
+            let (end, cleanup_notes) = match &self.opts.shared {
+                Some(shared) if step.shareable() => {
+                    let key = SharedAttempts::key(
+                        step.name(),
+                        attempt,
+                        timeout,
+                        self.opts.read_only,
+                        &params,
+                    );
+                    let asker = Asker {
+                        run_id: &self.opts.run_id,
+                        label: &self.label(),
+                    };
+                    let own = self.attempts.attempt(step, params, timeout, cancel);
+                    shared.attempt(key, asker, own).await
+                }
+                _ => self.attempts.attempt(step, params, timeout, cancel).await,
+            };
+            result.details = cleanup_notes;
+            captures = self.judge(def, end, item, &mut result);
+            let retry = matches!(result.status, Status::Fail | Status::Error)
+                && attempt < attempts
+                && !cancel.is_cancelled();
+            if !retry {
+                break;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = cancel.cancelled() => break,
+            }
+        }
+        if result
+            .details
+            .iter()
+            .any(|d| d.starts_with("cleanup failed"))
+            && result.status == Status::Pass
+        {
+            result.status = Status::Warn;
+            result.message = format!("{} (but cleanup failed; see details)", result.message);
+        }
+        result.duration_ms = millis(started.elapsed());
+        (result, captures)
+    }
+
+    /// How detail lines name this run: its node, or the cross-node checks.
+    fn label(&self) -> String {
+        match &self.opts.node {
+            Some(node) => format!("node `{node}`"),
+            None => "the cross-node checks".into(),
+        }
+    }
+}

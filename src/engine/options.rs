@@ -1,0 +1,42 @@
+//! The settings of one run ([`RunOptions`]) and its id: what the CLI decides before the engine
+//! starts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use tokio::sync::Semaphore;
+
+use super::share::SharedAttempts;
+
+/// Settings of one run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Bounds the step attempts in flight (`--jobs`); runs that share one semaphore (the nodes
+    /// of a cluster run) share the bound.
+    pub jobs: Arc<Semaphore>,
+    /// Where steps draw progress bars (stderr when it is a terminal); `None` draws nothing.
+    pub progress: Option<indicatif::MultiProgress>,
+    /// The inventory node this run checks, in a cluster run.
+    pub node: Option<String>,
+    /// Whole-run deadline; reaching it cancels like Ctrl-C.
+    pub overall_timeout: Duration,
+    /// Steps must not write.
+    pub read_only: bool,
+    /// Values visible to templates as `options.<name>` (e.g. `include_performance`).
+    pub options: Map<String, Value>,
+    /// `--var name=value`: playbook vars set from the command line; they replace the
+    /// playbook's own definition of the same name.
+    pub var_overrides: Map<String, Value>,
+    /// Unique id of the run: `<session>` ([`new_run_id`]), or `<session>-<n>` for the runs of
+    /// one cluster run, which share the session (see `StepCx::session`).
+    pub run_id: String,
+    /// Attempts of shareable steps that the runs of one session execute once (a cluster run);
+    /// `None` runs every attempt.
+    pub shared: Option<Arc<SharedAttempts>>,
+}
+
+/// Creates a short unique run id.
+pub fn new_run_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
+}

@@ -51,6 +51,8 @@ impl Masker {
             Value::String(s) => self.add(s),
             Value::Array(items) => items.iter().for_each(|v| self.add_value(v)),
             Value::Object(map) => map.values().for_each(|v| self.add_value(v)),
+            // an unset secret is no secret: masking the word `null` would shred every output
+            Value::Null => {}
             other => self.add(&other.to_string()),
         }
     }
@@ -150,6 +152,13 @@ mod tests {
             format!("host=db user=gt password={MASK} dbname=x")
         );
         assert_eq!(m.mask("mysql://root@h/db"), "mysql://root@h/db");
+    }
+
+    #[test]
+    fn an_unset_secret_masks_nothing() {
+        let m = Masker::default();
+        m.add_value(&serde_json::json!({"password": null, "token": "tok-secret-1"}));
+        assert_eq!(m.mask("null tok-secret-1"), format!("null {MASK}"));
     }
 
     #[test]

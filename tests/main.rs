@@ -35,4 +35,5 @@ mod report_json;
 mod report_junit;
 mod report_text;
 mod start_flags_cli;
+mod steps;
 mod wal_cli;

@@ -10,23 +10,12 @@ use std::time::Duration;
 
 use crate::common;
 
-use common::steps::{
-    assert_example_parses, assert_matches_output_schema, closed_port, run_cleanup, run_step, step,
-    TestCx,
-};
+use common::steps::{closed_port, run_cleanup, run_step, step, TestCx};
 use etcd_client::{AlarmAction, AlarmOptions, AlarmType, Client, DeleteOptions, GetOptions};
 use greptime_self_test::config::Component;
 use greptime_self_test::plugins::{CleanupRegistry, ErrorKind, StepError, StepOutput};
 use serde_json::{json, Value};
 use tokio::sync::RwLockReadGuard;
-
-const STEPS: [&str; 5] = [
-    "etcd.endpoint",
-    "etcd.cluster",
-    "etcd.probe",
-    "etcd.metadata",
-    "etcd.latency",
-];
 
 /// The lock every test module takes around its use of the plain etcd.
 use common::PLAIN_ETCD as EXCLUSIVE;
@@ -59,9 +48,6 @@ async fn run(name: &str, params: Value, read_only: bool) -> Result<StepOutput, S
     let cx = cx(read_only, &cleanup, Duration::from_secs(10));
     let result = run_step(name, params, &cx).await;
     run_cleanup(&cleanup).await;
-    if let Ok(out) = &result {
-        assert_matches_output_schema(name, &out.value);
-    }
     result
 }
 
@@ -171,19 +157,13 @@ fn assert_contains(text: &str, needle: &str) {
 }
 
 #[test]
-fn examples_parse_into_params() {
-    for name in STEPS {
-        assert_example_parses(name);
-    }
+fn params_are_checked() {
     let probe = step("etcd.probe");
     assert!(probe
         .check_params(&json!({"endpoints": ["a:1"], "value_size": "1500KiB"}))
         .is_ok());
     assert!(probe
         .check_params(&json!({"endpoints": ["a:1"], "value_size": "1.5 parsecs"}))
-        .is_err());
-    assert!(probe
-        .check_params(&json!({"endpoints": ["a:1"], "max_txn_op": 1}))
         .is_err());
     assert!(step("etcd.endpoint")
         .check_params(&json!({"endpoint": "a:1", "tls": {"mode": "verify-ca"}}))

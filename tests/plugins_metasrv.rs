@@ -15,9 +15,7 @@ use std::time::Duration;
 use crate::common;
 use crate::metasrv_standin as standin;
 
-use common::steps::{
-    assert_example_parses, assert_matches_output_schema, closed_port, run_step, step, TestCx,
-};
+use common::steps::{closed_port, run_step, step, TestCx};
 use greptime_self_test::config::Component;
 use greptime_self_test::plugins::metasrv::proto::Role;
 use greptime_self_test::plugins::{ErrorKind, StepError};
@@ -25,21 +23,13 @@ use serde_json::{json, Value};
 use standin::{Answer, Behaviour, Received, StandIn};
 use tokio::time::Instant;
 
-const STEPS: [&str; 4] = [
-    "metasrv.ask_leader",
-    "metasrv.leader",
-    "metasrv.peers",
-    "metasrv.store_range",
-];
-
-/// Runs `name` with a 10 s budget; checks a successful output against the output schema.
+/// Runs `name` with a 10 s budget (`run_step` checks a successful output against the output
+/// schema).
 async fn run(name: &str, params: Value) -> Result<Value, StepError> {
     let cx = TestCx::new(Component::Frontend, "metasrv-test")
         .budget(Duration::from_secs(10))
         .build();
-    let out = run_step(name, params, &cx).await?;
-    assert_matches_output_schema(name, &out.value);
-    Ok(out.value)
+    Ok(run_step(name, params, &cx).await?.value)
 }
 
 async fn run_ok(name: &str, params: Value) -> Value {
@@ -80,10 +70,7 @@ fn dead() -> String {
 }
 
 #[test]
-fn examples_parse_into_params() {
-    for name in STEPS {
-        assert_example_parses(name);
-    }
+fn params_are_checked() {
     let ask = step("metasrv.ask_leader");
     assert!(ask
         .check_params(&json!({"address": "a:1", "role": "datanode", "member_id": 3}))
@@ -93,9 +80,6 @@ fn examples_parse_into_params() {
         .is_err());
     assert!(ask
         .check_params(&json!({"address": "a:1", "timeout": "3 parsecs"}))
-        .is_err());
-    assert!(ask
-        .check_params(&json!({"address": "a:1", "timeuot": "3s"}))
         .is_err());
     assert!(step("metasrv.leader")
         .check_params(&json!({"addresses": ["a:1"], "connect_timeout": "500ms"}))

@@ -5,10 +5,7 @@ use std::time::Duration;
 
 use crate::common;
 
-use common::steps::{
-    assert_example_parses, assert_matches_output_schema, closed_port, is_root, run_step, step,
-    TestCx,
-};
+use common::steps::{closed_port, is_root, run_step, step, TestCx};
 use greptime_self_test::config::Component;
 use greptime_self_test::plugins::{ErrorKind, StepError, StepOutput};
 use serde_json::{json, Value};
@@ -24,16 +21,9 @@ async fn run(name: &str, params: Value, budget: Duration) -> Result<StepOutput, 
 }
 
 #[test]
-fn examples_parse_into_params() {
-    for name in ["net.tcp_connect", "net.bind_available"] {
-        assert_example_parses(name);
-    }
-    let step = step("net.tcp_connect");
-    assert!(step
+fn an_unparsable_timeout_is_refused() {
+    assert!(step("net.tcp_connect")
         .check_params(&json!({"address": "a:1", "timeout": "soon"}))
-        .is_err());
-    assert!(step
-        .check_params(&json!({"address": "a:1", "port": 1}))
         .is_err());
 }
 
@@ -57,7 +47,6 @@ async fn tcp_connect_reaches_a_listener() {
     assert_eq!(v["resolved"], json!([format!("127.0.0.1:{port}")]));
     assert!(v["resolve_ms"].as_f64().unwrap() >= 0.0);
     assert!(v["connect_ms"].as_f64().unwrap() >= 0.0);
-    assert_matches_output_schema("net.tcp_connect", v);
     let peer = tokio::time::timeout(Duration::from_secs(2), accepted)
         .await
         .expect("the listener saw the connection")
@@ -224,7 +213,6 @@ async fn bind_available_on_a_free_port_and_releases_it() {
     assert_eq!(out.value["bindable"], true);
     assert_eq!(out.value["ip"], "127.0.0.1");
     assert_eq!(out.value["port"], port);
-    assert_matches_output_schema("net.bind_available", &out.value);
     StdListener::bind(("127.0.0.1", port)).expect("the step released the port");
 }
 

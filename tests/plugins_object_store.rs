@@ -11,7 +11,7 @@ use crate::common;
 
 use common::object_store::{dir_keeping_a_file, install_ring, snapshot, wipe, S3Server, Seeded};
 use common::steps::{
-    assert_example_parses, assert_matches_output_schema, closed_port, run_cleanup, run_step, TestCx,
+    assert_matches_output_schema, closed_port, run_cleanup, run_step, step, TestCx,
 };
 use common::{service, unique};
 use greptime_self_test::config::Component;
@@ -127,8 +127,8 @@ fn s3(root: &str, key: &str, secret: &str) -> Option<(Operator, Value)> {
 }
 
 #[test]
-fn example_parses_into_params() {
-    let step = assert_example_parses("object_store.probe");
+fn store_fields_are_strict_and_a_file_store_takes_data_home() {
+    let step = step("object_store.probe");
     assert!(step
         .check_params(&json!({"store": {"type": "S3", "bucket": "b", "bukcet": "x"}}))
         .is_err());
@@ -150,7 +150,6 @@ async fn s3_healthy_passes_and_leaves_nothing() {
         "healthy S3",
     )
     .await;
-    assert_matches_output_schema("object_store.probe", &v);
     let ops: Vec<&str> = v["operations"]
         .as_array()
         .unwrap()
@@ -341,7 +340,6 @@ async fn azblob_healthy_with_account_key() {
     let (out, undone) = probe_ok(json!({ "store": scene.store }), false, "healthy Azblob").await;
     assert_eq!(out["store"], "AzureArchive");
     assert_eq!(out["type"], "Azblob");
-    assert_matches_output_schema("object_store.probe", &out);
     assert_eq!(undone, 1);
     scene.finish().await;
 }
@@ -487,7 +485,7 @@ async fn file_store_on_unwritable_dir_is_rejected() {
 
 #[tokio::test]
 async fn config_step_checks_shape_without_io() {
-    let step = assert_example_parses("object_store.config");
+    let step = step("object_store.config");
     assert!(step
         .check_params(&json!({"store": {"type": "S3"}, "data_home": "/x"}))
         .is_err());
@@ -503,7 +501,6 @@ async fn config_step_checks_shape_without_io() {
     .expect("shape is fine; nothing is contacted");
     assert_eq!(out.value["default_credentials"], true);
     assert_eq!(out.value["skip_ssl_validation"], true);
-    assert_matches_output_schema("object_store.config", &out.value);
     let err = run_step(
         "object_store.config",
         json!({"store": {"type": "Azblob", "container": "c"}}),

@@ -16,10 +16,7 @@ use std::time::Duration;
 
 use crate::common;
 
-use common::steps::{
-    assert_example_parses, assert_matches_output_schema, closed_port, run_cleanup, run_step, step,
-    TestCx,
-};
+use common::steps::{closed_port, run_cleanup, run_step, step, TestCx};
 use futures::FutureExt;
 use greptime_self_test::config::Component;
 use greptime_self_test::plugins::{CleanupRegistry, ErrorKind, StepError, StepOutput};
@@ -30,14 +27,6 @@ use sqlx::{
     ColumnIndex, ConnectOptions, Connection, Database, Decode, Encode, Executor, IntoArguments,
     Row, Type,
 };
-
-const STEPS: [&str; 5] = [
-    "sql.connect",
-    "sql.metadata_table",
-    "sql.privileges",
-    "sql.election",
-    "sql.latency",
-];
 
 /// metasrv's `backend` for PostgreSQL.
 const PG: &str = "postgres_store";
@@ -75,9 +64,6 @@ async fn run_within(
         .build();
     let result = run_step(name, params, &cx).await;
     run_cleanup(&cleanup).await;
-    if let Ok(out) = &result {
-        assert_matches_output_schema(name, &out.value);
-    }
     result
 }
 
@@ -360,10 +346,7 @@ async fn my_state(admin_url: &str, needles: &[&str], tables: &[&str]) -> State {
 // Parameters
 
 #[test]
-fn examples_parse_and_params_are_strict() {
-    for name in STEPS {
-        assert_example_parses(name);
-    }
+fn params_are_strict() {
     let connect = step("sql.connect");
     assert!(connect
         .check_params(&json!({"backend": "etcd_store", "store_addr": "x"}))

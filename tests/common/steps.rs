@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests that run plugin steps in-process
-//! (`tests/plugins_*.rs`): a step context, running a step by name, checking its EXAMPLE and
-//! output schema, running cleanup actions, and a few facts about the host.
+//! (`tests/plugins_*.rs`, `tests/steps.rs`): a step context, running a step by name (every
+//! successful output checked against the step's output schema), checking its EXAMPLE, running
+//! cleanup actions, and a few facts about the host.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -94,9 +95,29 @@ pub fn step(name: &str) -> &'static dyn DynStep {
     registry::get(name).unwrap_or_else(|| panic!("step `{name}` is not registered"))
 }
 
-/// Runs step `name` with `params` in `cx`, as the engine does.
+/// The registered step names of `family` (`"kafka"` gives `kafka.*`), in registry order.
+pub fn family(family: &str) -> Vec<&'static str> {
+    let names: Vec<&'static str> = registry::all()
+        .map(|s| s.name())
+        .filter(|name| name.split_once('.').map(|(f, _)| f) == Some(family))
+        .collect();
+    assert!(
+        !names.is_empty(),
+        "no step of family `{family}` is registered"
+    );
+    names
+}
+
+/// Runs step `name` with `params` in `cx`, as the engine does, and asserts that a successful
+/// output is valid against the step's output schema. The integration tests run steps only
+/// through here, so every output they see has been validated (`tests/steps.rs` names, per step,
+/// a test that runs it successfully).
 pub async fn run_step(name: &str, params: Value, cx: &StepCx) -> Result<StepOutput, StepError> {
-    step(name).run_dyn(params, cx).await
+    let result = step(name).run_dyn(params, cx).await;
+    if let Ok(out) = &result {
+        assert_matches_output_schema(name, &out.value);
+    }
+    result
 }
 
 /// Asserts that the EXAMPLE of step `name` is YAML that parses into its params; returns the

@@ -659,19 +659,6 @@ mod tests {
             let (Ok(ours), Ok(theirs)) = (ours, theirs) else {
                 continue;
             };
-            assert_eq!(ours.user.as_deref(), theirs.get_user(), "{text}");
-            assert_eq!(
-                ours.password.as_deref().map(str::as_bytes),
-                theirs.get_password(),
-                "{text}"
-            );
-            assert_eq!(ours.dbname.as_deref(), theirs.get_dbname(), "{text}");
-            assert_eq!(ours.options.as_deref(), theirs.get_options(), "{text}");
-            assert_eq!(
-                ours.application_name.as_deref(),
-                theirs.get_application_name(),
-                "{text}"
-            );
             let hosts: Vec<PgHost> = theirs
                 .get_hosts()
                 .iter()
@@ -680,38 +667,46 @@ mod tests {
                     Host::Unix(p) => PgHost::Unix(p.clone()),
                 })
                 .collect();
-            assert_eq!(ours.hosts, hosts, "{text}");
-            assert_eq!(ours.hostaddrs, theirs.get_hostaddrs(), "{text}");
-            assert_eq!(ours.ports, theirs.get_ports(), "{text}");
-            assert_eq!(
-                ours.connect_timeout.as_ref(),
-                theirs.get_connect_timeout(),
-                "{text}"
-            );
             let sslmode = match theirs.get_ssl_mode() {
                 TpSslMode::Disable => SslMode::Disable,
                 TpSslMode::Prefer => SslMode::Prefer,
                 TpSslMode::Require => SslMode::Require,
                 other => panic!("{text}: {other:?}"),
             };
-            assert_eq!(ours.sslmode, sslmode, "{text}");
-            assert_eq!(
-                ours.ssl_direct,
-                theirs.get_ssl_negotiation() == SslNegotiation::Direct,
-                "{text}"
-            );
             let attrs = match theirs.get_target_session_attrs() {
                 TpAttrs::Any => TargetSessionAttrs::Any,
                 TpAttrs::ReadWrite => TargetSessionAttrs::ReadWrite,
                 TpAttrs::ReadOnly => TargetSessionAttrs::ReadOnly,
                 other => panic!("{text}: {other:?}"),
             };
-            assert_eq!(ours.target_session_attrs, attrs, "{text}");
-            assert_eq!(
-                ours.random_hosts,
-                theirs.get_load_balance_hosts() == LoadBalanceHosts::Random,
-                "{text}"
+            let our_reading = (
+                (
+                    ours.user.as_deref(),
+                    ours.password.as_deref().map(str::as_bytes),
+                ),
+                (ours.dbname.as_deref(), ours.options.as_deref()),
+                ours.application_name.as_deref(),
+                (&ours.hosts, &ours.hostaddrs[..], &ours.ports[..]),
+                ours.connect_timeout.as_ref(),
+                (ours.sslmode, ours.ssl_direct),
+                (ours.target_session_attrs, ours.random_hosts),
             );
+            let their_reading = (
+                (theirs.get_user(), theirs.get_password()),
+                (theirs.get_dbname(), theirs.get_options()),
+                theirs.get_application_name(),
+                (&hosts, theirs.get_hostaddrs(), theirs.get_ports()),
+                theirs.get_connect_timeout(),
+                (
+                    sslmode,
+                    theirs.get_ssl_negotiation() == SslNegotiation::Direct,
+                ),
+                (
+                    attrs,
+                    theirs.get_load_balance_hosts() == LoadBalanceHosts::Random,
+                ),
+            );
+            assert_eq!(our_reading, their_reading, "{text}");
         }
     }
 

@@ -1,13 +1,15 @@
 //! greptime-self-test: a declarative, YAML-driven pre-flight check runner for GreptimeDB.
 //!
 //! Imports point one way only, left to right:
-//! `diag → config → plugins → playbook → inventory → engine → report → cli`.
+//! `notation → diag → config → plugins → playbook → inventory → engine → report → cli`
+//! (`notation`, the address and connection-string parsers, imports nothing of the crate).
 
 pub mod cli;
 pub mod config;
 pub mod diag;
 pub mod engine;
 pub mod inventory;
+pub(crate) mod notation;
 pub mod playbook;
 pub mod plugins;
 pub mod report;

@@ -2,6 +2,9 @@
 
 use serde_json::{Map, Value};
 
+use crate::notation::uri::Url;
+use crate::notation::{conninfo, percent_decode};
+
 /// Key names whose values are secrets: GreptimeDB's `SecretString` object-store fields (except
 /// `credential_path`, a file path), Azblob `sas_token`, Kafka `sasl.password`, and generic
 /// password/token/authorization keys (e.g. an OTLP `Authorization` header).
@@ -44,26 +47,34 @@ pub(crate) fn is_connection_string_key(key: &str) -> bool {
 /// The passwords inside a metadata-store address: URL userinfo (`scheme://user:PASS@host`, also
 /// percent-decoded), URL query parameters with a secret name (`?password=PASS`), and libpq
 /// keyword values (`password=PASS`, `password='p w'`).
+///
+/// A SQL store's URL (`postgres[ql]://`, `mysql://`) is read with the widest userinfo (up to
+/// the last `@` before the query), so a password holding an unencoded `@`, `:` or `/` is found
+/// whole; any other URL by the URL standard (up to the last `@` before the path, which may
+/// hold an `@`).
 pub fn secrets_in_connection_string(text: &str) -> Vec<String> {
+    const SQL_SCHEMES: [&str; 3] = ["postgres", "postgresql", "mysql"];
+    let text = text.trim();
     let mut found = Vec::new();
-    match text.split_once("://") {
-        Some((_, rest)) => {
-            let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-            if let Some((userinfo, _)) = rest[..authority_end].rsplit_once('@') {
-                if let Some((_, password)) = userinfo.split_once(':') {
-                    push_with_decoded(&mut found, password);
-                }
+    match Url::split(text) {
+        Some(mut url) => {
+            if SQL_SCHEMES
+                .iter()
+                .any(|s| url.scheme.eq_ignore_ascii_case(s))
+            {
+                url = Url::split_widest_userinfo(text).expect("a URL");
             }
-            let query = rest.split_once('?').map_or("", |(_, q)| q);
-            let query = query.split('#').next().unwrap_or_default();
-            for (key, value) in query.split('&').filter_map(|pair| pair.split_once('=')) {
+            if let Some(password) = url.password() {
+                push_with_decoded(&mut found, password);
+            }
+            for (key, value) in url.query_pairs() {
                 if is_secret_key(key) {
                     push_with_decoded(&mut found, value);
                 }
             }
         }
         None => {
-            for (key, value) in libpq_pairs(text) {
+            for (key, value) in conninfo::keyword_pairs_lenient(text) {
                 if is_secret_key(&key) {
                     found.push(value);
                 }
@@ -163,59 +174,9 @@ fn secrets_in_user_provider(text: &str) -> Vec<String> {
 
 fn push_with_decoded(found: &mut Vec<String>, raw: &str) {
     found.push(raw.to_owned());
-    if let Some(decoded) = percent_decode(raw).filter(|d| d != raw) {
+    if let Some(decoded) = percent_decode(raw).ok().filter(|d| d != raw) {
         found.push(decoded);
     }
-}
-
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-/// `key=value` pairs of a libpq keyword string; values may be single-quoted with `\` escapes.
-fn libpq_pairs(text: &str) -> Vec<(String, String)> {
-    let mut pairs = Vec::new();
-    let mut chars = text.chars().peekable();
-    loop {
-        while chars.next_if(|c| c.is_whitespace()).is_some() {}
-        let key: String =
-            std::iter::from_fn(|| chars.next_if(|c| *c != '=' && !c.is_whitespace())).collect();
-        if key.is_empty() {
-            break;
-        }
-        while chars.next_if(|c| c.is_whitespace()).is_some() {}
-        if chars.next_if_eq(&'=').is_none() {
-            continue;
-        }
-        while chars.next_if(|c| c.is_whitespace()).is_some() {}
-        let mut value = String::new();
-        if chars.next_if_eq(&'\'').is_some() {
-            while let Some(c) = chars.next() {
-                match c {
-                    '\\' => value.extend(chars.next()),
-                    '\'' => break,
-                    c => value.push(c),
-                }
-            }
-        } else {
-            value.extend(std::iter::from_fn(|| chars.next_if(|c| !c.is_whitespace())));
-        }
-        pairs.push((key, value));
-    }
-    pairs
 }
 
 #[cfg(test)]
@@ -276,6 +237,29 @@ mod tests {
     }
 
     #[test]
+    fn passwords_holding_url_delimiters() {
+        for (text, expected) in [
+            ("postgresql://gt:p@ss@db:5432/meta", &["p@ss"][..]),
+            ("postgresql://gt:pa:ss@db/meta", &["pa:ss"]),
+            // was missed: the authority ended at the `/`
+            ("postgresql://gt:pa/ss@db/meta?password=q", &["pa/ss", "q"]),
+            ("postgresql://gt:pa%40ss@db/meta", &["pa%40ss", "pa@ss"]),
+            (
+                "mysql://root:a@b:c/d%40e@db:3306/meta",
+                &["a@b:c/d%40e", "a@b:c/d@e"],
+            ),
+            // other URLs' paths may hold an `@`: the URL standard
+            ("http://u:pw@minio:9000/b/a@b", &["pw"]),
+            (" postgresql://gt:pw%2Fx@db/meta ", &["pw%2Fx", "pw/x"]),
+            (r"host=db password='a@b:c/d%40' user=u", &["a@b:c/d%40"]),
+            // was missed: `x://y` made the keyword string look like a URL
+            ("host=db password=x://y", &["x://y"]),
+        ] {
+            assert_eq!(secrets_in_connection_string(text), expected, "{text}");
+        }
+    }
+
+    #[test]
     fn libpq_passwords_plain_and_quoted() {
         assert_eq!(
             secrets_in_connection_string(
@@ -286,6 +270,16 @@ mod tests {
         assert_eq!(
             secrets_in_connection_string(r"host=db password = 'p w\'x' dbname=meta"),
             ["p w'x"]
+        );
+        // was `a\`: an unquoted value's escapes are read as libpq reads them
+        assert_eq!(
+            secrets_in_connection_string(r"host=db password=a\ b user=u"),
+            ["a b"]
+        );
+        // lenient where the driver would refuse: still found
+        assert_eq!(
+            secrets_in_connection_string("host=db junk password='unterminated"),
+            ["unterminated"]
         );
     }
 

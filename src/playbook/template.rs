@@ -9,6 +9,7 @@ use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, Value as JValu
 use serde_json::Value;
 
 use crate::config::units;
+use crate::notation::endpoint;
 
 /// The template environment shared by every playbook.
 pub struct Templates {
@@ -34,65 +35,16 @@ impl Default for Templates {
                 .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
             units::parse_size(&json).map_err(|e| Error::new(ErrorKind::InvalidOperation, e))
         });
-        env.add_filter("host", |v: String| split_host_port(&v).0);
+        env.add_filter("host", |v: String| endpoint::host_of(&v));
         env.add_filter("port", |v: String| -> Result<u16, Error> {
-            split_host_port(&v)
-                .1
+            endpoint::port_of(&v)
                 .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, format!("no port in `{v}`")))
         });
         env.add_filter("endpoint", |v: String| -> Result<String, Error> {
-            endpoint(&v)
+            endpoint::endpoint_of(&v)
                 .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, format!("no host in `{v}`")))
         });
         Self { env }
-    }
-}
-
-/// `host:port` of an address written as `host:port`, a URL (`https://h`, `postgres://u:p@h/db`)
-/// or a libpq keyword string (`host=h port=5433 …`); ports default by scheme.
-fn endpoint(addr: &str) -> Option<String> {
-    let addr = addr.trim();
-    if addr.contains('=') && !addr.contains("://") {
-        let field = |key: &str| {
-            addr.split_whitespace()
-                .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
-                .map(|v| v.trim_matches('\''))
-        };
-        let host = field("host").or_else(|| field("hostaddr"))?;
-        return Some(format!("{host}:{}", field("port").unwrap_or("5432")));
-    }
-    let (scheme, rest) = addr.split_once("://").unwrap_or(("", addr));
-    let authority = rest.split(['/', '?']).next()?;
-    let authority = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
-    if authority.is_empty() {
-        return None;
-    }
-    if let (_, Some(_)) = split_host_port(authority) {
-        return Some(authority.to_string());
-    }
-    let port = match scheme {
-        "https" => 443,
-        "postgres" | "postgresql" => 5432,
-        "mysql" => 3306,
-        _ => 80,
-    };
-    Some(format!("{authority}:{port}"))
-}
-
-/// Splits `host:port` (also `[v6]:port` and `scheme://host:port/path`).
-fn split_host_port(addr: &str) -> (String, Option<u16>) {
-    let addr = addr.split_once("://").map_or(addr, |(_, rest)| rest);
-    let addr = addr.split('/').next().unwrap_or(addr);
-    match addr.rsplit_once(':') {
-        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => (
-            host.trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_string(),
-            port.parse().ok(),
-        ),
-        _ => (addr.to_string(), None),
     }
 }
 
@@ -189,27 +141,33 @@ mod tests {
         assert_eq!(t.render("{{ addr | host }}", &ctx).unwrap(), "10.0.0.1");
     }
 
+    /// The filters are `notation::endpoint`'s functions (tested there); these are the cases
+    /// that changed when they moved there.
     #[test]
-    fn endpoint_from_every_address_form() {
-        assert_eq!(endpoint("10.0.0.1:2379").as_deref(), Some("10.0.0.1:2379"));
+    fn address_filters_read_every_form() {
+        let t = Templates::default();
+        let ctx = JValue::from_serialize(serde_json::json!({
+            "pg": "postgres://u:p@h:5432/db",
+            "v6": "[::1]:2379",
+            "url6": "http://[::1]:2379",
+            "multi": "postgresql://h1:1,h2:2/db",
+            "kw": "host = db port=6432 password='a b'",
+        }));
+        let render = |source: &str| t.render(source, &ctx).unwrap();
+        // was `u:p@h`
+        assert_eq!(render("{{ pg | host }}"), "h");
+        assert_eq!(render("{{ pg | port }}"), "5432");
+        assert_eq!(render("{{ v6 | host }}:{{ v6 | port }}"), "::1:2379");
         assert_eq!(
-            endpoint("https://s3.amazonaws.com").as_deref(),
-            Some("s3.amazonaws.com:443")
+            render("{{ url6 | host }} {{ url6 | endpoint }}"),
+            "::1 [::1]:2379"
         );
-        assert_eq!(
-            endpoint("http://127.0.0.1:9000/bucket").as_deref(),
-            Some("127.0.0.1:9000")
-        );
-        assert_eq!(
-            endpoint("postgresql://u:p@db:5433/meta?x=1").as_deref(),
-            Some("db:5433")
-        );
-        assert_eq!(endpoint("mysql://u:p@db/meta").as_deref(), Some("db:3306"));
-        assert_eq!(
-            endpoint("host=db port=6432 user=u password=p").as_deref(),
-            Some("db:6432")
-        );
-        assert_eq!(endpoint("host=db user=u").as_deref(), Some("db:5432"));
+        // was `h1:1,h2:2`
+        assert_eq!(render("{{ multi | endpoint }}"), "h1:1");
+        // was an error (`host = db` spaced)
+        assert_eq!(render("{{ kw | endpoint }}"), "db:6432");
+        assert!(t.render("{{ 'https://s3' | port }}", &ctx).is_err());
+        assert!(t.render("{{ 'user=u' | endpoint }}", &ctx).is_err());
     }
 
     #[test]

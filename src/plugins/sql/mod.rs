@@ -18,7 +18,6 @@
 
 mod client;
 mod connect;
-mod conninfo;
 mod election;
 mod errors;
 mod latency;

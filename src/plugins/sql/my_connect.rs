@@ -24,6 +24,8 @@ use tokio::time::Instant;
 use super::client::{attempt, budget, ConnectOpts, Session};
 use super::errors::{db_code, Attempt, ErrCtx};
 use super::{Backend, StoreParams, TlsMode};
+use crate::notation::endpoint::join_host_port;
+use crate::notation::uri::Url;
 use crate::plugins::{millis, StepCx, StepError};
 
 /// Connects with the URL and `[backend_tls]` as metasrv does.
@@ -38,7 +40,8 @@ pub(super) async fn connect(store: &StoreParams, cx: &StepCx) -> Result<Session,
         .with_hint("write it as mysql://user:password@host:3306/database")
     })?;
     let mut notes = Vec::new();
-    let scheme = store.store_addr.split("://").next().unwrap_or_default();
+    let written = Url::split(store.store_addr.trim());
+    let scheme = written.map_or("", |url| url.scheme);
     if !scheme.eq_ignore_ascii_case("mysql") {
         notes.push(format!(
             "store_addrs[0] starts with `{scheme}://`; sqlx ignores the scheme, but mysql:// is \
@@ -92,14 +95,7 @@ pub(super) async fn connect(store: &StoreParams, cx: &StepCx) -> Result<Session,
     );
     let endpoint = match opts.get_socket() {
         Some(socket) => socket.display().to_string(),
-        None => {
-            let host = opts.get_host();
-            if host.contains(':') {
-                format!("[{host}]:{}", opts.get_port())
-            } else {
-                format!("{host}:{}", opts.get_port())
-            }
-        }
+        None => join_host_port(opts.get_host(), opts.get_port()),
     };
     let user = opts.get_username().to_string();
     let database = opts.get_database().map(str::to_string);
@@ -108,13 +104,7 @@ pub(super) async fn connect(store: &StoreParams, cx: &StepCx) -> Result<Session,
         endpoint: &endpoint,
         user: &user,
         database: database.as_deref(),
-        password_given: store.store_addr.contains('@')
-            && store
-                .store_addr
-                .split("://")
-                .nth(1)
-                .and_then(|rest| rest.split('@').next())
-                .is_some_and(|userinfo| userinfo.contains(':')),
+        password_given: written.is_some_and(|url| url.password().is_some()),
         tls,
         tls_in_use: !matches!(effective, MySqlSslMode::Disabled),
     };

@@ -42,9 +42,9 @@ use sqlx::ConnectOptions;
 use tokio::time::Instant;
 
 use super::client::{attempt, budget, ConnectOpts, Session, SqlConn};
-use super::conninfo::{Form, PgConnInfo, PgHost, PgTarget, SslMode, TargetSessionAttrs};
 use super::errors::{Attempt, ErrCtx};
 use super::{Backend, BackendTls, StoreParams, TlsMode};
+use crate::notation::conninfo::{Form, PgConnInfo, PgHost, PgTarget, SslMode, TargetSessionAttrs};
 use crate::plugins::{millis, StepCx, StepError};
 
 /// `application_name` sent to PostgreSQL unless the connection string sets one, so a DBA can

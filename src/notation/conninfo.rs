@@ -1,12 +1,25 @@
-//! `store_addrs[0]` of a PostgreSQL metadata store, parsed exactly as metasrv's driver
-//! (tokio-postgres, through deadpool-postgres) parses it: a `postgres://` / `postgresql://`
-//! URI or a libpq keyword string. Both forms accept the same keys; an unknown key or a value
-//! tokio-postgres does not know (`sslmode=verify-full`, `sslrootcert=…`) makes metasrv fail at
-//! start-up, so it is an error here too.
+//! PostgreSQL connection strings (`store_addrs[0]` of a PostgreSQL metadata store), parsed
+//! exactly as metasrv's driver (tokio-postgres, through deadpool-postgres) parses them: a
+//! `postgres://` / `postgresql://` URI or a libpq keyword string. Both forms accept the same
+//! keys; an unknown key or a value tokio-postgres does not know (`sslmode=verify-full`,
+//! `sslrootcert=…`) makes metasrv fail at start-up, so it is an error here too.
+//!
+//! Why not tokio-postgres' own `Config::from_str`: it would link a second PostgreSQL client
+//! (postgres-protocol, postgres-types, phf, …) next to sqlx just to parse, its `Config` does not
+//! say which form was written nor where in the text the password stood (the masker needs that,
+//! through [`keyword_pairs_lenient`] and [`super::uri`]), and it cannot read a malformed string
+//! leniently for masking. Instead the tests run every case through both parsers
+//! (tokio-postgres is a dev-dependency, at the version GreptimeDB 1.3 locks). One difference
+//! is deliberate: a password that is not UTF-8 once percent-decoded is refused, since sqlx,
+//! which connects here, takes the password as a string.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+
+use super::endpoint::{join_host_port, split_host_port};
+use super::percent_decode;
+use super::uri::Url;
 
 /// tokio-postgres `sslmode`: whether TLS is negotiated. Certificate checks are decided by
 /// `backend_tls.mode`, never by the connection string.
@@ -94,10 +107,8 @@ impl PgConnInfo {
     /// Parses a URI (`postgres://` or `postgresql://`) or a keyword string, as tokio-postgres'
     /// `Config::from_str` does. The error text follows tokio-postgres' where it has one.
     pub(crate) fn parse(text: &str) -> Result<Self, String> {
-        for prefix in ["postgres://", "postgresql://"] {
-            if let Some(rest) = text.strip_prefix(prefix) {
-                return parse_uri(rest);
-            }
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return parse_uri(text);
         }
         parse_keywords(text)
     }
@@ -186,17 +197,12 @@ impl PgTarget {
     pub(crate) fn display(&self) -> String {
         match &self.host {
             PgHost::Unix(dir) => format!("{} (port {})", dir.display(), self.port),
-            PgHost::Tcp(host) => {
-                let shown = match self.addr {
-                    Some(addr) if addr.to_string() != *host => format!("{host} ({addr})"),
-                    _ => host.clone(),
-                };
-                if shown.contains(':') && !shown.contains(' ') {
-                    format!("[{shown}]:{}", self.port)
-                } else {
-                    format!("{shown}:{}", self.port)
+            PgHost::Tcp(host) => match self.addr {
+                Some(addr) if addr.to_string() != *host => {
+                    format!("{host} ({addr}):{}", self.port)
                 }
-            }
+                _ => join_host_port(host, self.port),
+            },
         }
     }
 }
@@ -316,119 +322,143 @@ fn push_host(info: &mut PgConnInfo, host: &str) {
 }
 
 /// The keyword form: `key = value` pairs separated by whitespace; values may be single-quoted,
-/// and `\` escapes the next character, quoted or not.
+/// and `\` escapes the next character, quoted or not. Each pair is applied before the next is
+/// read, so the first error is the one tokio-postgres reports.
 fn parse_keywords(text: &str) -> Result<PgConnInfo, String> {
     let mut info = PgConnInfo::new(Form::Keywords);
-    let mut chars = text.char_indices().peekable();
-    let skip_ws = |chars: &mut std::iter::Peekable<std::str::CharIndices>| {
-        while chars.next_if(|(_, c)| c.is_whitespace()).is_some() {}
-    };
-    loop {
-        skip_ws(&mut chars);
-        let mut key = String::new();
-        while let Some((_, c)) = chars.next_if(|(_, c)| !c.is_whitespace() && *c != '=') {
-            key.push(c);
-        }
-        if key.is_empty() {
-            break;
-        }
-        skip_ws(&mut chars);
-        match chars.next() {
-            Some((_, '=')) => {}
-            Some((i, c)) => {
-                return Err(format!(
-                    "unexpected character at byte {i}: expected `=` but got `{c}`"
-                ))
-            }
-            None => return Err("unexpected EOF".into()),
-        }
-        skip_ws(&mut chars);
-        let mut value = String::new();
-        if chars.next_if(|(_, c)| *c == '\'').is_some() {
-            loop {
-                match chars.next() {
-                    Some((_, '\'')) => break,
-                    Some((_, '\\')) => value.extend(chars.next().map(|(_, c)| c)),
-                    Some((_, c)) => value.push(c),
-                    None => return Err("unterminated quoted connection parameter value".into()),
-                }
-            }
-        } else {
-            while let Some((_, c)) = chars.next_if(|(_, c)| !c.is_whitespace()) {
-                if c == '\\' {
-                    value.extend(chars.next().map(|(_, c)| c));
-                } else {
-                    value.push(c);
-                }
-            }
-            if value.is_empty() {
-                return Err("unexpected EOF".into());
-            }
-        }
+    for pair in KeywordPairs::new(text, true) {
+        let (key, value) = pair?;
         param(&mut info, &key, &value)?;
     }
     Ok(info)
 }
 
-/// The URI form after the scheme: `[user[:password]@][host[:port][,…]][/dbname][?k=v&…]`,
-/// with tokio-postgres' (deliberately loose, libpq-like) rules: the credentials end at the
-/// first `@`, and only the user, password, database and values are percent-decoded.
-fn parse_uri(rest: &str) -> Result<PgConnInfo, String> {
-    let mut info = PgConnInfo::new(Form::Uri);
-    let mut s = rest;
+/// The `key=value` pairs of a keyword string read leniently, for finding passwords and hosts
+/// in text that may not parse: a key without `=` is skipped, an unterminated quoted value runs
+/// to the end, an empty value is kept.
+pub(crate) fn keyword_pairs_lenient(text: &str) -> Vec<(String, String)> {
+    KeywordPairs::new(text, false).flatten().collect()
+}
 
-    if let Some(at) = s.find('@') {
-        let creds = &s[..at];
-        s = &s[at + 1..];
-        let (user, password) = match creds.split_once(':') {
-            Some((user, password)) => (user, Some(password)),
-            None => (creds, None),
-        };
-        info.user = Some(decode(user)?);
-        if let Some(password) = password {
-            info.password = Some(decode(password).map_err(|_| {
-                "the password in the URI is not valid UTF-8 once percent-decoded".to_string()
-            })?);
+/// The tokenizer of the keyword form; strict, it ends at the first error tokio-postgres reports.
+struct KeywordPairs<'a> {
+    chars: std::iter::Peekable<std::str::CharIndices<'a>>,
+    strict: bool,
+    failed: bool,
+}
+
+impl<'a> KeywordPairs<'a> {
+    fn new(text: &'a str, strict: bool) -> Self {
+        Self {
+            chars: text.char_indices().peekable(),
+            strict,
+            failed: false,
         }
     }
 
-    let host_end = s.find(['/', '?']).unwrap_or(s.len());
-    let hosts = &s[..host_end];
-    s = &s[host_end..];
-    if !hosts.is_empty() {
-        for chunk in hosts.split(',') {
-            let (host, port) = if let Some(bracketed) = chunk.strip_prefix('[') {
-                let end = bracketed
-                    .find(']')
-                    .ok_or_else(|| "invalid value for option `host`".to_string())?;
-                let remaining = &bracketed[end + 1..];
-                let port = match remaining.strip_prefix(':') {
-                    Some(port) => Some(port),
-                    None if remaining.is_empty() => None,
-                    None => return Err("invalid value for option `host`".into()),
-                };
-                (&bracketed[..end], port)
-            } else {
-                match chunk.split_once(':') {
-                    Some((host, port)) => (host, Some(port)),
-                    None => (chunk, None),
+    fn skip_ws(&mut self) {
+        while self.chars.next_if(|(_, c)| c.is_whitespace()).is_some() {}
+    }
+
+    fn fail(&mut self, message: String) -> Option<Result<(String, String), String>> {
+        self.failed = true;
+        Some(Err(message))
+    }
+}
+
+impl Iterator for KeywordPairs<'_> {
+    type Item = Result<(String, String), String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let key = loop {
+            self.skip_ws();
+            let mut key = String::new();
+            while let Some((_, c)) = self.chars.next_if(|(_, c)| !c.is_whitespace() && *c != '=') {
+                key.push(c);
+            }
+            if key.is_empty() {
+                return None;
+            }
+            self.skip_ws();
+            match self.chars.peek().copied() {
+                Some((_, '=')) => {
+                    self.chars.next();
+                    break key;
                 }
-            };
+                _ if !self.strict => continue,
+                Some((i, c)) => {
+                    return self.fail(format!(
+                        "unexpected character at byte {i}: expected `=` but got `{c}`"
+                    ))
+                }
+                None => return self.fail("unexpected EOF".into()),
+            }
+        };
+        self.skip_ws();
+        let mut value = String::new();
+        if self.chars.next_if(|(_, c)| *c == '\'').is_some() {
+            loop {
+                match self.chars.next() {
+                    Some((_, '\'')) => break,
+                    Some((_, '\\')) => value.extend(self.chars.next().map(|(_, c)| c)),
+                    Some((_, c)) => value.push(c),
+                    None if self.strict => {
+                        return self.fail("unterminated quoted connection parameter value".into())
+                    }
+                    None => break,
+                }
+            }
+        } else {
+            while let Some((_, c)) = self.chars.next_if(|(_, c)| !c.is_whitespace()) {
+                if c == '\\' {
+                    value.extend(self.chars.next().map(|(_, c)| c));
+                } else {
+                    value.push(c);
+                }
+            }
+            if value.is_empty() && self.strict {
+                return self.fail("unexpected EOF".into());
+            }
+        }
+        Some(Ok((key, value)))
+    }
+}
+
+/// The URI form, `scheme://[user[:password]@][host[:port][,…]][/dbname][?k=v&…]`, with
+/// tokio-postgres' (deliberately loose, libpq-like) rules: the credentials end at the first `@`
+/// ([`Url::split_libpq`]), and only the user, password, hosts, ports, database and query are
+/// percent-decoded. The `url` crate cannot read this form: it refuses a list of hosts.
+fn parse_uri(text: &str) -> Result<PgConnInfo, String> {
+    let mut info = PgConnInfo::new(Form::Uri);
+    let url = Url::split_libpq(text).expect("a postgres:// prefix");
+
+    if let Some(user) = url.user() {
+        info.user = Some(decode(user)?);
+    }
+    if let Some(password) = url.password() {
+        info.password = Some(decode(password).map_err(|_| {
+            "the password in the URI is not valid UTF-8 once percent-decoded".to_string()
+        })?);
+    }
+
+    if !url.authority.is_empty() {
+        for chunk in url.authority.split(',') {
+            let (host, port) = split_host_port(chunk)
+                .map_err(|_| "invalid value for option `host`".to_string())?;
             push_host(&mut info, &decode(host)?);
             param(&mut info, "port", &decode(port.unwrap_or("5432"))?)?;
         }
     }
 
-    if let Some(path) = s.strip_prefix('/') {
-        let end = path.find('?').unwrap_or(path.len());
-        if end > 0 {
-            info.dbname = Some(decode(&path[..end])?);
-        }
-        s = &path[end..];
+    if let Some(dbname) = url.path.strip_prefix('/').filter(|d| !d.is_empty()) {
+        info.dbname = Some(decode(dbname)?);
     }
 
-    if let Some(query) = s.strip_prefix('?') {
-        let mut q = query;
+    // tokio-postgres' loop, not `Url::query_pairs`: a key runs to the next `=`, even across `&`
+    if let Some(mut q) = url.query {
         while !q.is_empty() {
             let eq = q
                 .find('=')
@@ -449,26 +479,7 @@ fn parse_uri(rest: &str) -> Result<PgConnInfo, String> {
 }
 
 fn decode(text: &str) -> Result<String, String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = (bytes[i] == b'%')
-            .then(|| text.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match hex {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).map_err(|e| format!("invalid UTF-8 after percent-decoding: {e}"))
+    percent_decode(text).map_err(|e| format!("invalid UTF-8 after percent-decoding: {e}"))
 }
 
 #[cfg(test)]
@@ -568,6 +579,152 @@ mod tests {
         }
         let info = PgConnInfo::parse("user=u dbname=d").unwrap();
         assert!(info.targets().unwrap_err().contains("no host"));
+    }
+
+    /// Every case through tokio-postgres 0.7.13 (metasrv's parser) too: both accept or both
+    /// refuse, and what is accepted reads the same.
+    #[test]
+    fn agrees_with_tokio_postgres() {
+        use tokio_postgres::config::{
+            Host, LoadBalanceHosts, SslMode as TpSslMode, SslNegotiation,
+            TargetSessionAttrs as TpAttrs,
+        };
+        let accepted = [
+            "host=h",
+            "host=127.0.0.1 port = 25432 user=gt password='p w\\'x' dbname=greptime_meta",
+            r"host=h password=a\ b user=u",
+            "host=h password='' user=u",
+            "  host = h   user = 'u v'  ",
+            "host=a,b,/tmp port=1,,3 hostaddr=10.0.0.1,::1,10.0.0.3",
+            "host=h sslmode=disable",
+            "host=h sslmode=prefer",
+            "host=h sslmode=require sslnegotiation=direct",
+            "host=h connect_timeout=0 keepalives=1 keepalives_idle=30 tcp_user_timeout=5",
+            "host=h target_session_attrs=read-write load_balance_hosts=random",
+            "host=h channel_binding=require application_name=gst options='-c a=b'",
+            "user=u dbname=d",
+            "",
+            "postgresql://",
+            "postgres://u@[::1]:5433,h2/db",
+            "postgresql://greptime:s3cr%40t@db.example:6543/meta?sslmode=require&connect_timeout=10&options=-c%20search_path%3Dgt",
+            "postgresql://h1:1,h2:2/db",
+            "postgresql://h1,h2:2,[fd00::1]/db?target_session_attrs=read-only",
+            "postgresql:///meta?host=%2Fvar%2Frun%2Fpostgresql",
+            "postgresql://u:pa/ss@db/meta",
+            "postgresql://u:p:w@db/meta",
+            "postgresql://%75ser@h/d%62",
+            "postgresql://h/db?host=h2&port=1&port=2",
+            "postgresql://h/db?",
+            "postgresql://h?dbname=x",
+        ];
+        let refused = [
+            "postgresql://u@h/db?sslmode=verify-full",
+            "postgresql://u@h/db?sslrootcert=/ca.pem",
+            "host=h sslmode=verify-ca",
+            "host=h sslmode=allow",
+            "127.0.0.1:5432",
+            "host=h password='unterminated",
+            "host=h port=x",
+            "host=h port=70000",
+            "host=h user",
+            "host=h user=",
+            "host=h hostaddr=db",
+            "host=h keepalives=-1",
+            "host=h target_session_attrs=primary",
+            "host=h load_balance_hosts=yes",
+            "host=h sslnegotiation=tls",
+            "postgresql://u@h/db?sslmode",
+            "postgresql://[::1/db",
+            "postgresql://[::1]x/db",
+            "postgresql://h:x/db",
+        ];
+        // tokio-postgres keeps a password as bytes; sqlx, which connects here, needs UTF-8
+        let differs = ["postgresql://u:%ff@h/db"];
+        for text in differs {
+            assert!(text.parse::<tokio_postgres::Config>().is_ok(), "{text}");
+            let err = PgConnInfo::parse(text).unwrap_err();
+            assert!(err.contains("not valid UTF-8"), "{text}: {err}");
+        }
+        for text in accepted.iter().chain(&refused) {
+            let theirs = text.parse::<tokio_postgres::Config>();
+            let ours = PgConnInfo::parse(text);
+            assert_eq!(
+                ours.is_ok(),
+                theirs.is_ok(),
+                "{text}: ours {:?}, tokio-postgres {:?}",
+                ours.as_ref().err(),
+                theirs.as_ref().err()
+            );
+            assert_eq!(theirs.is_ok(), accepted.contains(text), "{text}");
+            let (Ok(ours), Ok(theirs)) = (ours, theirs) else {
+                continue;
+            };
+            let hosts: Vec<PgHost> = theirs
+                .get_hosts()
+                .iter()
+                .map(|h| match h {
+                    Host::Tcp(h) => PgHost::Tcp(h.clone()),
+                    Host::Unix(p) => PgHost::Unix(p.clone()),
+                })
+                .collect();
+            let sslmode = match theirs.get_ssl_mode() {
+                TpSslMode::Disable => SslMode::Disable,
+                TpSslMode::Prefer => SslMode::Prefer,
+                TpSslMode::Require => SslMode::Require,
+                other => panic!("{text}: {other:?}"),
+            };
+            let attrs = match theirs.get_target_session_attrs() {
+                TpAttrs::Any => TargetSessionAttrs::Any,
+                TpAttrs::ReadWrite => TargetSessionAttrs::ReadWrite,
+                TpAttrs::ReadOnly => TargetSessionAttrs::ReadOnly,
+                other => panic!("{text}: {other:?}"),
+            };
+            let our_reading = (
+                (
+                    ours.user.as_deref(),
+                    ours.password.as_deref().map(str::as_bytes),
+                ),
+                (ours.dbname.as_deref(), ours.options.as_deref()),
+                ours.application_name.as_deref(),
+                (&ours.hosts, &ours.hostaddrs[..], &ours.ports[..]),
+                ours.connect_timeout.as_ref(),
+                (ours.sslmode, ours.ssl_direct),
+                (ours.target_session_attrs, ours.random_hosts),
+            );
+            let their_reading = (
+                (theirs.get_user(), theirs.get_password()),
+                (theirs.get_dbname(), theirs.get_options()),
+                theirs.get_application_name(),
+                (&hosts, theirs.get_hostaddrs(), theirs.get_ports()),
+                theirs.get_connect_timeout(),
+                (
+                    sslmode,
+                    theirs.get_ssl_negotiation() == SslNegotiation::Direct,
+                ),
+                (
+                    attrs,
+                    theirs.get_load_balance_hosts() == LoadBalanceHosts::Random,
+                ),
+            );
+            assert_eq!(our_reading, their_reading, "{text}");
+        }
+    }
+
+    #[test]
+    fn lenient_keyword_pairs() {
+        assert_eq!(
+            keyword_pairs_lenient(r"host=db junk password = 'a b\'c' user=u\ v port="),
+            [
+                ("host".to_string(), "db".to_string()),
+                ("password".into(), "a b'c".into()),
+                ("user".into(), "u v".into()),
+                ("port".into(), String::new()),
+            ]
+        );
+        assert_eq!(
+            keyword_pairs_lenient("password='open"),
+            [("password".to_string(), "open".to_string())]
+        );
     }
 
     #[test]

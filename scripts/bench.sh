@@ -4,11 +4,11 @@
 #
 #   bash scripts/bench.sh            # prints a table; results also in target/bench/overhead.md
 #
-# The datanode run uses GreptimeDB's example config, whose metasrv (127.0.0.1:3002) is not
-# running: connection refused is immediate. Both configs use File storage, so both runs write,
-# fsync, read back and delete the object-store probe's objects (a 6 MiB multipart write among
-# them) on this machine's disk; the --read-only run does none of that and shows the runner's
-# own cost.
+# The datanode run uses the project's example config, whose metasrvs (127.0.0.11-13:3002) and
+# S3 endpoint (127.0.0.1:9000) are not running: connection refused is immediate. The standalone
+# config uses File storage, so its run writes, fsyncs, reads back and deletes the object-store
+# probe's objects (a 6 MiB multipart write among them) on this machine's disk; the --read-only
+# run does none of that and shows the runner's own cost.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v hyperfine >/dev/null 2>&1 || {
@@ -27,4 +27,4 @@ hyperfine --warmup 3 --runs 30 -N --ignore-failure \
   -n 'process start (--version)' "$bin --version" \
   -n 'standalone playbook' "$bin standalone -c $OLDPWD/examples/standalone.toml" \
   -n 'standalone playbook, --read-only' "$bin standalone -c $OLDPWD/examples/standalone.toml --read-only" \
-  -n 'datanode playbook (metasrv down)' "$bin datanode -c $OLDPWD/../shared/reference/greptimedb-config/datanode.example.toml"
+  -n 'datanode playbook (metasrv and S3 down)' "$bin datanode -c $OLDPWD/examples/datanode.toml"

@@ -7,7 +7,9 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use common::steps::closed_port;
-use common::{assert_valid_xml, hung_server, junit_validator, path, run, run_in, shared_example};
+use common::{
+    assert_valid_xml, dead_metasrv_config, hung_server, junit_validator, path, run, run_in,
+};
 use serde_json::Value;
 
 fn json_of(stdout: &str) -> Value {
@@ -41,8 +43,8 @@ fn standalone_example_passes_and_leaves_nothing() {
 }
 
 #[test]
-fn datanode_example_reports_unreachable_metasrv() {
-    let example = shared_example("datanode");
+fn datanode_with_a_dead_metasrv_reports_it_unreachable() {
+    let example = dead_metasrv_config("datanode");
     let r = run(&["datanode", "-c", example.to_str().unwrap()]);
     assert_eq!(r.code, 3, "{}", r.all());
     let line = r
@@ -60,8 +62,8 @@ fn datanode_example_reports_unreachable_metasrv() {
 }
 
 #[test]
-fn frontend_example_with_nothing_running_fails_exactly_on_reachability() {
-    let example = shared_example("frontend");
+fn frontend_with_nothing_running_fails_exactly_on_reachability() {
+    let example = dead_metasrv_config("frontend");
     let r = run(&[
         "frontend",
         "-c",
@@ -101,25 +103,20 @@ fn frontend_example_with_nothing_running_fails_exactly_on_reachability() {
 fn every_full_config_loads_without_false_warnings() {
     for component in ["metasrv", "frontend", "datanode", "flownode", "standalone"] {
         let example = path(&format!("tests/fixtures/config/{component}.toml"));
-        let r = run(&[
-            component,
-            "-c",
-            example.to_str().unwrap(),
-            "--output",
-            "json",
-        ]);
-        assert!(r.code == 0 || r.code == 3, "{component}: {}", r.all());
-        let report = json_of(&r.stdout);
-        let lint = check(&report, "config_lint");
-        assert_eq!(lint.len(), 1, "{component}");
-        assert_eq!(lint[0]["status"], "pass", "{component}: {}", lint[0]);
-        let broken: Vec<_> = report["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|c| c["status"] == "error" && c["metrics"]["error_kind"].is_null())
-            .collect();
-        assert!(broken.is_empty(), "{component}: playbook errors {broken:?}");
+        // `render` resolves every var and renders every check's parameters without touching a
+        // dependency (the fixtures name every store type, and nothing may be contacted)
+        let r = run(&["render", component, "-c", example.to_str().unwrap()]);
+        assert_eq!(r.code, 0, "{component}: {}", r.all());
+        assert!(
+            r.stdout.contains("config_findings: 0\n"),
+            "{component}: {}",
+            r.stdout
+        );
+        assert!(
+            !r.stdout.contains("cannot render"),
+            "{component}: {}",
+            r.stdout
+        );
     }
 }
 
@@ -209,7 +206,7 @@ fn the_write_cache_directory_is_probed_and_compared_with_its_size() {
 
 #[test]
 fn json_report_matches_its_schema() {
-    let example = shared_example("datanode");
+    let example = dead_metasrv_config("datanode");
     let r = run(&[
         "datanode",
         "-c",
@@ -247,7 +244,7 @@ fn junit_reports_validate_against_both_schemas() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let example = shared_example("datanode");
+    let example = dead_metasrv_config("datanode");
     let default_xml = dir.path().join("default.xml");
     let gitlab_xml = dir.path().join("gitlab.xml");
     for (file, extra) in [(&default_xml, None), (&gitlab_xml, Some("--junit-gitlab"))] {
@@ -304,7 +301,7 @@ fn exit_codes_distinguish_outcomes() {
         r.all()
     );
     // 3: a check failed
-    let shared = shared_example("datanode");
+    let shared = dead_metasrv_config("datanode");
     assert_eq!(
         run_in(
             dir.path(),

@@ -18,10 +18,11 @@ pub fn path(rel: &str) -> PathBuf {
     root().join(rel)
 }
 
-/// GreptimeDB's example configs, next to the project in `../shared`.
-pub fn shared_example(component: &str) -> PathBuf {
-    root().join(format!(
-        "../shared/reference/greptimedb-config/{component}.example.toml"
+/// A `component` config whose metasrv (127.0.0.1:3002) is not running
+/// (`tests/fixtures/config/dead-metasrv/`): a run that fails on reachability alone.
+pub fn dead_metasrv_config(component: &str) -> PathBuf {
+    path(&format!(
+        "tests/fixtures/config/dead-metasrv/{component}.toml"
     ))
 }
 

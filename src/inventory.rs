@@ -93,6 +93,33 @@ pub struct NodeDef {
     pub vars: Map<String, Value>,
 }
 
+/// One node of the inventory with its effective config. Fields other than these are ignored,
+/// so the inventory may describe nodes further.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "Node")]
+pub struct ClusterNode {
+    /// Unique node name, e.g. `datanode-0`.
+    pub name: String,
+    /// `metasrv`, `frontend`, `datanode`, `flownode` or `standalone`.
+    pub component: Component,
+    /// Label of the machine the node runs on; empty or null means unknown.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// The node's TOML, named in hints that say where to add a key.
+    #[serde(default)]
+    pub config_file: Option<String>,
+    /// The node's effective config (defaults < environment < file), as a JSON object.
+    pub config: Value,
+}
+
+/// What the cross-node playbook sees as `config`: the cluster's name and every node with its
+/// effective config (`config.nodes`, read back by the `cluster.*` steps as [`ClusterNode`]s).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClusterView {
+    pub name: Option<String>,
+    pub nodes: Vec<ClusterNode>,
+}
+
 fn default_true() -> bool {
     true
 }

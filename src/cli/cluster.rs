@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use futures::future::join_all;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::run::{ensure_valid, var_overrides, Session};
 use super::{ExecArgs, Failure, RunContext};
@@ -20,7 +20,7 @@ use crate::diag::Diagnostic;
 use crate::engine::mask::Masker;
 use crate::engine::options::new_run_id;
 use crate::engine::share::SharedAttempts;
-use crate::inventory::{self, LoadedInventory, NodeDef};
+use crate::inventory::{self, ClusterNode, ClusterView, LoadedInventory, NodeDef};
 use crate::playbook::{self, LoadedPlaybook};
 
 /// One playbook to run against one config: a node's, or the combined cluster config.
@@ -49,13 +49,13 @@ pub async fn run(
     let mut secrets = Vec::new();
     for (index, node) in loaded.inventory.nodes.iter().enumerate() {
         let config = Arc::new(node_config(&loaded, index, ctx)?);
-        nodes.push(json!({
-            "name": node.name,
-            "component": node.component,
-            "host": node.host,
-            "config_file": config.file,
-            "config": config.value,
-        }));
+        nodes.push(ClusterNode {
+            name: node.name.clone(),
+            component: node.component,
+            host: node.host.clone(),
+            config_file: config.file.as_ref().map(|f| f.display().to_string()),
+            config: config.value.clone(),
+        });
         secrets.extend(config.secrets.iter().cloned());
         let vars = layered_vars(&[&loaded.inventory.vars, &node.vars, &cli_vars]);
         for playbook in node_playbooks(&loaded, index)? {
@@ -71,7 +71,10 @@ pub async fn run(
     let cluster_config = Arc::new(EffectiveConfig {
         component: Component::Cluster,
         file: Some(path.to_path_buf()),
-        value: json!({ "name": loaded.inventory.name, "nodes": nodes }),
+        value: cluster_value(ClusterView {
+            name: loaded.inventory.name.clone(),
+            nodes,
+        })?,
         findings: Vec::new(),
         secrets,
     });
@@ -118,6 +121,18 @@ pub async fn run(
         .map(|(outcome, run)| outcome.map_err(|d| in_node(d, run.node.as_deref())))
         .collect::<Result<Vec<_>, _>>()?;
     session.finish(&reports, true, &exec, ctx)
+}
+
+/// The cross-node playbook's `config`: the view as JSON, as templates read it.
+fn cluster_value(view: ClusterView) -> Result<Value, Failure> {
+    serde_json::to_value(view).map_err(|e| Failure {
+        code: super::exit::INTERNAL,
+        diagnostics: vec![Diagnostic::new(
+            "cannot build cluster config",
+            e.to_string(),
+        )],
+        sources: Vec::new(),
+    })
 }
 
 /// The node's effective config: its TOML and its own environment overlay, as the node reads it.

@@ -14,7 +14,7 @@ use super::{exit, ConfigArgs, Failure, RunContext, SchemaKind};
 use crate::config::Component;
 use crate::diag::{did_you_mean, Diagnostic};
 use crate::engine::mask::Masker;
-use crate::engine::options::{new_run_id, RunOptions};
+use crate::engine::options::{new_run_id, RunOptions, TemplateOptions};
 use crate::engine::run::Engine;
 use crate::playbook::model::DEFAULT_CHECK_TIMEOUT;
 use crate::playbook::{self, load::BUILTIN};
@@ -179,14 +179,12 @@ pub fn render(
         node: None,
         overall_timeout: DEFAULT_CHECK_TIMEOUT,
         read_only: true,
-        options: serde_json::json!({
-            "include_performance": false,
-            "read_only": true,
-            "local_host": true,
-        })
-        .as_object()
-        .cloned()
-        .unwrap_or_default(),
+        options: TemplateOptions {
+            include_performance: false,
+            read_only: true,
+            local_host: true,
+        }
+        .to_map(),
         var_overrides: var_overrides(&config_args.vars)?,
         run_id: new_run_id(),
         shared: None,

@@ -14,7 +14,7 @@ use super::{exit, ConfigArgs, ExecArgs, Failure, OutputFormat, RunArgs, RunConte
 use crate::config::{self, Component, EffectiveConfig, LoadOptions};
 use crate::diag::Diagnostic;
 use crate::engine::mask::Masker;
-use crate::engine::options::{new_run_id, RunOptions};
+use crate::engine::options::{new_run_id, RunOptions, TemplateOptions};
 use crate::engine::result::RunReport;
 use crate::engine::run::Engine;
 use crate::playbook::{self, LoadedPlaybook};
@@ -164,8 +164,7 @@ pub struct Session {
     pub cancel: CancellationToken,
     masker: Arc<Masker>,
     overall_timeout: Duration,
-    read_only: bool,
-    options: Map<String, Value>,
+    options: TemplateOptions,
     jobs: Arc<Semaphore>,
     progress: Option<indicatif::MultiProgress>,
     interrupt: tokio::task::JoinHandle<()>,
@@ -179,12 +178,11 @@ impl Session {
                 Diagnostic::new("bad --timeout", e).with_hint("use a duration like 90s or 5m"),
             )
         })?;
-        let mut options = Map::new();
-        options.insert(
-            "include_performance".into(),
-            Value::Bool(exec.include_performance),
-        );
-        options.insert("read_only".into(), Value::Bool(exec.read_only));
+        let options = TemplateOptions {
+            include_performance: exec.include_performance,
+            read_only: exec.read_only,
+            local_host: false,
+        };
         let cancel = CancellationToken::new();
         Ok(Self {
             engine: Engine::new(masker.clone()),
@@ -192,7 +190,6 @@ impl Session {
             interrupt: tokio::spawn(watch_ctrl_c(cancel.clone())),
             cancel,
             overall_timeout,
-            read_only: exec.read_only,
             options,
             jobs: Arc::new(Semaphore::new(exec.jobs.max(1))),
             progress: ctx.progress.then(indicatif::MultiProgress::new),
@@ -208,15 +205,17 @@ impl Session {
         node: Option<String>,
         local_host: bool,
     ) -> RunOptions {
-        let mut options = self.options.clone();
-        options.insert("local_host".into(), Value::Bool(local_host));
+        let options = TemplateOptions {
+            local_host,
+            ..self.options
+        };
         RunOptions {
             jobs: self.jobs.clone(),
             progress: self.progress.clone(),
             node,
             overall_timeout: self.overall_timeout,
-            read_only: self.read_only,
-            options,
+            read_only: self.options.read_only,
+            options: options.to_map(),
             var_overrides,
             run_id: new_run_id(),
             shared: None,

@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 
 use crate::config::Component;
 use crate::diag::{Diagnostic, SourceSpan};
-use crate::playbook::source::SourceFile;
+use crate::playbook::source::YamlFile;
 
 /// The inventory format version this build reads.
 pub const INVENTORY_VERSION: u32 = 1;
@@ -128,13 +128,13 @@ fn default_true() -> bool {
 #[derive(Debug)]
 pub struct LoadedInventory {
     pub inventory: Inventory,
-    pub source: SourceFile,
+    pub source: YamlFile,
 }
 
 impl LoadedInventory {
     /// The directory paths in the inventory are relative to.
     pub fn dir(&self) -> &Path {
-        self.source.name.parent().unwrap_or(Path::new(""))
+        self.source.name().parent().unwrap_or(Path::new(""))
     }
 
     /// A path of the inventory, resolved against its directory.
@@ -184,7 +184,7 @@ pub fn load(path: &Path) -> Result<LoadedInventory, Diagnostic> {
         Diagnostic::new("cannot read inventory", format!("{}: {e}", path.display()))
             .with_hint("give the cluster inventory with -f, e.g. -f cluster.yaml")
     })?;
-    let source = SourceFile::new(path.to_path_buf(), text);
+    let source = YamlFile::new(path.to_path_buf(), text);
     let inventory: Inventory =
         source.parse("invalid inventory", "see schemas/inventory.schema.json")?;
     if inventory.version != INVENTORY_VERSION {

@@ -131,7 +131,6 @@ fn cluster_value(view: ClusterView) -> Result<Value, Failure> {
             "cannot build cluster config",
             e.to_string(),
         )],
-        sources: Vec::new(),
     })
 }
 

@@ -193,7 +193,6 @@ pub fn render(
     let text = serde_yaml::to_string(&plan).map_err(|e| Failure {
         code: exit::INTERNAL,
         diagnostics: vec![Diagnostic::new("cannot render plan", e.to_string())],
-        sources: Vec::new(),
     })?;
     print_stdout(&masker.mask(&text));
     Ok(ExitCode::from(exit::OK))

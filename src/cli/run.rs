@@ -76,20 +76,7 @@ pub fn ensure_valid(playbook: &LoadedPlaybook, engine: &Engine) -> Result<(), Fa
     Err(Failure {
         code: exit::BAD_INPUT,
         diagnostics: problems,
-        sources: vec![(playbook.root.name.clone(), playbook.root.text.clone())]
-            .into_iter()
-            .chain(source_of_spans(playbook))
-            .collect(),
     })
-}
-
-fn source_of_spans(playbook: &LoadedPlaybook) -> Vec<(PathBuf, String)> {
-    playbook
-        .checks
-        .iter()
-        .chain(&playbook.cleanup)
-        .map(|c| (c.file.name.clone(), c.file.text.clone()))
-        .collect()
 }
 
 /// Loads the effective config for a component, as GreptimeDB would.
@@ -238,7 +225,6 @@ impl Session {
                 "cannot write report",
                 self.masker.mask(&e.to_string()),
             )],
-            sources: Vec::new(),
         })?;
         Ok(exit::for_reports(reports, exec.strict))
     }

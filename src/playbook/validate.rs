@@ -151,7 +151,7 @@ impl Validator<'_> {
                 let first_at = first
                     .span("id")
                     .map(|s| s.to_string())
-                    .unwrap_or_else(|| first.file.name.display().to_string());
+                    .unwrap_or_else(|| first.file.name().display().to_string());
                 self.report(
                     *check,
                     "id",

@@ -95,7 +95,7 @@ pub async fn run(
     let shared = Arc::new(SharedAttempts::default());
     let mut planned = Vec::with_capacity(runs.len());
     for (index, run) in runs.iter().enumerate() {
-        ensure_valid(&run.playbook, &session.engine)?;
+        ensure_valid(&run.playbook)?;
         let mut opts = session.options(run.vars.clone(), run.node.clone(), run.local_host);
         opts.run_id = format!("{cluster_id}-{index}");
         opts.shared = Some(shared.clone());

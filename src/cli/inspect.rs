@@ -140,11 +140,10 @@ fn type_name(prop: &serde_json::Value) -> String {
 
 /// `validate PLAYBOOK…`: every problem with file:line:col; exit 2 if any.
 pub fn validate(paths: &[PathBuf]) -> Result<ExitCode, Failure> {
-    let engine = Engine::new(Arc::new(Masker::default()));
     let mut out = String::new();
     for path in paths {
         let playbook = playbook::load_file(path)?;
-        ensure_valid(&playbook, &engine)?;
+        ensure_valid(&playbook)?;
         let _ = writeln!(
             out,
             "{}: ok ({} checks, {} cleanup)",
@@ -169,8 +168,8 @@ pub fn render(
         Some(c) => playbook::load_builtin(*c)?,
         None => playbook::load_file(Path::new(target))?,
     };
+    ensure_valid(&playbook)?;
     let engine = Engine::new(masker.clone());
-    ensure_valid(&playbook, &engine)?;
     let component = component_of(&playbook, component)?;
     let config = load_config(component, config_args, ctx)?;
     let opts = RunOptions {

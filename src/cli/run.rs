@@ -68,8 +68,8 @@ pub async fn files(
 }
 
 /// Validates a loaded playbook; every problem becomes one diagnostic of the failure.
-pub fn ensure_valid(playbook: &LoadedPlaybook, engine: &Engine) -> Result<(), Failure> {
-    let problems = playbook::validate(playbook, engine.templates());
+pub fn ensure_valid(playbook: &LoadedPlaybook) -> Result<(), Failure> {
+    let problems = playbook::validate(playbook);
     if problems.is_empty() {
         return Ok(());
     }
@@ -126,7 +126,7 @@ async fn execute(
     let vars = var_overrides(&args.config.vars)?;
     let mut planned = Vec::new();
     for playbook in playbooks {
-        ensure_valid(&playbook, &session.engine)?;
+        ensure_valid(&playbook)?;
         let component = component_of(&playbook, component)?;
         let config = load_config(component, &args.config, ctx)?;
         planned.push((playbook, Arc::new(config)));

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use futures::future::join_all;
 use serde_json::{Map, Value};
 
-use super::run::{ensure_valid, var_overrides, Session};
+use super::run::{ensure_valid, var_overrides, Invocation};
 use super::{ExecArgs, Failure, RunContext};
 use crate::config::{self, Component, EffectiveConfig, LoadOptions};
 use crate::diag::Diagnostic;
@@ -43,7 +43,7 @@ pub async fn run(
 ) -> Result<ExitCode, Failure> {
     let loaded = inventory::load(path)?;
     let cli_vars = var_overrides(var_flags)?;
-    let session = Session::new(&exec, ctx, masker)?;
+    let invocation = Invocation::new(&exec, ctx, masker)?;
     let mut runs = Vec::new();
     let mut nodes = Vec::new();
     let mut secrets = Vec::new();
@@ -96,22 +96,22 @@ pub async fn run(
     let mut planned = Vec::with_capacity(runs.len());
     for (index, run) in runs.iter().enumerate() {
         ensure_valid(&run.playbook)?;
-        let mut opts = session.options(run.vars.clone(), run.node.clone(), run.local_host);
+        let mut opts = invocation.options(run.vars.clone(), run.node.clone(), run.local_host);
         opts.run_id = format!("{cluster_id}-{index}");
         opts.shared = Some(shared.clone());
-        let vars = session
+        let vars = invocation
             .engine
             .resolve_vars(&run.playbook, &run.config, &opts)
             .map_err(|d| in_node(d, run.node.as_deref()))?;
         planned.push((run, opts, vars));
     }
     let outcomes = join_all(planned.iter().map(|(run, opts, vars)| {
-        session.engine.run_with_vars(
+        invocation.engine.run_with_vars(
             &run.playbook,
             run.config.clone(),
             vars,
             opts,
-            session.cancel.clone(),
+            invocation.cancel.clone(),
         )
     }))
     .await;
@@ -120,7 +120,7 @@ pub async fn run(
         .zip(&runs)
         .map(|(outcome, run)| outcome.map_err(|d| in_node(d, run.node.as_deref())))
         .collect::<Result<Vec<_>, _>>()?;
-    session.finish(&reports, true, &exec, ctx)
+    invocation.finish(&reports, true, &exec, ctx)
 }
 
 /// The cross-node playbook's `config`: the view as JSON, as templates read it.

@@ -122,7 +122,7 @@ async fn execute(
     ctx: &RunContext,
     masker: Arc<Masker>,
 ) -> Result<ExitCode, Failure> {
-    let session = Session::new(&args.exec, ctx, masker)?;
+    let invocation = Invocation::new(&args.exec, ctx, masker)?;
     let vars = var_overrides(&args.config.vars)?;
     let mut planned = Vec::new();
     for playbook in playbooks {
@@ -133,20 +133,21 @@ async fn execute(
     }
     let mut reports = Vec::new();
     for (playbook, config) in &planned {
-        let opts = session.options(vars.clone(), None, true);
+        let opts = invocation.options(vars.clone(), None, true);
         reports.push(
-            session
+            invocation
                 .engine
-                .run(playbook, config.clone(), &opts, session.cancel.clone())
+                .run(playbook, config.clone(), &opts, invocation.cancel.clone())
                 .await?,
         );
     }
-    session.finish(&reports, false, &args.exec, ctx)
+    invocation.finish(&reports, false, &args.exec, ctx)
 }
 
-/// What every run of checks shares: the engine, the `--jobs` bound, progress bars, the
-/// deadline and Ctrl-C handling. [`Session::finish`] writes the reports and picks the exit code.
-pub struct Session {
+/// One invocation of the tool (a `run`, a component command or a `cluster` run): what all its
+/// playbook runs share — the engine, the `--jobs` bound, progress bars, the deadline and
+/// Ctrl-C handling. [`Invocation::finish`] writes the reports and picks the exit code.
+pub struct Invocation {
     pub engine: Engine,
     pub cancel: CancellationToken,
     masker: Arc<Masker>,
@@ -157,7 +158,7 @@ pub struct Session {
     interrupt: tokio::task::JoinHandle<()>,
 }
 
-impl Session {
+impl Invocation {
     /// Starts watching Ctrl-C; `--timeout` errors are bad input.
     pub fn new(exec: &ExecArgs, ctx: &RunContext, masker: Arc<Masker>) -> Result<Self, Failure> {
         let overall_timeout = config::units::parse_duration(&exec.timeout).map_err(|e| {

@@ -395,8 +395,9 @@ impl StepCx {
         )
     }
 
-    /// The session of this run: the part of the run id before `-`. The runs of one cluster
-    /// run are `<session>-<n>` and share it, so a probe treats what its siblings write next to
+    /// The session of this run: the part of the run id before `-`. In this crate "session"
+    /// means only this: the runs that know each other's probes and share attempts. A single
+    /// run is its own session; the runs of one cluster run are `<session>-<n>` and share it, so a probe treats what its siblings write next to
     /// it (nodes sharing one store) as theirs, not as a stranger's leftovers.
     pub fn session(&self) -> &str {
         self.run_id.split('-').next().unwrap_or(&self.run_id)

@@ -192,7 +192,8 @@ impl<S: Step> DynStep for S {
     }
 }
 
-/// Why a step did not produce an output.
+/// Why a step did not produce an output; its [`as_str`](ErrorKind::as_str) is the report's
+/// `metrics.error_kind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
     /// The dependency could not be reached (DNS, refused, no route).
@@ -205,6 +206,11 @@ pub enum ErrorKind {
     Misconfigured,
     /// The check could not be carried out at all (bad rendered params, local failure, bug).
     CouldNotRun,
+    /// The run was cancelled (Ctrl-C or the overall `--timeout`) while the step ran. Set by the
+    /// engine, never by a step.
+    Interrupted,
+    /// The step panicked: a bug in this tool. Set by the engine, never by a step.
+    Internal,
 }
 
 impl ErrorKind {
@@ -216,13 +222,18 @@ impl ErrorKind {
             ErrorKind::Rejected => "Rejected",
             ErrorKind::Misconfigured => "Misconfigured",
             ErrorKind::CouldNotRun => "CouldNotRun",
+            ErrorKind::Interrupted => "Interrupted",
+            ErrorKind::Internal => "Internal",
         }
     }
 
     /// True when the error is a verdict on the dependency or config (status `fail`), false
     /// when the check itself could not be carried out (status `error`).
     pub fn is_verdict(self) -> bool {
-        !matches!(self, ErrorKind::CouldNotRun)
+        !matches!(
+            self,
+            ErrorKind::CouldNotRun | ErrorKind::Interrupted | ErrorKind::Internal
+        )
     }
 }
 

@@ -83,7 +83,7 @@ impl SourceFile {
 
     /// Lets a diagnostic made without this file (by a parser given its text) quote it.
     pub fn quote_diagnostic(&self, mut d: Diagnostic) -> Diagnostic {
-        d.span = d.span.map(|span| self.quote(span));
+        d.span = d.span.map(|span| Box::new(self.quote(*span)));
         d
     }
 
@@ -106,7 +106,8 @@ impl fmt::Display for SourceSpan {
 pub struct Diagnostic {
     /// Short headline, e.g. "unknown step type".
     pub title: String,
-    pub span: Option<SourceSpan>,
+    /// Boxed: a span carries its file name and text, and errors stay small to pass around.
+    pub span: Option<Box<SourceSpan>>,
     /// What is wrong, in a sentence.
     pub message: String,
     /// What to do about it.
@@ -124,7 +125,7 @@ impl Diagnostic {
     }
 
     pub fn at(mut self, span: Option<SourceSpan>) -> Self {
-        self.span = span;
+        self.span = span.map(Box::new);
         self
     }
 

@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A place in a user's file, 1-based line and column.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +17,9 @@ pub struct SourceSpan {
     pub col: usize,
     /// Width of the caret underline; at least 1.
     pub len: usize,
+    /// The text of `file`, secrets already redacted, to quote the line from; `None` quotes
+    /// nothing. Carried along so rendering never reads the file again (it may have changed).
+    pub quoted: Option<Arc<str>>,
 }
 
 impl SourceSpan {
@@ -25,6 +29,7 @@ impl SourceSpan {
             line,
             col,
             len: len.max(1),
+            quoted: None,
         }
     }
 
@@ -43,6 +48,53 @@ impl SourceSpan {
     }
 }
 
+/// A user's file: its name, its text, and the same text with secrets redacted for quoting.
+/// It turns byte ranges and positions into spans that carry the redacted text.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// Name shown in diagnostics: the path as given, or e.g. `checks/<name>.yaml` for built-ins.
+    pub name: PathBuf,
+    pub text: String,
+    quoted: Arc<str>,
+}
+
+impl SourceFile {
+    /// `redact` hides the values of secrets in the text; it must keep the lines as they are
+    /// numbered.
+    pub fn new(name: PathBuf, text: String, redact: impl FnOnce(&str) -> String) -> Self {
+        let quoted = redact(&text).into();
+        Self { name, text, quoted }
+    }
+
+    /// The span at a 1-based line and column.
+    pub fn span_at(&self, line: usize, col: usize, len: usize) -> SourceSpan {
+        self.quote(SourceSpan::new(self.name.clone(), line, col, len))
+    }
+
+    /// The span of a byte range of the text.
+    pub fn span_of(&self, range: std::ops::Range<usize>) -> SourceSpan {
+        self.quote(SourceSpan::from_byte_range(&self.name, &self.text, range))
+    }
+
+    /// `file:line:col` of a byte range.
+    pub fn location(&self, range: std::ops::Range<usize>) -> String {
+        SourceSpan::from_byte_range(&self.name, &self.text, range).to_string()
+    }
+
+    /// Lets a diagnostic made without this file (by a parser given its text) quote it.
+    pub fn quote_diagnostic(&self, mut d: Diagnostic) -> Diagnostic {
+        d.span = d.span.map(|span| Box::new(self.quote(*span)));
+        d
+    }
+
+    fn quote(&self, mut span: SourceSpan) -> SourceSpan {
+        if span.file == self.name {
+            span.quoted = Some(self.quoted.clone());
+        }
+        span
+    }
+}
+
 impl fmt::Display for SourceSpan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}:{}", self.file.display(), self.line, self.col)
@@ -54,7 +106,8 @@ impl fmt::Display for SourceSpan {
 pub struct Diagnostic {
     /// Short headline, e.g. "unknown step type".
     pub title: String,
-    pub span: Option<SourceSpan>,
+    /// Boxed: a span carries its file name and text, and errors stay small to pass around.
+    pub span: Option<Box<SourceSpan>>,
     /// What is wrong, in a sentence.
     pub message: String,
     /// What to do about it.
@@ -72,13 +125,18 @@ impl Diagnostic {
     }
 
     pub fn at(mut self, span: Option<SourceSpan>) -> Self {
-        self.span = span;
+        self.span = span.map(Box::new);
         self
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
+    }
+
+    /// Renders the diagnostic, quoting the offending line when its span carries the text.
+    pub fn render_quoted(&self) -> String {
+        self.render(self.span.as_ref().and_then(|s| s.quoted.as_deref()))
     }
 
     /// Renders the diagnostic with the offending source line when `source` is given.
@@ -158,6 +216,18 @@ mod tests {
             text.contains("hint: did you mean net.tcp_connect?"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn spans_of_a_file_quote_its_redacted_text_without_reading_it() {
+        let file = SourceFile::new(
+            "gone.toml".into(),
+            "a = 1\npassword = \"x\"\n".into(),
+            |t| t.replace("\"x\"", "\"******\""),
+        );
+        let d = Diagnostic::new("bad", "m").at(Some(file.span_at(2, 1, 8)));
+        let text = d.render_quoted();
+        assert!(text.contains("2 | password = \"******\""), "{text}");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 
 use crate::config::Component;
 use crate::diag::{Diagnostic, SourceSpan};
-use crate::playbook::source::SourceFile;
+use crate::playbook::source::YamlFile;
 
 /// The inventory format version this build reads.
 pub const INVENTORY_VERSION: u32 = 1;
@@ -93,6 +93,33 @@ pub struct NodeDef {
     pub vars: Map<String, Value>,
 }
 
+/// One node of the inventory with its effective config. Fields other than these are ignored,
+/// so the inventory may describe nodes further.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "Node")]
+pub struct ClusterNode {
+    /// Unique node name, e.g. `datanode-0`.
+    pub name: String,
+    /// `metasrv`, `frontend`, `datanode`, `flownode` or `standalone`.
+    pub component: Component,
+    /// Label of the machine the node runs on; empty or null means unknown.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// The node's TOML, named in hints that say where to add a key.
+    #[serde(default)]
+    pub config_file: Option<String>,
+    /// The node's effective config (defaults < environment < file), as a JSON object.
+    pub config: Value,
+}
+
+/// What the cross-node playbook sees as `config`: the cluster's name and every node with its
+/// effective config (`config.nodes`, read back by the `cluster.*` steps as [`ClusterNode`]s).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClusterView {
+    pub name: Option<String>,
+    pub nodes: Vec<ClusterNode>,
+}
+
 fn default_true() -> bool {
     true
 }
@@ -101,13 +128,13 @@ fn default_true() -> bool {
 #[derive(Debug)]
 pub struct LoadedInventory {
     pub inventory: Inventory,
-    pub source: SourceFile,
+    pub source: YamlFile,
 }
 
 impl LoadedInventory {
     /// The directory paths in the inventory are relative to.
     pub fn dir(&self) -> &Path {
-        self.source.name.parent().unwrap_or(Path::new(""))
+        self.source.name().parent().unwrap_or(Path::new(""))
     }
 
     /// A path of the inventory, resolved against its directory.
@@ -157,7 +184,7 @@ pub fn load(path: &Path) -> Result<LoadedInventory, Diagnostic> {
         Diagnostic::new("cannot read inventory", format!("{}: {e}", path.display()))
             .with_hint("give the cluster inventory with -f, e.g. -f cluster.yaml")
     })?;
-    let source = SourceFile::new(path.to_path_buf(), text);
+    let source = YamlFile::new(path.to_path_buf(), text);
     let inventory: Inventory =
         source.parse("invalid inventory", "see schemas/inventory.schema.json")?;
     if inventory.version != INVENTORY_VERSION {

@@ -11,16 +11,16 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use futures::future::join_all;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
-use super::run::{ensure_valid, var_overrides, Session};
+use super::run::{ensure_valid, var_overrides, Invocation};
 use super::{ExecArgs, Failure, RunContext};
 use crate::config::{self, Component, EffectiveConfig, LoadOptions};
 use crate::diag::Diagnostic;
 use crate::engine::mask::Masker;
 use crate::engine::options::new_run_id;
 use crate::engine::share::SharedAttempts;
-use crate::inventory::{self, LoadedInventory, NodeDef};
+use crate::inventory::{self, ClusterNode, ClusterView, LoadedInventory, NodeDef};
 use crate::playbook::{self, LoadedPlaybook};
 
 /// One playbook to run against one config: a node's, or the combined cluster config.
@@ -43,19 +43,19 @@ pub async fn run(
 ) -> Result<ExitCode, Failure> {
     let loaded = inventory::load(path)?;
     let cli_vars = var_overrides(var_flags)?;
-    let session = Session::new(&exec, ctx, masker)?;
+    let invocation = Invocation::new(&exec, ctx, masker)?;
     let mut runs = Vec::new();
     let mut nodes = Vec::new();
     let mut secrets = Vec::new();
     for (index, node) in loaded.inventory.nodes.iter().enumerate() {
         let config = Arc::new(node_config(&loaded, index, ctx)?);
-        nodes.push(json!({
-            "name": node.name,
-            "component": node.component,
-            "host": node.host,
-            "config_file": config.file,
-            "config": config.value,
-        }));
+        nodes.push(ClusterNode {
+            name: node.name.clone(),
+            component: node.component,
+            host: node.host.clone(),
+            config_file: config.file.as_ref().map(|f| f.display().to_string()),
+            config: config.value.clone(),
+        });
         secrets.extend(config.secrets.iter().cloned());
         let vars = layered_vars(&[&loaded.inventory.vars, &node.vars, &cli_vars]);
         for playbook in node_playbooks(&loaded, index)? {
@@ -71,7 +71,10 @@ pub async fn run(
     let cluster_config = Arc::new(EffectiveConfig {
         component: Component::Cluster,
         file: Some(path.to_path_buf()),
-        value: json!({ "name": loaded.inventory.name, "nodes": nodes }),
+        value: cluster_value(ClusterView {
+            name: loaded.inventory.name.clone(),
+            nodes,
+        })?,
         findings: Vec::new(),
         secrets,
     });
@@ -92,23 +95,23 @@ pub async fn run(
     let shared = Arc::new(SharedAttempts::default());
     let mut planned = Vec::with_capacity(runs.len());
     for (index, run) in runs.iter().enumerate() {
-        ensure_valid(&run.playbook, &session.engine)?;
-        let mut opts = session.options(run.vars.clone(), run.node.clone(), run.local_host);
+        ensure_valid(&run.playbook)?;
+        let mut opts = invocation.options(run.vars.clone(), run.node.clone(), run.local_host);
         opts.run_id = format!("{cluster_id}-{index}");
         opts.shared = Some(shared.clone());
-        let vars = session
+        let vars = invocation
             .engine
             .resolve_vars(&run.playbook, &run.config, &opts)
             .map_err(|d| in_node(d, run.node.as_deref()))?;
         planned.push((run, opts, vars));
     }
     let outcomes = join_all(planned.iter().map(|(run, opts, vars)| {
-        session.engine.run_with_vars(
+        invocation.engine.run_with_vars(
             &run.playbook,
             run.config.clone(),
             vars,
             opts,
-            session.cancel.clone(),
+            invocation.cancel.clone(),
         )
     }))
     .await;
@@ -117,7 +120,18 @@ pub async fn run(
         .zip(&runs)
         .map(|(outcome, run)| outcome.map_err(|d| in_node(d, run.node.as_deref())))
         .collect::<Result<Vec<_>, _>>()?;
-    session.finish(&reports, true, &exec, ctx)
+    invocation.finish(&reports, true, &exec, ctx)
+}
+
+/// The cross-node playbook's `config`: the view as JSON, as templates read it.
+fn cluster_value(view: ClusterView) -> Result<Value, Failure> {
+    serde_json::to_value(view).map_err(|e| Failure {
+        code: super::exit::INTERNAL,
+        diagnostics: vec![Diagnostic::new(
+            "cannot build cluster config",
+            e.to_string(),
+        )],
+    })
 }
 
 /// The node's effective config: its TOML and its own environment overlay, as the node reads it.

@@ -14,7 +14,7 @@ use super::{exit, ConfigArgs, Failure, RunContext, SchemaKind};
 use crate::config::Component;
 use crate::diag::{did_you_mean, Diagnostic};
 use crate::engine::mask::Masker;
-use crate::engine::options::{new_run_id, RunOptions};
+use crate::engine::options::{new_run_id, RunOptions, TemplateOptions};
 use crate::engine::run::Engine;
 use crate::playbook::model::DEFAULT_CHECK_TIMEOUT;
 use crate::playbook::{self, load::BUILTIN};
@@ -140,11 +140,10 @@ fn type_name(prop: &serde_json::Value) -> String {
 
 /// `validate PLAYBOOK…`: every problem with file:line:col; exit 2 if any.
 pub fn validate(paths: &[PathBuf]) -> Result<ExitCode, Failure> {
-    let engine = Engine::new(Arc::new(Masker::default()));
     let mut out = String::new();
     for path in paths {
         let playbook = playbook::load_file(path)?;
-        ensure_valid(&playbook, &engine)?;
+        ensure_valid(&playbook)?;
         let _ = writeln!(
             out,
             "{}: ok ({} checks, {} cleanup)",
@@ -169,8 +168,8 @@ pub fn render(
         Some(c) => playbook::load_builtin(*c)?,
         None => playbook::load_file(Path::new(target))?,
     };
+    ensure_valid(&playbook)?;
     let engine = Engine::new(masker.clone());
-    ensure_valid(&playbook, &engine)?;
     let component = component_of(&playbook, component)?;
     let config = load_config(component, config_args, ctx)?;
     let opts = RunOptions {
@@ -179,14 +178,12 @@ pub fn render(
         node: None,
         overall_timeout: DEFAULT_CHECK_TIMEOUT,
         read_only: true,
-        options: serde_json::json!({
-            "include_performance": false,
-            "read_only": true,
-            "local_host": true,
-        })
-        .as_object()
-        .cloned()
-        .unwrap_or_default(),
+        options: TemplateOptions {
+            include_performance: false,
+            read_only: true,
+            local_host: true,
+        }
+        .to_map(),
         var_overrides: var_overrides(&config_args.vars)?,
         run_id: new_run_id(),
         shared: None,
@@ -195,7 +192,6 @@ pub fn render(
     let text = serde_yaml::to_string(&plan).map_err(|e| Failure {
         code: exit::INTERNAL,
         diagnostics: vec![Diagnostic::new("cannot render plan", e.to_string())],
-        sources: Vec::new(),
     })?;
     print_stdout(&masker.mask(&text));
     Ok(ExitCode::from(exit::OK))

@@ -248,60 +248,31 @@ pub fn main(ctx: RunContext) -> ExitCode {
 /// Why a command could not produce a result.
 pub struct Failure {
     pub code: u8,
+    /// Each quotes its line from the (redacted) text its span carries.
     pub diagnostics: Vec<Diagnostic>,
-    /// Source texts to show lines from, by file name.
-    pub sources: Vec<(PathBuf, String)>,
 }
 
 impl Failure {
     fn render(&self) -> String {
         self.diagnostics
             .iter()
-            .map(|d| {
-                let source = d.span.as_ref().and_then(|span| {
-                    self.sources
-                        .iter()
-                        .find(|(name, _)| *name == span.file)
-                        .map(|(_, t)| t.as_str())
-                });
-                d.render(source)
-            })
+            .map(Diagnostic::render_quoted)
             .collect::<Vec<_>>()
             .join("\n")
     }
 
-    /// Bad input with no source text to quote.
+    /// Bad input.
     pub fn bad_input(d: Diagnostic) -> Self {
         Self {
             code: exit::BAD_INPUT,
             diagnostics: vec![d],
-            sources: Vec::new(),
         }
     }
 }
 
 impl From<Diagnostic> for Failure {
     fn from(d: Diagnostic) -> Self {
-        // a file that failed to load has no known secrets yet: hide secret-keyed values
-        let sources = d
-            .span
-            .as_ref()
-            .and_then(|s| {
-                let text = std::fs::read_to_string(&s.file).ok()?;
-                let text = match s.file.extension().and_then(|e| e.to_str()) {
-                    Some("toml") => crate::config::redact_toml_source(&text),
-                    Some("yaml" | "yml") => crate::config::redact_yaml_source(&text),
-                    _ => text,
-                };
-                Some((s.file.clone(), text))
-            })
-            .into_iter()
-            .collect();
-        Self {
-            code: exit::BAD_INPUT,
-            diagnostics: vec![d],
-            sources,
-        }
+        Self::bad_input(d)
     }
 }
 

@@ -14,7 +14,7 @@ use super::{exit, ConfigArgs, ExecArgs, Failure, OutputFormat, RunArgs, RunConte
 use crate::config::{self, Component, EffectiveConfig, LoadOptions};
 use crate::diag::Diagnostic;
 use crate::engine::mask::Masker;
-use crate::engine::options::{new_run_id, RunOptions};
+use crate::engine::options::{new_run_id, RunOptions, TemplateOptions};
 use crate::engine::result::RunReport;
 use crate::engine::run::Engine;
 use crate::playbook::{self, LoadedPlaybook};
@@ -68,28 +68,15 @@ pub async fn files(
 }
 
 /// Validates a loaded playbook; every problem becomes one diagnostic of the failure.
-pub fn ensure_valid(playbook: &LoadedPlaybook, engine: &Engine) -> Result<(), Failure> {
-    let problems = playbook::validate(playbook, engine.templates());
+pub fn ensure_valid(playbook: &LoadedPlaybook) -> Result<(), Failure> {
+    let problems = playbook::validate(playbook);
     if problems.is_empty() {
         return Ok(());
     }
     Err(Failure {
         code: exit::BAD_INPUT,
         diagnostics: problems,
-        sources: vec![(playbook.root.name.clone(), playbook.root.text.clone())]
-            .into_iter()
-            .chain(source_of_spans(playbook))
-            .collect(),
     })
-}
-
-fn source_of_spans(playbook: &LoadedPlaybook) -> Vec<(PathBuf, String)> {
-    playbook
-        .checks
-        .iter()
-        .chain(&playbook.cleanup)
-        .map(|c| (c.file.name.clone(), c.file.text.clone()))
-        .collect()
 }
 
 /// Loads the effective config for a component, as GreptimeDB would.
@@ -135,43 +122,43 @@ async fn execute(
     ctx: &RunContext,
     masker: Arc<Masker>,
 ) -> Result<ExitCode, Failure> {
-    let session = Session::new(&args.exec, ctx, masker)?;
+    let invocation = Invocation::new(&args.exec, ctx, masker)?;
     let vars = var_overrides(&args.config.vars)?;
     let mut planned = Vec::new();
     for playbook in playbooks {
-        ensure_valid(&playbook, &session.engine)?;
+        ensure_valid(&playbook)?;
         let component = component_of(&playbook, component)?;
         let config = load_config(component, &args.config, ctx)?;
         planned.push((playbook, Arc::new(config)));
     }
     let mut reports = Vec::new();
     for (playbook, config) in &planned {
-        let opts = session.options(vars.clone(), None, true);
+        let opts = invocation.options(vars.clone(), None, true);
         reports.push(
-            session
+            invocation
                 .engine
-                .run(playbook, config.clone(), &opts, session.cancel.clone())
+                .run(playbook, config.clone(), &opts, invocation.cancel.clone())
                 .await?,
         );
     }
-    session.finish(&reports, false, &args.exec, ctx)
+    invocation.finish(&reports, false, &args.exec, ctx)
 }
 
-/// What every run of checks shares: the engine, the `--jobs` bound, progress bars, the
-/// deadline and Ctrl-C handling. [`Session::finish`] writes the reports and picks the exit code.
-pub struct Session {
+/// One invocation of the tool (a `run`, a component command or a `cluster` run): what all its
+/// playbook runs share — the engine, the `--jobs` bound, progress bars, the deadline and
+/// Ctrl-C handling. [`Invocation::finish`] writes the reports and picks the exit code.
+pub struct Invocation {
     pub engine: Engine,
     pub cancel: CancellationToken,
     masker: Arc<Masker>,
     overall_timeout: Duration,
-    read_only: bool,
-    options: Map<String, Value>,
+    options: TemplateOptions,
     jobs: Arc<Semaphore>,
     progress: Option<indicatif::MultiProgress>,
     interrupt: tokio::task::JoinHandle<()>,
 }
 
-impl Session {
+impl Invocation {
     /// Starts watching Ctrl-C; `--timeout` errors are bad input.
     pub fn new(exec: &ExecArgs, ctx: &RunContext, masker: Arc<Masker>) -> Result<Self, Failure> {
         let overall_timeout = config::units::parse_duration(&exec.timeout).map_err(|e| {
@@ -179,12 +166,11 @@ impl Session {
                 Diagnostic::new("bad --timeout", e).with_hint("use a duration like 90s or 5m"),
             )
         })?;
-        let mut options = Map::new();
-        options.insert(
-            "include_performance".into(),
-            Value::Bool(exec.include_performance),
-        );
-        options.insert("read_only".into(), Value::Bool(exec.read_only));
+        let options = TemplateOptions {
+            include_performance: exec.include_performance,
+            read_only: exec.read_only,
+            local_host: false,
+        };
         let cancel = CancellationToken::new();
         Ok(Self {
             engine: Engine::new(masker.clone()),
@@ -192,7 +178,6 @@ impl Session {
             interrupt: tokio::spawn(watch_ctrl_c(cancel.clone())),
             cancel,
             overall_timeout,
-            read_only: exec.read_only,
             options,
             jobs: Arc::new(Semaphore::new(exec.jobs.max(1))),
             progress: ctx.progress.then(indicatif::MultiProgress::new),
@@ -208,15 +193,17 @@ impl Session {
         node: Option<String>,
         local_host: bool,
     ) -> RunOptions {
-        let mut options = self.options.clone();
-        options.insert("local_host".into(), Value::Bool(local_host));
+        let options = TemplateOptions {
+            local_host,
+            ..self.options
+        };
         RunOptions {
             jobs: self.jobs.clone(),
             progress: self.progress.clone(),
             node,
             overall_timeout: self.overall_timeout,
-            read_only: self.read_only,
-            options,
+            read_only: self.options.read_only,
+            options: options.to_map(),
             var_overrides,
             run_id: new_run_id(),
             shared: None,
@@ -239,7 +226,6 @@ impl Session {
                 "cannot write report",
                 self.masker.mask(&e.to_string()),
             )],
-            sources: Vec::new(),
         })?;
         Ok(exit::for_reports(reports, exec.strict))
     }

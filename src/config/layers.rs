@@ -6,13 +6,13 @@
 
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::{Map, Number, Value};
 use toml_edit::Item;
 
 use super::Component;
-use crate::diag::{Diagnostic, SourceSpan};
+use crate::diag::{Diagnostic, SourceFile, SourceSpan};
 
 /// Where a user-supplied value came from. Defaults and derived values have no origin.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,20 +39,6 @@ pub(crate) enum Origin {
 pub(crate) struct Layer {
     pub value: Map<String, Value>,
     pub origins: BTreeMap<String, Origin>,
-}
-
-/// The config file's path and text, to turn byte ranges into `file:line:col`.
-#[derive(Debug)]
-pub(crate) struct SourceFile {
-    pub path: PathBuf,
-    pub text: String,
-}
-
-impl SourceFile {
-    /// `file:line:col` of a byte range.
-    pub fn location(&self, range: Range<usize>) -> String {
-        SourceSpan::from_byte_range(&self.path, &self.text, range).to_string()
-    }
 }
 
 /// GreptimeDB's code defaults for `component` (`defaults/<component>.toml`).
@@ -94,14 +80,9 @@ pub(crate) fn read_file(path: &Path) -> Result<(SourceFile, Layer), Diagnostic> 
         Diagnostic::new("cannot read config", format!("{}: {e}", path.display()))
             .with_hint("check the path given for the config file and that this user can read it")
     })?;
-    let layer = parse_toml(path, &text)?;
-    Ok((
-        SourceFile {
-            path: path.to_owned(),
-            text,
-        },
-        layer,
-    ))
+    let file = SourceFile::new(path.to_owned(), text, super::redact_toml_source);
+    let layer = parse_toml(path, &file.text).map_err(|d| file.quote_diagnostic(d))?;
+    Ok((file, layer))
 }
 
 /// Parses TOML text into a layer with file origins. Syntax errors name file, line and column.
@@ -629,11 +610,8 @@ mod tests {
     #[test]
     fn file_origins_point_at_keys_values_and_headers() {
         let text = "node_id = 1\n[storage]\ntype = \"S3\"\n[[storage.providers]]\nname = \"a\"\n";
-        let file = SourceFile {
-            path: "d.toml".into(),
-            text: text.to_owned(),
-        };
-        let layer = parse_toml(&file.path, text).unwrap();
+        let file = SourceFile::new("d.toml".into(), text.to_owned(), str::to_owned);
+        let layer = parse_toml(&file.name, text).unwrap();
         let at = |path: &str, pick: fn(&Origin) -> Option<Range<usize>>| {
             file.location(pick(&layer.origins[path]).unwrap())
         };

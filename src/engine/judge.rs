@@ -114,7 +114,7 @@ impl Runner<'_> {
                 result.message = "interrupted".into();
                 result
                     .metrics
-                    .insert("error_kind".into(), "Interrupted".into());
+                    .insert("error_kind".into(), ErrorKind::Interrupted.as_str().into());
                 return Map::new();
             }
             AttemptEnd::Crashed(e) => {
@@ -122,7 +122,7 @@ impl Runner<'_> {
                 result.message = format!("step crashed: {e}");
                 result
                     .metrics
-                    .insert("error_kind".into(), "Internal".into());
+                    .insert("error_kind".into(), ErrorKind::Internal.as_str().into());
                 return Map::new();
             }
         };

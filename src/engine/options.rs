@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::Serialize;
 use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 
@@ -23,7 +24,8 @@ pub struct RunOptions {
     pub overall_timeout: Duration,
     /// Steps must not write.
     pub read_only: bool,
-    /// Values visible to templates as `options.<name>` (e.g. `include_performance`).
+    /// Values visible to templates as `options.<name>`; the CLI fills them from
+    /// [`TemplateOptions`].
     pub options: Map<String, Value>,
     /// `--var name=value`: playbook vars set from the command line; they replace the
     /// playbook's own definition of the same name.
@@ -34,6 +36,28 @@ pub struct RunOptions {
     /// Attempts of shareable steps that the runs of one session execute once (a cluster run);
     /// `None` runs every attempt.
     pub shared: Option<Arc<SharedAttempts>>,
+}
+
+/// What templates see as `options.<name>`: the few run settings a playbook may branch on.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct TemplateOptions {
+    /// `--include-performance`: also run the performance checks.
+    pub include_performance: bool,
+    /// `--read-only`: steps must not write.
+    pub read_only: bool,
+    /// The checked component runs on this machine, so its listen ports and local directories
+    /// are this machine's.
+    pub local_host: bool,
+}
+
+impl TemplateOptions {
+    /// The options as the JSON object [`RunOptions::options`] holds.
+    pub fn to_map(self) -> Map<String, Value> {
+        match serde_json::to_value(self) {
+            Ok(Value::Object(map)) => map,
+            _ => unreachable!("a struct of booleans serializes to an object"),
+        }
+    }
 }
 
 /// Creates a short unique run id.

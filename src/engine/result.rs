@@ -18,7 +18,11 @@ pub enum Status {
     Warn,
     /// An assertion or a fail outcome matched: the component will not work as configured.
     Fail,
-    /// The check could not run (connection refused, timeout, plugin error, bad rendered params).
+    /// The check could not be carried out, so it says nothing about the component: its
+    /// parameters or `for_each` could not be rendered, the step could not run (`CouldNotRun`,
+    /// e.g. a local failure), the run was interrupted while it ran, the step crashed, or an
+    /// `assert`/`outcome` expression could not be evaluated. An unreachable, refusing or
+    /// silent dependency (a step timeout included) is `fail`, not `error`.
     Error,
     /// Not run: its condition was false, a dependency did not pass, or the run was interrupted.
     Skipped,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 
 use super::model::{CheckDef, Playbook, VarDef, FORMAT_VERSION};
-use super::source::SourceFile;
+use super::source::YamlFile;
 use crate::config::Component;
 use crate::diag::{Diagnostic, SourceSpan};
 
@@ -48,7 +48,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
 #[derive(Debug, Clone)]
 pub struct Located<T> {
     pub def: T,
-    pub file: Arc<SourceFile>,
+    pub file: Arc<YamlFile>,
     /// YAML path of the item, e.g. `checks[3]`.
     pub path: String,
 }
@@ -78,7 +78,7 @@ pub struct LoadedPlaybook {
     pub name: String,
     pub component: Option<Component>,
     pub description: Option<String>,
-    pub root: Arc<SourceFile>,
+    pub root: Arc<YamlFile>,
     pub vars: Vec<Located<(String, VarDef)>>,
     pub summary: IndexMap<String, String>,
     pub secrets: Vec<Located<String>>,
@@ -90,7 +90,7 @@ pub struct LoadedPlaybook {
 pub fn load_builtin(component: Component) -> Result<LoadedPlaybook, Diagnostic> {
     let name = component.as_str();
     let text = builtin_text(name).expect("every component has a built-in playbook");
-    load_source(SourceFile::new(builtin_path(name), text.to_string()), None)
+    load_source(YamlFile::new(builtin_path(name), text.to_string()), None)
 }
 
 /// Loads a playbook file. A path like `checks/datanode.yaml` that does not exist on disk
@@ -111,7 +111,7 @@ pub fn load_file(path: &Path) -> Result<LoadedPlaybook, Diagnostic> {
             }
         },
     };
-    load_source(SourceFile::new(path.to_path_buf(), text), path.parent())
+    load_source(YamlFile::new(path.to_path_buf(), text), path.parent())
 }
 
 fn builtin_text(name: &str) -> Option<&'static str> {
@@ -130,7 +130,7 @@ fn builtin_for_path(path: &Path) -> Option<&'static str> {
     builtin_text(name)
 }
 
-fn parse(file: &SourceFile) -> Result<Playbook, Diagnostic> {
+fn parse(file: &YamlFile) -> Result<Playbook, Diagnostic> {
     let playbook: Playbook = file.parse(
         "invalid playbook",
         "see schemas/playbook.schema.json or `greptime-self-test list`",
@@ -148,7 +148,7 @@ fn parse(file: &SourceFile) -> Result<Playbook, Diagnostic> {
     Ok(playbook)
 }
 
-fn load_source(file: SourceFile, dir: Option<&Path>) -> Result<LoadedPlaybook, Diagnostic> {
+fn load_source(file: YamlFile, dir: Option<&Path>) -> Result<LoadedPlaybook, Diagnostic> {
     let file = Arc::new(file);
     let playbook = parse(&file)?;
     let mut loaded = LoadedPlaybook {
@@ -162,7 +162,7 @@ fn load_source(file: SourceFile, dir: Option<&Path>) -> Result<LoadedPlaybook, D
         checks: Vec::new(),
         cleanup: Vec::new(),
     };
-    let mut stack = vec![file.name.clone()];
+    let mut stack = vec![file.name().to_path_buf()];
     merge(&mut loaded, playbook, file, dir, &mut stack)?;
     Ok(loaded)
 }
@@ -171,7 +171,7 @@ fn load_source(file: SourceFile, dir: Option<&Path>) -> Result<LoadedPlaybook, D
 fn merge(
     into: &mut LoadedPlaybook,
     playbook: Playbook,
-    file: Arc<SourceFile>,
+    file: Arc<YamlFile>,
     dir: Option<&Path>,
     stack: &mut Vec<PathBuf>,
 ) -> Result<(), Diagnostic> {
@@ -179,7 +179,7 @@ fn merge(
         let span = file.span(&format!("include[{i}]"));
         let (fragment, fragment_dir) =
             resolve_include(include, dir).map_err(|d| d.at(span.clone()))?;
-        if stack.contains(&fragment.name) {
+        if stack.iter().any(|p| p == fragment.name()) {
             return Err(Diagnostic::new(
                 "include cycle",
                 format!("`{include}` is already being included"),
@@ -188,7 +188,7 @@ fn merge(
         }
         let fragment = Arc::new(fragment);
         let parsed = parse(&fragment)?;
-        stack.push(fragment.name.clone());
+        stack.push(fragment.name().to_path_buf());
         merge(into, parsed, fragment, fragment_dir.as_deref(), stack)?;
         stack.pop();
     }
@@ -226,13 +226,13 @@ fn merge(
 fn resolve_include(
     include: &str,
     dir: Option<&Path>,
-) -> Result<(SourceFile, Option<PathBuf>), Diagnostic> {
+) -> Result<(YamlFile, Option<PathBuf>), Diagnostic> {
     let is_path = include.contains('/') || include.ends_with(".yaml") || include.ends_with(".yml");
     if is_path {
         let path = dir.map_or_else(|| PathBuf::from(include), |d| d.join(include));
         if let Ok(text) = std::fs::read_to_string(&path) {
             let parent = path.parent().map(Path::to_path_buf);
-            return Ok((SourceFile::new(path, text), parent));
+            return Ok((YamlFile::new(path, text), parent));
         }
     }
     let name = format!(
@@ -242,7 +242,7 @@ fn resolve_include(
             .trim_end_matches(".yaml")
     );
     match builtin_text(&name) {
-        Some(text) => Ok((SourceFile::new(builtin_path(&name), text.to_string()), None)),
+        Some(text) => Ok((YamlFile::new(builtin_path(&name), text.to_string()), None)),
         None => Err(Diagnostic::new(
             "unknown include",
             format!("`{include}` is neither a readable file nor a built-in fragment"),
@@ -268,7 +268,7 @@ mod tests {
         let text = format!(
             "version: 1\nname: t\nchecks:\n  - id: a\n    title: a\n    step: {{type: net.tcp_connect}}\n{check}"
         );
-        load_source(SourceFile::new("t.yaml".into(), text), None)
+        load_source(YamlFile::new("t.yaml".into(), text), None)
     }
 
     #[test]

@@ -6,33 +6,40 @@
 //! read (it rejects anchors and aliases) still loads, its errors just carry no position.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use marked_yaml::Node;
 use serde::de::DeserializeOwned;
 
-use crate::diag::{Diagnostic, SourceSpan};
+use crate::diag::{Diagnostic, SourceFile, SourceSpan};
 
-/// One loaded playbook or fragment file.
+/// One loaded YAML file (playbook, fragment, inventory) with the positions of its nodes.
 #[derive(Debug)]
-pub struct SourceFile {
-    /// Name shown in diagnostics: the path as given, or `checks/<name>.yaml` for built-ins.
-    pub name: PathBuf,
-    pub text: String,
+pub struct YamlFile {
+    source: SourceFile,
     positions: HashMap<String, (usize, usize, usize)>,
 }
 
-impl SourceFile {
+impl YamlFile {
+    /// `name` is shown in diagnostics: the path as given, or `checks/<name>.yaml` for built-ins.
     pub fn new(name: PathBuf, text: String) -> Self {
         let mut positions = HashMap::new();
         if let Ok(root) = marked_yaml::parse_yaml(0, &text) {
             collect(&root, String::new(), &mut positions);
         }
         Self {
-            name,
-            text,
+            source: SourceFile::new(name, text, crate::config::redact_yaml_source),
             positions,
         }
+    }
+
+    /// The name shown in diagnostics.
+    pub fn name(&self) -> &Path {
+        &self.source.name
+    }
+
+    pub fn text(&self) -> &str {
+        &self.source.text
     }
 
     /// The span of the node at `path`, or of its nearest ancestor that has one.
@@ -40,7 +47,7 @@ impl SourceFile {
         let mut path = path;
         loop {
             if let Some(&(line, col, len)) = self.positions.get(path) {
-                return Some(SourceSpan::new(self.name.clone(), line, col, len));
+                return Some(self.source.span_at(line, col, len));
             }
             path = parent(path)?;
         }
@@ -49,10 +56,10 @@ impl SourceFile {
     /// Deserializes the whole file; a syntax or shape error becomes a diagnostic `title` at the
     /// line and column serde_yaml reports, with `hint`.
     pub fn parse<T: DeserializeOwned>(&self, title: &str, hint: &str) -> Result<T, Diagnostic> {
-        serde_yaml::from_str(&self.text).map_err(|e| {
+        serde_yaml::from_str(self.text()).map_err(|e| {
             let span = e
                 .location()
-                .map(|l| SourceSpan::new(self.name.clone(), l.line(), l.column(), 1));
+                .map(|l| self.source.span_at(l.line(), l.column(), 1));
             let message = e.to_string();
             let message = message.split(" at line ").next().unwrap_or(&message);
             Diagnostic::new(title, message).at(span).with_hint(hint)
@@ -115,7 +122,7 @@ mod tests {
     #[test]
     fn paths_map_to_lines_and_columns() {
         let text = "version: 1\nchecks:\n  - id: a\n    step:\n      type: net.tcp_conect\n";
-        let file = SourceFile::new("p.yaml".into(), text.into());
+        let file = YamlFile::new("p.yaml".into(), text.into());
         let span = file.span("checks[0].step.type").unwrap();
         assert_eq!((span.line, span.col, span.len), (5, 13, 14));
         let key = file.key_span("checks[0].step").unwrap();

@@ -11,10 +11,12 @@ use super::template::{check_jsonpath, sole_expression, Templates};
 use crate::diag::{did_you_mean, Diagnostic};
 use crate::plugins::registry;
 
-/// Returns every problem found; an empty list means the playbook is valid.
-pub fn validate(playbook: &LoadedPlaybook, templates: &Templates) -> Vec<Diagnostic> {
+/// Returns every problem found; an empty list means the playbook is valid. Templates are
+/// compiled in the same environment the engine renders them in ([`Templates::default`]).
+pub fn validate(playbook: &LoadedPlaybook) -> Vec<Diagnostic> {
+    let templates = Templates::default();
     let mut v = Validator {
-        templates,
+        templates: &templates,
         problems: Vec::new(),
     };
     for var in &playbook.vars {
@@ -151,7 +153,7 @@ impl Validator<'_> {
                 let first_at = first
                     .span("id")
                     .map(|s| s.to_string())
-                    .unwrap_or_else(|| first.file.name.display().to_string());
+                    .unwrap_or_else(|| first.file.name().display().to_string());
                 self.report(
                     *check,
                     "id",

@@ -192,7 +192,8 @@ impl<S: Step> DynStep for S {
     }
 }
 
-/// Why a step did not produce an output.
+/// Why a step did not produce an output; its [`as_str`](ErrorKind::as_str) is the report's
+/// `metrics.error_kind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
     /// The dependency could not be reached (DNS, refused, no route).
@@ -205,6 +206,11 @@ pub enum ErrorKind {
     Misconfigured,
     /// The check could not be carried out at all (bad rendered params, local failure, bug).
     CouldNotRun,
+    /// The run was cancelled (Ctrl-C or the overall `--timeout`) while the step ran. Set by the
+    /// engine, never by a step.
+    Interrupted,
+    /// The step panicked: a bug in this tool. Set by the engine, never by a step.
+    Internal,
 }
 
 impl ErrorKind {
@@ -216,13 +222,18 @@ impl ErrorKind {
             ErrorKind::Rejected => "Rejected",
             ErrorKind::Misconfigured => "Misconfigured",
             ErrorKind::CouldNotRun => "CouldNotRun",
+            ErrorKind::Interrupted => "Interrupted",
+            ErrorKind::Internal => "Internal",
         }
     }
 
     /// True when the error is a verdict on the dependency or config (status `fail`), false
     /// when the check itself could not be carried out (status `error`).
     pub fn is_verdict(self) -> bool {
-        !matches!(self, ErrorKind::CouldNotRun)
+        !matches!(
+            self,
+            ErrorKind::CouldNotRun | ErrorKind::Interrupted | ErrorKind::Internal
+        )
     }
 }
 
@@ -395,8 +406,9 @@ impl StepCx {
         )
     }
 
-    /// The session of this run: the part of the run id before `-`. The runs of one cluster
-    /// run are `<session>-<n>` and share it, so a probe treats what its siblings write next to
+    /// The session of this run: the part of the run id before `-`. In this crate "session"
+    /// means only this: the runs that know each other's probes and share attempts. A single
+    /// run is its own session; the runs of one cluster run are `<session>-<n>` and share it, so a probe treats what its siblings write next to
     /// it (nodes sharing one store) as theirs, not as a stranger's leftovers.
     pub fn session(&self) -> &str {
         self.run_id.split('-').next().unwrap_or(&self.run_id)

@@ -10,11 +10,12 @@ use std::ops::Range;
 use serde_json::{Map, Value};
 
 use super::catalog::{catalog, CopyWhen, Deprecated, Node, TableSpec};
-use super::layers::{child_path, element_path, Merged, Origin, Replaced, SourceFile};
+use super::layers::{child_path, element_path, Merged, Origin, Replaced};
 use super::secrets::{is_connection_string_key, is_secret_key};
 use super::types::{invalid_type, quoted, Mismatch, Type};
 use super::{Component, LintFinding, Severity};
 use crate::diag::did_you_mean;
+use crate::diag::SourceFile;
 
 /// What the loader does after linting, as GreptimeDB does after deserializing.
 #[derive(Debug, Default)]

@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::{and_list, names, of, who, Findings, Node};
+use super::{and_list, names, of, who, ClusterNode, Findings};
 use crate::config::Component;
 
 const ENABLE: &str = "enable_region_failover";
@@ -38,15 +38,15 @@ super::cross_node_step!(
     "Check that region failover is enabled only with a Kafka WAL and shared object storage"
 );
 
-fn judge(nodes: &[Node]) -> FailoverOutput {
+fn judge(nodes: &[ClusterNode]) -> FailoverOutput {
     let mut findings = Findings::default();
     let metasrvs = of(nodes, Component::Metasrv);
-    let enabled: Vec<&Node> = metasrvs
+    let enabled: Vec<&ClusterNode> = metasrvs
         .iter()
         .copied()
         .filter(|m| m.flag(ENABLE) == Some(true))
         .collect();
-    let on_file: Vec<&Node> = of(nodes, Component::Datanode)
+    let on_file: Vec<&ClusterNode> = of(nodes, Component::Datanode)
         .into_iter()
         .filter(|d| d.text("storage.type").unwrap_or("File") == "File")
         .collect();
@@ -165,7 +165,7 @@ mod tests {
     use super::super::testing::{assert_counts, node, CountCase};
     use super::*;
 
-    fn metasrv(failover: bool, provider: &str, allow_local: bool) -> Node {
+    fn metasrv(failover: bool, provider: &str, allow_local: bool) -> ClusterNode {
         node(
             "m0",
             "metasrv",
@@ -174,7 +174,7 @@ mod tests {
         )
     }
 
-    fn datanode(name: &str, storage: Value) -> Node {
+    fn datanode(name: &str, storage: Value) -> ClusterNode {
         node(name, "datanode", None, json!({"storage": storage}))
     }
 

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::{
     address_set, and_list, canonical, groups, maybe_same_host, names, of, show_set, Advertised,
-    Findings, GrpcKeys, HostKind, Node,
+    ClusterNode, Findings, GrpcKeys, HostKind,
 };
 use crate::config::Component;
 use crate::plugins::metasrv::greptimedb_makes_channel;
@@ -58,7 +58,7 @@ super::cross_node_step!(
 
 /// A metasrv and the address the clients should name it by.
 struct Target<'a> {
-    node: &'a Node,
+    node: &'a ClusterNode,
     key: &'static str,
     addr: HostPort,
 }
@@ -80,9 +80,9 @@ struct Unmatched {
     owner: Option<usize>,
 }
 
-fn judge(nodes: &[Node]) -> MetasrvAddrsOutput {
+fn judge(nodes: &[ClusterNode]) -> MetasrvAddrsOutput {
     let mut findings = Findings::default();
-    let clients: Vec<&Node> = nodes
+    let clients: Vec<&ClusterNode> = nodes
         .iter()
         .filter(|n| {
             matches!(
@@ -91,7 +91,7 @@ fn judge(nodes: &[Node]) -> MetasrvAddrsOutput {
             )
         })
         .collect();
-    let mut sets: Vec<(BTreeSet<String>, &Node)> = Vec::new();
+    let mut sets: Vec<(BTreeSet<String>, &ClusterNode)> = Vec::new();
     for client in &clients {
         match client.strings(KEY) {
             Some(list) if !list.is_empty() => sets.push((address_set(&list), client)),
@@ -176,7 +176,7 @@ fn judge(nodes: &[Node]) -> MetasrvAddrsOutput {
 }
 
 /// The metasrvs whose address can be told, and whether some cannot.
-fn targets<'a>(nodes: &'a [Node], findings: &mut Findings) -> (Vec<Target<'a>>, bool) {
+fn targets<'a>(nodes: &'a [ClusterNode], findings: &mut Findings) -> (Vec<Target<'a>>, bool) {
     let mut targets = Vec::new();
     let mut undetermined = false;
     let keys = GrpcKeys::of(Component::Metasrv);
@@ -238,7 +238,7 @@ fn targets<'a>(nodes: &'a [Node], findings: &mut Findings) -> (Vec<Target<'a>>, 
 /// Each client's entries name metasrvs of the inventory, and every metasrv is named; a client
 /// with no entry that can reach a metasrv fails.
 fn name_check(
-    sets: &[(BTreeSet<String>, &Node)],
+    sets: &[(BTreeSet<String>, &ClusterNode)],
     targets: &[Target],
     undetermined: bool,
     findings: &mut Findings,
@@ -475,7 +475,7 @@ mod tests {
     use super::super::testing::node;
     use super::*;
 
-    fn client(name: &str, host: Option<&str>, addrs: Value) -> Node {
+    fn client(name: &str, host: Option<&str>, addrs: Value) -> ClusterNode {
         node(
             name,
             "datanode",
@@ -484,7 +484,7 @@ mod tests {
         )
     }
 
-    fn meta(name: &str, host: Option<&str>, server: &str, bind: &str) -> Node {
+    fn meta(name: &str, host: Option<&str>, server: &str, bind: &str) -> ClusterNode {
         node(
             name,
             "metasrv",
@@ -494,7 +494,7 @@ mod tests {
     }
 
     /// (failure messages, warning messages)
-    fn verdict(nodes: &[Node]) -> (Vec<String>, Vec<String>) {
+    fn verdict(nodes: &[ClusterNode]) -> (Vec<String>, Vec<String>) {
         let out = judge(nodes);
         let messages =
             |list: &[super::super::Finding]| list.iter().map(|f| f.message.clone()).collect();
@@ -551,13 +551,13 @@ mod tests {
                 meta("m1", Some("b"), "", "10.0.0.2:3002"),
             ]
         };
-        let with = |extra: Vec<Node>| ms().into_iter().chain(extra).collect::<Vec<_>>();
+        let with = |extra: Vec<ClusterNode>| ms().into_iter().chain(extra).collect::<Vec<_>>();
         // (case, nodes, failure messages, warning messages). GreptimeDB's meta client asks
         // every entry, uses the first leader named and only logs the others
         // (src/meta-client/src/client/ask_leader.rs; greptimedb.md §10: one live and one dead
         // entry run), so a node keeping one entry that names a metasrv only warns; a node with
         // none finds no leader and exits (§10 "every address dead"): a failure.
-        type Case<'a> = (&'a str, Vec<Node>, Vec<&'a str>, Vec<&'a str>);
+        type Case<'a> = (&'a str, Vec<ClusterNode>, Vec<&'a str>, Vec<&'a str>);
         let cases: Vec<Case> = vec![
             (
                 "all named (server_addr, else bind_addr)",

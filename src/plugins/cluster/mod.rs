@@ -36,6 +36,7 @@ pub use shared_storage::{SharedStorage, SharedStorageOutput};
 pub use wal::{Wal, WalOutput};
 
 use crate::config::Component;
+use crate::inventory::ClusterNode;
 use crate::plugins::net::HostPort;
 
 pub(super) static STEPS: &[&dyn super::DynStep] = &[
@@ -72,7 +73,7 @@ nodes:
 ";
 
 /// Implements [`Step`](crate::plugins::Step) for one cross-node rule: it takes
-/// [`NodesParams`], gives them to the rule module's `judge(&[Node]) -> Output`, shows the
+/// [`NodesParams`], gives them to the rule module's `judge(&[ClusterNode]) -> Output`, shows the
 /// output's findings as details, and shares [`EXAMPLE`]. A rule module thus holds only its
 /// output type and its verdict logic.
 macro_rules! cross_node_step {
@@ -105,28 +106,10 @@ use cross_node_step;
 #[serde(deny_unknown_fields)]
 pub struct NodesParams {
     /// The nodes of the inventory, usually `"{{ config.nodes }}"` in the cross-node playbook.
-    pub nodes: Vec<Node>,
+    pub nodes: Vec<ClusterNode>,
 }
 
-/// One node of the inventory with its effective config. Fields other than these are ignored,
-/// so the inventory may describe nodes further.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-pub struct Node {
-    /// Unique node name, e.g. `datanode-0`.
-    pub name: String,
-    /// `metasrv`, `frontend`, `datanode`, `flownode` or `standalone`.
-    pub component: Component,
-    /// Label of the machine the node runs on; empty or null means unknown.
-    #[serde(default)]
-    pub host: Option<String>,
-    /// The node's TOML, named in hints that say where to add a key.
-    #[serde(default)]
-    pub config_file: Option<String>,
-    /// The node's effective config (defaults < environment < file), as a JSON object.
-    pub config: Value,
-}
-
-impl Node {
+impl ClusterNode {
     /// The value at a dotted key path, e.g. `meta_client.metasrv_addrs`.
     pub fn get(&self, key: &str) -> Option<&Value> {
         key.split('.')
@@ -195,17 +178,17 @@ impl Node {
 }
 
 /// Nodes of one component, in inventory order.
-pub(crate) fn of(nodes: &[Node], component: Component) -> Vec<&Node> {
+pub(crate) fn of(nodes: &[ClusterNode], component: Component) -> Vec<&ClusterNode> {
     nodes.iter().filter(|n| n.component == component).collect()
 }
 
 /// The distinct host labels of the inventory, sorted.
-pub(crate) fn host_labels(nodes: &[Node]) -> BTreeSet<&str> {
-    nodes.iter().filter_map(Node::host_label).collect()
+pub(crate) fn host_labels(nodes: &[ClusterNode]) -> BTreeSet<&str> {
+    nodes.iter().filter_map(ClusterNode::host_label).collect()
 }
 
 /// Whether two nodes may be on one machine: equal labels, or at least one label unknown.
-pub(crate) fn maybe_same_host(a: &Node, b: &Node) -> bool {
+pub(crate) fn maybe_same_host(a: &ClusterNode, b: &ClusterNode) -> bool {
     match (a.host_label(), b.host_label()) {
         (Some(x), Some(y)) => x == y,
         _ => true,
@@ -290,7 +273,7 @@ impl Findings {
 }
 
 /// The names of `nodes`, in order.
-pub(crate) fn names(nodes: &[&Node]) -> Vec<String> {
+pub(crate) fn names(nodes: &[&ClusterNode]) -> Vec<String> {
     nodes.iter().map(|n| n.name.clone()).collect()
 }
 
@@ -424,12 +407,12 @@ impl GrpcKeys {
     }
 
     /// The bind address with the key that holds it.
-    pub(crate) fn bind_of<'n>(&self, node: &'n Node) -> Option<(&'static str, &'n str)> {
+    pub(crate) fn bind_of<'n>(&self, node: &'n ClusterNode) -> Option<(&'static str, &'n str)> {
         node.first_text(&self.binds())
     }
 
     /// What the service advertises to the other nodes.
-    pub(crate) fn advertised(&self, node: &Node) -> Advertised {
+    pub(crate) fn advertised(&self, node: &ClusterNode) -> Advertised {
         let parse = |key: &'static str, value: &str| {
             HostPort::parse(value, false).map_err(|error| Advertised::Invalid {
                 key,
@@ -475,14 +458,14 @@ pub(crate) enum Advertised {
 pub(crate) mod testing {
     use serde_json::{json, Value};
 
-    use super::{Findings, Node};
+    use super::{ClusterNode, Findings};
 
     /// A rule's table case: its name, the nodes, and how many failures and warnings the rule
     /// must find in them.
-    pub type CountCase = (&'static str, Vec<Node>, usize, usize);
+    pub type CountCase = (&'static str, Vec<ClusterNode>, usize, usize);
 
     /// Judges each case's nodes with `judge` and compares the numbers of failures and warnings.
-    pub fn assert_counts(cases: Vec<CountCase>, judge: impl Fn(&[Node]) -> Findings) {
+    pub fn assert_counts(cases: Vec<CountCase>, judge: impl Fn(&[ClusterNode]) -> Findings) {
         for (case, nodes, failed, warned) in cases {
             let findings = judge(&nodes);
             assert_eq!(
@@ -494,7 +477,7 @@ pub(crate) mod testing {
     }
 
     /// A node from a JSON config, e.g. `node("dn-0", "datanode", Some("a"), json!({...}))`.
-    pub fn node(name: &str, component: &str, host: Option<&str>, config: Value) -> Node {
+    pub fn node(name: &str, component: &str, host: Option<&str>, config: Value) -> ClusterNode {
         serde_json::from_value(json!({
             "name": name, "component": component, "host": host, "config": config,
         }))

@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{and_list, groups, names, of, Findings, Node};
+use super::{and_list, groups, names, of, ClusterNode, Findings};
 use crate::config::Component;
 
 /// Checks that each datanode has a `node_id` no other datanode has, and likewise among
@@ -34,7 +34,7 @@ super::cross_node_step!(
 
 /// A node's `node_id`: an unsigned integer, or a string holding one (as an environment
 /// variable may give it).
-fn node_id(node: &Node) -> Option<Result<u64, String>> {
+fn node_id(node: &ClusterNode) -> Option<Result<u64, String>> {
     match node.get("node_id")? {
         Value::Null => None,
         Value::Number(n) => Some(n.as_u64().ok_or_else(|| n.to_string())),
@@ -43,7 +43,7 @@ fn node_id(node: &Node) -> Option<Result<u64, String>> {
     }
 }
 
-fn judge(nodes: &[Node]) -> NodeIdsOutput {
+fn judge(nodes: &[ClusterNode]) -> NodeIdsOutput {
     let mut findings = Findings::default();
     let mut parts = Vec::new();
     for component in [Component::Datanode, Component::Flownode] {
@@ -125,7 +125,7 @@ mod tests {
     fn verdicts() {
         let dn = |name: &str, id: Value| node(name, "datanode", None, json!({"node_id": id}));
         let fl = |name: &str, id: Value| node(name, "flownode", None, json!({"node_id": id}));
-        let cases: Vec<(&str, Vec<Node>, Vec<&str>)> = vec![
+        let cases: Vec<(&str, Vec<ClusterNode>, Vec<&str>)> = vec![
             (
                 "unique",
                 vec![dn("d0", json!(0)), dn("d1", json!(1))],
@@ -186,7 +186,7 @@ mod tests {
 
     #[test]
     fn hint_names_the_nodes_to_change() {
-        let nodes: Vec<Node> = (0..3)
+        let nodes: Vec<ClusterNode> = (0..3)
             .map(|i| node(&format!("d{i}"), "datanode", None, json!({"node_id": 5})))
             .collect();
         let out = judge(&nodes);

@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::{and_list, canonical, host_labels, Findings, GrpcKeys, HostKind, Node};
+use super::{and_list, canonical, host_labels, ClusterNode, Findings, GrpcKeys, HostKind};
 use crate::config::Component;
 use crate::plugins::net::HostPort;
 
@@ -40,7 +40,7 @@ super::cross_node_step!(
 
 /// One listen address of a node.
 struct Listener<'a> {
-    node: &'a Node,
+    node: &'a ClusterNode,
     key: &'static str,
     addr: HostPort,
 }
@@ -59,7 +59,7 @@ impl Listener<'_> {
 }
 
 /// The listen addresses a node's config sets, with their keys.
-fn listen_keys(node: &Node) -> Vec<(&'static str, &str)> {
+fn listen_keys(node: &ClusterNode) -> Vec<(&'static str, &str)> {
     let mut out = Vec::new();
     if node.component == Component::Cluster {
         return out;
@@ -90,7 +90,7 @@ fn listen_keys(node: &Node) -> Vec<(&'static str, &str)> {
     out
 }
 
-fn judge(nodes: &[Node]) -> PortsOutput {
+fn judge(nodes: &[ClusterNode]) -> PortsOutput {
     let mut findings = Findings::default();
     let mut listeners: Vec<Listener> = Vec::new();
     for node in nodes {
@@ -183,7 +183,7 @@ mod tests {
     use super::super::testing::node;
     use super::*;
 
-    fn dn(name: &str, host: Option<&str>, grpc: &str, http: &str) -> Node {
+    fn dn(name: &str, host: Option<&str>, grpc: &str, http: &str) -> ClusterNode {
         node(
             name,
             "datanode",
@@ -217,7 +217,7 @@ mod tests {
     #[test]
     fn verdicts() {
         // (case, nodes, failures)
-        let cases: Vec<(&str, Vec<Node>, usize)> = vec![
+        let cases: Vec<(&str, Vec<ClusterNode>, usize)> = vec![
             (
                 "same host, different ports",
                 vec![
@@ -295,7 +295,7 @@ mod tests {
                        "internal_grpc": {"bind_addr": "0.0.0.0:4010"}}),
             )
         };
-        let keys = |n: &Node| {
+        let keys = |n: &ClusterNode| {
             listen_keys(n)
                 .into_iter()
                 .map(|(k, _)| k)

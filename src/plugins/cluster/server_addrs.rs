@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::{
-    and_list, canonical, groups, host_labels, Advertised, Findings, GrpcKeys, HostKind, Node,
+    and_list, canonical, groups, host_labels, Advertised, ClusterNode, Findings, GrpcKeys, HostKind,
 };
 use crate::config::Component;
 use crate::plugins::net::HostPort;
@@ -53,7 +53,7 @@ super::cross_node_step!(
 );
 
 /// The gRPC services of a node that advertise an address.
-fn services(node: &Node) -> Vec<GrpcKeys> {
+fn services(node: &ClusterNode) -> Vec<GrpcKeys> {
     match node.component {
         Component::Standalone | Component::Cluster => Vec::new(),
         Component::Frontend if node.get("internal_grpc").is_some_and(|v| v.is_object()) => {
@@ -63,12 +63,12 @@ fn services(node: &Node) -> Vec<GrpcKeys> {
     }
 }
 
-fn judge(nodes: &[Node]) -> ServerAddrsOutput {
+fn judge(nodes: &[ClusterNode]) -> ServerAddrsOutput {
     let mut findings = Findings::default();
     let hosts: Vec<String> = host_labels(nodes).into_iter().map(String::from).collect();
     let multi_host = hosts.len() >= 2;
     let spans = format!("the inventory spans hosts {}", and_list(&hosts));
-    let mut set: Vec<(&Node, &'static str, HostPort)> = Vec::new();
+    let mut set: Vec<(&ClusterNode, &'static str, HostPort)> = Vec::new();
     for node in nodes {
         for keys in services(node) {
             let name = &node.name;
@@ -231,7 +231,7 @@ mod tests {
     use super::super::testing::{assert_counts, node, CountCase};
     use super::*;
 
-    fn dn(name: &str, host: &str, server: &str, bind: &str) -> Node {
+    fn dn(name: &str, host: &str, server: &str, bind: &str) -> ClusterNode {
         node(
             name,
             "datanode",

@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{and_list, groups, names, of, who, Findings, Node};
+use super::{and_list, groups, names, of, who, ClusterNode, Findings};
 use crate::config::Component;
 
 /// Compares the object store of every datanode: `[storage]` by type, bucket (container for
@@ -143,7 +143,7 @@ impl Store {
 }
 
 /// A datanode's `[storage]` store.
-fn default_store(node: &Node) -> Store {
+fn default_store(node: &ClusterNode) -> Store {
     let table = node.get("storage").cloned().unwrap_or(Value::Null);
     Store::of(&table, node.text("storage.data_home").unwrap_or(""))
 }
@@ -158,7 +158,7 @@ struct Provider {
 }
 
 /// A datanode's providers.
-fn providers(node: &Node) -> Vec<Provider> {
+fn providers(node: &ClusterNode) -> Vec<Provider> {
     let Some(Value::Array(entries)) = node.get("storage.providers") else {
         return Vec::new();
     };
@@ -181,17 +181,18 @@ fn providers(node: &Node) -> Vec<Provider> {
 const SHARE: &str = "each datanode reads its regions from its own store, so they run, but no \
      region can move between datanodes on different stores (region migration, failover)";
 
-fn judge(nodes: &[Node]) -> SharedStorageOutput {
+fn judge(nodes: &[ClusterNode]) -> SharedStorageOutput {
     let mut findings = Findings::default();
     let datanodes = of(nodes, Component::Datanode);
-    let stores: Vec<(Store, &Node)> = datanodes.iter().map(|d| (default_store(d), *d)).collect();
+    let stores: Vec<(Store, &ClusterNode)> =
+        datanodes.iter().map(|d| (default_store(d), *d)).collect();
     let object = groups(
         stores
             .iter()
             .filter(|(s, _)| !s.is_file())
             .map(|(s, n)| (s.clone(), *n)),
     );
-    let file: Vec<&Node> = stores
+    let file: Vec<&ClusterNode> = stores
         .iter()
         .filter(|(s, _)| s.is_file())
         .map(|(_, n)| *n)
@@ -265,7 +266,7 @@ fn judge(nodes: &[Node]) -> SharedStorageOutput {
 
 /// The distinct object stores (`[storage]`, not `File`) of the datanodes, as shown, with the
 /// datanodes on each; for `cluster.failover`.
-pub(super) fn object_stores(nodes: &[Node]) -> Vec<(String, Vec<&Node>)> {
+pub(super) fn object_stores(nodes: &[ClusterNode]) -> Vec<(String, Vec<&ClusterNode>)> {
     groups(
         of(nodes, Component::Datanode)
             .into_iter()
@@ -278,7 +279,7 @@ pub(super) fn object_stores(nodes: &[Node]) -> Vec<(String, Vec<&Node>)> {
 }
 
 /// Several datanodes on local File storage.
-fn file_checks(file: &[&Node], stores: &[(Store, &Node)], findings: &mut Findings) {
+fn file_checks(file: &[&ClusterNode], stores: &[(Store, &ClusterNode)], findings: &mut Findings) {
     if file.len() < 2 {
         return;
     }
@@ -336,8 +337,8 @@ fn file_checks(file: &[&Node], stores: &[(Store, &Node)], findings: &mut Finding
 }
 
 /// Every `[[storage.providers]]` name is on every datanode, with the same store.
-fn provider_checks(datanodes: &[&Node], findings: &mut Findings) {
-    let per_node: Vec<(&Node, Vec<Provider>)> =
+fn provider_checks(datanodes: &[&ClusterNode], findings: &mut Findings) {
+    let per_node: Vec<(&ClusterNode, Vec<Provider>)> =
         datanodes.iter().map(|d| (*d, providers(d))).collect();
     let mut seen: Vec<(String, String)> = Vec::new();
     for (_, list) in &per_node {
@@ -348,15 +349,15 @@ fn provider_checks(datanodes: &[&Node], findings: &mut Findings) {
         }
     }
     for (lookup, written) in seen {
-        let mut having: Vec<(Store, &Node)> = Vec::new();
-        let mut lacking: Vec<&Node> = Vec::new();
+        let mut having: Vec<(Store, &ClusterNode)> = Vec::new();
+        let mut lacking: Vec<&ClusterNode> = Vec::new();
         for (node, list) in &per_node {
             match list.iter().find(|p| p.lookup == lookup) {
                 Some(p) => having.push((p.store.clone(), node)),
                 None => lacking.push(node),
             }
         }
-        let holders: Vec<&Node> = having.iter().map(|(_, n)| *n).collect();
+        let holders: Vec<&ClusterNode> = having.iter().map(|(_, n)| *n).collect();
         if !lacking.is_empty() {
             findings.fail(
                 names(&lacking).into_iter().chain(names(&holders)).collect(),
@@ -407,7 +408,7 @@ mod tests {
     use super::super::testing::{assert_counts, node, CountCase};
     use super::*;
 
-    fn dn(name: &str, host: Option<&str>, storage: Value) -> Node {
+    fn dn(name: &str, host: Option<&str>, storage: Value) -> ClusterNode {
         node(name, "datanode", host, json!({ "storage": storage }))
     }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::{address_set, groups, names, of, show_set, who, Findings, Node};
+use super::{address_set, groups, names, of, show_set, who, ClusterNode, Findings};
 use crate::config::Component;
 
 const PROVIDER: &str = "wal.provider";
@@ -48,7 +48,7 @@ struct Setup {
 }
 
 impl Setup {
-    fn of(node: &Node) -> Setup {
+    fn of(node: &ClusterNode) -> Setup {
         let provider = node.text(PROVIDER).unwrap_or("raft_engine").to_string();
         let brokers = if provider == "kafka" {
             address_set(&node.strings(BROKERS).unwrap_or_default())
@@ -78,11 +78,11 @@ impl Setup {
 struct Reference<'a> {
     setup: Setup,
     label: String,
-    nodes: Vec<&'a Node>,
+    nodes: Vec<&'a ClusterNode>,
     metasrv: bool,
 }
 
-fn judge(nodes: &[Node]) -> WalOutput {
+fn judge(nodes: &[ClusterNode]) -> WalOutput {
     let mut findings = Findings::default();
     let metasrvs = groups(
         of(nodes, Component::Metasrv)
@@ -179,7 +179,7 @@ fn uses(count: usize) -> &'static str {
 }
 
 /// Judges one group of datanodes sharing `setup` against the reference.
-fn compare(reference: &Reference, setup: &Setup, group: &[&Node], findings: &mut Findings) {
+fn compare(reference: &Reference, setup: &Setup, group: &[&ClusterNode], findings: &mut Findings) {
     let group_names = names(group);
     let them = who("datanode", &group_names);
     let on = super::and_list(&group_names);

@@ -1,6 +1,7 @@
-//! The session every `sql.*` step works on: connecting with `store_addrs[0]` and
-//! `[backend_tls]` as metasrv does (checks shared by both stores here, the rest in
-//! `pg_connect.rs` and `my_connect.rs`), and running statements within the step's deadline.
+//! The connection every `sql.*` step works on ([`SqlConnection`]): connecting with
+//! `store_addrs[0]` and `[backend_tls]` as metasrv does (checks shared by both stores here, the
+//! rest in `pg_connect.rs` and `my_connect.rs`), and running statements within the step's
+//! deadline.
 
 use std::future::Future;
 use std::time::Duration;
@@ -60,8 +61,10 @@ impl ConnectOpts {
     }
 }
 
-/// A connected session and what is known about how it was made.
-pub(crate) struct Session {
+/// An open connection to the metadata store and what is known about how it was made. (The
+/// word "session" in this module's messages is the database's own: the server-side state of
+/// this connection.)
+pub(crate) struct SqlConnection {
     pub conn: SqlConn,
     pub opts: ConnectOpts,
     /// `host:port` (or socket) actually connected to.
@@ -78,7 +81,7 @@ pub(crate) struct Session {
 }
 
 /// Connects as metasrv would, within the step's deadline.
-pub(crate) async fn connect(store: &StoreParams, cx: &StepCx) -> Result<Session, StepError> {
+pub(crate) async fn connect(store: &StoreParams, cx: &StepCx) -> Result<SqlConnection, StepError> {
     if store.store_addr.trim().is_empty() {
         return Err(StepError::misconfigured(
             "store_addrs is empty: metasrv has no address to use",
@@ -93,19 +96,19 @@ pub(crate) async fn connect(store: &StoreParams, cx: &StepCx) -> Result<Session,
         }));
     }
     check_tls_files(store.backend, &store.tls)?;
-    let mut session = match store.backend {
+    let mut connection = match store.backend {
         Backend::PostgresStore => pg_connect::connect(store, cx).await,
         Backend::MysqlStore => my_connect::connect(store, cx).await,
     }?;
     let tls = &store.tls;
     if tls.cert_path.is_empty() != tls.key_path.is_empty() {
-        session.notes.push(
+        connection.notes.push(
             "only one of backend_tls.cert_path and backend_tls.key_path is set: metasrv sends no \
              client certificate"
                 .into(),
         );
     }
-    Ok(session)
+    Ok(connection)
 }
 
 /// Files metasrv reads at start-up: the client certificate and key when both are set (in
@@ -203,17 +206,17 @@ pub(crate) async fn my_fetch_all(
     Executor::fetch_all(&mut *conn, sql).await
 }
 
-/// Connects as metasrv would, runs `check` on the session within the step's deadline (`what`
-/// names the work in a timeout error), then closes the session.
-pub(crate) async fn with_session<T>(
+/// Connects as metasrv would, runs `check` on the connection within the step's deadline
+/// (`what` names the work in a timeout error), then closes the connection.
+pub(crate) async fn with_connection<T>(
     store: &StoreParams,
     cx: &StepCx,
     what: &str,
-    check: impl AsyncFnOnce(&mut Session) -> Result<T, StepError>,
+    check: impl AsyncFnOnce(&mut SqlConnection) -> Result<T, StepError>,
 ) -> Result<T, StepError> {
-    let mut session = connect(store, cx).await?;
-    let result = within(cx, what, check(&mut session)).await;
-    session.conn.close().await;
+    let mut connection = connect(store, cx).await?;
+    let result = within(cx, what, check(&mut connection)).await;
+    connection.conn.close().await;
     result
 }
 

@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use super::client::{self, my_fetch_all, my_text, within, Session, SqlConn};
+use super::client::{self, my_fetch_all, my_text, within, SqlConn, SqlConnection};
 use super::errors::query_error;
 use super::{Backend, StoreParams};
 use crate::plugins::{Step, StepCx, StepError};
@@ -82,11 +82,11 @@ tls:\n  mode: prefer\n  ca_cert_path: \"\"\n";
     type Output = ConnectOutput;
 
     async fn run(&self, params: Self::Params, cx: &StepCx) -> Result<Self::Output, StepError> {
-        let session = client::connect(&params.store, cx).await?;
+        let connection = client::connect(&params.store, cx).await?;
         within(
             cx,
             "reading the server's version and session",
-            facts(session),
+            facts(connection),
         )
         .await
     }
@@ -98,8 +98,8 @@ tls:\n  mode: prefer\n  ca_cert_path: \"\"\n";
     }
 }
 
-async fn facts(session: Session) -> Result<ConnectOutput, StepError> {
-    let Session {
+async fn facts(connection: SqlConnection) -> Result<ConnectOutput, StepError> {
+    let SqlConnection {
         mut conn,
         endpoint,
         connect_ms,
@@ -107,7 +107,7 @@ async fn facts(session: Session) -> Result<ConnectOutput, StepError> {
         notes,
         form,
         ..
-    } = session;
+    } = connection;
     let output = match &mut conn {
         SqlConn::Pg(pg) => {
             let backend = Backend::PostgresStore;

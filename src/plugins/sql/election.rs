@@ -9,7 +9,7 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, 
 use time::macros::format_description;
 use time::PrimitiveDateTime;
 
-use super::client::{my_text, with_session, Session, SqlConn};
+use super::client::{my_text, with_connection, SqlConn, SqlConnection};
 use super::errors::{db_message, is_permission_denied, no_database, query_error, query_failed};
 use super::my_grants;
 use super::my_session::replay_election_settings;
@@ -267,11 +267,11 @@ table: greptime_metakv\nschema: \"\"\nlock_id: 1\nkey_prefix: \"\"\n";
                 &format!("{}_election", params.meta.table),
             )?,
         }
-        with_session(
+        with_connection(
             &params.store,
             cx,
             "reading the election state",
-            async |session: &mut Session| match &mut session.conn {
+            async |connection: &mut SqlConnection| match &mut connection.conn {
                 SqlConn::Pg(conn) => check_pg(conn, &params, schema).await,
                 SqlConn::My(conn) => check_my(conn, &params).await,
             },

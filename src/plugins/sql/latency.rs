@@ -134,8 +134,8 @@ operations: 200\nvalue_size: 256\n";
                 params.value_size
             ));
         }
-        let session = client::connect(&params.store, cx).await?;
-        let shared = Arc::new(Mutex::new(Some(session.conn)));
+        let connection = client::connect(&params.store, cx).await?;
+        let shared = Arc::new(Mutex::new(Some(connection.conn)));
         let mut out = LatencyOutput {
             backend,
             read_only: cx.read_only,

@@ -10,7 +10,7 @@ use sqlx::mysql::MySqlConnection;
 use sqlx::postgres::PgConnection;
 use sqlx::Row;
 
-use super::client::{my_fetch_all, my_text, with_session, Session, SqlConn};
+use super::client::{my_fetch_all, my_text, with_connection, SqlConn, SqlConnection};
 use super::errors::{is_permission_denied, no_database, query_error, query_failed};
 use super::my_grants;
 use super::sql_text::pg_ident;
@@ -117,11 +117,11 @@ table: greptime_metakv\nschema: greptime_schema\nauto_create_schema: true\n";
 
     async fn run(&self, params: Self::Params, cx: &StepCx) -> Result<Self::Output, StepError> {
         let schema = params.meta.checked_schema(params.store.backend)?;
-        with_session(
+        with_connection(
             &params.store,
             cx,
             "reading the metadata table",
-            async |session: &mut Session| match &mut session.conn {
+            async |connection: &mut SqlConnection| match &mut connection.conn {
                 SqlConn::Pg(conn) => check_pg(conn, &params, schema).await,
                 SqlConn::My(conn) => check_my(conn, &params).await,
             },

@@ -21,7 +21,7 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
 use sqlx::ConnectOptions;
 use tokio::time::Instant;
 
-use super::client::{attempt, budget, ConnectOpts, Session};
+use super::client::{attempt, budget, ConnectOpts, SqlConnection};
 use super::errors::{db_code, Attempt, ErrCtx};
 use super::{Backend, StoreParams, TlsMode};
 use crate::notation::endpoint::join_host_port;
@@ -29,7 +29,7 @@ use crate::notation::uri::Url;
 use crate::plugins::{millis, StepCx, StepError};
 
 /// Connects with the URL and `[backend_tls]` as metasrv does.
-pub(super) async fn connect(store: &StoreParams, cx: &StepCx) -> Result<Session, StepError> {
+pub(super) async fn connect(store: &StoreParams, cx: &StepCx) -> Result<SqlConnection, StepError> {
     let tls = &store.tls;
     let parsed: MySqlConnectOptions = store.store_addr.parse().map_err(|e: sqlx::Error| {
         StepError::misconfigured(format!(
@@ -111,7 +111,7 @@ pub(super) async fn connect(store: &StoreParams, cx: &StepCx) -> Result<Session,
 
     let started = Instant::now();
     match attempt(&ConnectOpts::My(Box::new(opts.clone())), budget(cx)).await {
-        Ok(conn) => Ok(Session {
+        Ok(conn) => Ok(SqlConnection {
             conn,
             opts: ConnectOpts::My(Box::new(opts)),
             endpoint,

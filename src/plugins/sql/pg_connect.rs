@@ -41,7 +41,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
 use sqlx::ConnectOptions;
 use tokio::time::Instant;
 
-use super::client::{attempt, budget, ConnectOpts, Session, SqlConn};
+use super::client::{attempt, budget, ConnectOpts, SqlConn, SqlConnection};
 use super::errors::{Attempt, ErrCtx};
 use super::{Backend, BackendTls, StoreParams, TlsMode};
 use crate::notation::conninfo::{Form, PgConnInfo, PgHost, PgTarget, SslMode, TargetSessionAttrs};
@@ -52,7 +52,7 @@ use crate::plugins::{millis, StepCx, StepError};
 const APPLICATION_NAME: &str = "greptime-self-test";
 
 /// Connects to the first host of `store_addrs[0]` that accepts, as tokio-postgres tries them.
-pub(super) async fn connect(store: &StoreParams, cx: &StepCx) -> Result<Session, StepError> {
+pub(super) async fn connect(store: &StoreParams, cx: &StepCx) -> Result<SqlConnection, StepError> {
     let tls = &store.tls;
     if tls.mode == TlsMode::Disable {
         return Err(StepError::misconfigured(
@@ -217,7 +217,7 @@ pub(super) async fn connect(store: &StoreParams, cx: &StepCx) -> Result<Session,
                     SqlConn::Pg(conn).close().await;
                     continue;
                 }
-                return Ok(Session {
+                return Ok(SqlConnection {
                     conn: SqlConn::Pg(conn),
                     opts: ConnectOpts::Pg(Box::new(used)),
                     endpoint,

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{ColumnIndex, Decode, Row, Type};
 use tokio::time::Instant;
 
-use super::client::{with_session, Session, SqlConn};
+use super::client::{with_connection, SqlConn, SqlConnection};
 use super::errors::{db_message, is_lock_timeout, is_permission_denied};
 use super::{default_auto_create_schema, my_privileges, pg_privileges};
 use super::{Backend, MetaTableParams, StoreParams};
@@ -117,14 +117,14 @@ tls:\n  mode: prefer\ntable: greptime_metakv\n";
 
     async fn run(&self, params: Self::Params, cx: &StepCx) -> Result<Self::Output, StepError> {
         let schema = params.meta.checked_schema(params.store.backend)?;
-        let (mut output, started) = with_session(
+        let (mut output, started) = with_connection(
             &params.store,
             cx,
             "proving the privileges",
-            async |session: &mut Session| {
-                let opts = session.opts.clone();
+            async |connection: &mut SqlConnection| {
+                let opts = connection.opts.clone();
                 let started = Instant::now();
-                let output = match &mut session.conn {
+                let output = match &mut connection.conn {
                     SqlConn::Pg(conn) => pg_privileges::check(conn, &params, schema, cx).await,
                     SqlConn::My(conn) => my_privileges::check(conn, opts, &params, cx).await,
                 }?;

@@ -39,4 +39,7 @@ cargo fmt --all -- --check
 echo "==> cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
 echo "==> cargo test"
+# The test command never passes by skipping: under CI=true a test whose server, xmllint or
+# kubernetes-validate is missing fails instead of skipping.
+export CI=true
 cargo test --locked --all-targets

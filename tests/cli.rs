@@ -8,21 +8,13 @@ use std::time::{Duration, Instant};
 
 use common::steps::closed_port;
 use common::{
-    assert_valid_xml, dead_metasrv_config, hung_server, junit_validator, path, run, run_in,
+    assert_valid_xml, checks as check, datanode_config, dead_metasrv_config, hung_server,
+    junit_validator, path, run, run_component, run_in,
 };
 use serde_json::Value;
 
 fn json_of(stdout: &str) -> Value {
     serde_json::from_str(stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{stdout}"))
-}
-
-fn check<'a>(report: &'a Value, id: &str) -> Vec<&'a Value> {
-    report["checks"]
-        .as_array()
-        .expect("checks")
-        .iter()
-        .filter(|c| c["id"] == id)
-        .collect()
 }
 
 #[test]
@@ -888,33 +880,14 @@ fn var_flags_replace_and_add_playbook_vars() {
 #[test]
 fn the_write_cache_counts_in_data_home_when_it_has_no_path_of_its_own() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("datanode.toml");
-    let write = |storage: &str| {
-        std::fs::write(
-            &config,
-            format!(
-                "node_id = 1\n[meta_client]\nmetasrv_addrs = [\"127.0.0.1:{port}\"]\n\
-                 [storage]\n{storage}\n\
-                 [[region_engine]]\n[region_engine.mito]\nwrite_cache_size = \"1PiB\"\n",
-                port = closed_port()
-            ),
-        )
-        .unwrap()
-    };
     let data_home = |storage: &str| {
-        write(storage);
-        let r = run_in(
+        let config = datanode_config(
             dir.path(),
-            &[
-                "datanode",
-                "-c",
-                config.to_str().unwrap(),
-                "--output",
-                "json",
-            ],
-            &[],
+            &format!(
+                "[storage]\n{storage}\n[[region_engine]]\n[region_engine.mito]\nwrite_cache_size = \"1PiB\""
+            ),
         );
-        let report = json_of(&r.stdout);
+        let (r, report) = run_component("datanode", dir.path(), &config, &[]);
         check(&report, "local_dir_writable")
             .into_iter()
             .find(|c| c["title"].as_str().unwrap().contains("storage.data_home"))

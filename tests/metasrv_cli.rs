@@ -3,20 +3,26 @@
 
 use crate::common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{run_component, service, Run};
 use serde_json::Value;
 
-/// Writes a metasrv config into `dir` and runs the built-in playbook on it.
-fn metasrv(dir: &Path, toml: &str, extra: &[&str]) -> (Run, Value) {
+/// Writes `metasrv.toml` into `dir`: `toml`, then gRPC and HTTP on port 0. Returns its path.
+fn metasrv_config(dir: &Path, toml: &str) -> PathBuf {
     let config = dir.join("metasrv.toml");
     std::fs::write(
         &config,
         format!("{toml}\n[grpc]\nbind_addr = \"127.0.0.1:0\"\n[http]\naddr = \"127.0.0.1:0\"\n"),
     )
     .unwrap();
+    config
+}
+
+/// Writes a metasrv config into `dir` and runs the built-in playbook on it.
+fn metasrv(dir: &Path, toml: &str, extra: &[&str]) -> (Run, Value) {
+    let config = metasrv_config(dir, toml);
     run_component("metasrv", dir, &config, extra)
 }
 
@@ -374,12 +380,10 @@ fn a_trailing_comma_in_the_store_addrs_env_var_is_dropped_as_metasrv_drops_it() 
     let (endpoint,) = need!("GST_ETCD_ENDPOINT");
     let _etcd = common::PLAIN_ETCD.blocking_read();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("metasrv.toml");
-    std::fs::write(
-        &config,
-        "backend = \"etcd_store\"\nstore_key_prefix = \"gst-cli-comma/\"\n[grpc]\nbind_addr = \"127.0.0.1:0\"\n[http]\naddr = \"127.0.0.1:0\"\n",
-    )
-    .unwrap();
+    let config = metasrv_config(
+        dir.path(),
+        "backend = \"etcd_store\"\nstore_key_prefix = \"gst-cli-comma/\"",
+    );
     let addrs = format!("{endpoint},");
     let r = common::run_in(
         dir.path(),
@@ -403,11 +407,8 @@ fn a_trailing_comma_in_the_store_addrs_env_var_is_dropped_as_metasrv_drops_it() 
             "etcd_probe",
         ],
     );
-    let probed: Vec<&str> = report["checks"]
-        .as_array()
-        .unwrap()
+    let probed: Vec<&str> = common::checks(&report, "etcd_endpoint")
         .iter()
-        .filter(|c| c["id"] == "etcd_endpoint")
         .map(|c| c["title"].as_str().unwrap())
         .collect();
     assert_eq!(probed, [format!("etcd endpoint {endpoint} is healthy")]);

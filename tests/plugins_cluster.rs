@@ -676,6 +676,7 @@ async fn run_playbook(inventory: &Inventory) -> Vec<(String, Status, String, Opt
         progress: None,
         node: None,
         overall_timeout: Duration::from_secs(30),
+        answer_timeout: None,
         read_only: true,
         options: Map::new(),
         var_overrides: Map::new(),

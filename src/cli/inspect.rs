@@ -177,6 +177,7 @@ pub fn render(
         progress: None,
         node: None,
         overall_timeout: DEFAULT_CHECK_TIMEOUT,
+        answer_timeout: None,
         read_only: true,
         options: TemplateOptions {
             include_performance: false,

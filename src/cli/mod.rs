@@ -15,6 +15,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::Component;
 use crate::diag::Diagnostic;
+use crate::engine::dep_logs::DependencyLogs;
 use crate::engine::mask::{Masker, MaskingStderr};
 
 /// Everything `main` learns from the process: the only place the environment is read.
@@ -196,6 +197,12 @@ pub struct ExecArgs {
     /// Deadline for the whole run; then running checks are stopped and cleanup runs.
     #[arg(long, default_value = "5m", value_name = "DURATION")]
     pub timeout: String,
+    /// How long a probe waits for a dependency's first answer before judging it (refused,
+    /// black-holed, accepted but silent, TLS stalled); a smaller timeout the component sets for
+    /// that dependency (e.g. `meta_client.timeout`) caps it. A check's `answer_timeout` wins.
+    /// [default: 5s]
+    #[arg(long, value_name = "DURATION")]
+    pub answer_timeout: Option<String>,
     /// Exit 4 when nothing failed but something warned.
     #[arg(long)]
     pub strict: bool,
@@ -311,21 +318,32 @@ async fn dispatch(
     }
 }
 
+/// Logging: at the default level only this tool's own warnings reach stderr; dependency
+/// crates' warnings become detail lines of the check that caused them (`dep_logs`).
+/// `--log-level` or `RUST_LOG` print everything they select, dependencies included.
 fn init_logging(level: Option<&str>, env: &[(String, String)], masker: Arc<Masker>) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+
+    let own_warnings = format!("{}=warn", env!("CARGO_CRATE_NAME"));
     let filter = level
         .map(str::to_string)
         .or_else(|| {
             env.iter()
-                .find(|(k, _)| k == "RUST_LOG")
+                .find(|(k, v)| k == "RUST_LOG" && !v.trim().is_empty())
                 .map(|(_, v)| v.clone())
         })
-        .unwrap_or_else(|| "warn".into());
+        .unwrap_or_else(|| own_warnings.clone());
     let filter = tracing_subscriber::EnvFilter::try_new(&filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&own_warnings));
+    let stderr = tracing_subscriber::fmt::layer()
         .with_writer(MaskingStderr(masker))
         .with_ansi(false)
+        .with_filter(filter);
+    let _ = tracing_subscriber::registry()
+        .with(stderr)
+        .with(DependencyLogs.with_filter(tracing_subscriber::filter::LevelFilter::WARN))
         .try_init();
 }
 

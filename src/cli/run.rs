@@ -152,6 +152,7 @@ pub struct Invocation {
     pub cancel: CancellationToken,
     masker: Arc<Masker>,
     overall_timeout: Duration,
+    answer_timeout: Option<Duration>,
     options: TemplateOptions,
     jobs: Arc<Semaphore>,
     progress: Option<indicatif::MultiProgress>,
@@ -166,6 +167,24 @@ impl Invocation {
                 Diagnostic::new("bad --timeout", e).with_hint("use a duration like 90s or 5m"),
             )
         })?;
+        let answer_timeout = exec
+            .answer_timeout
+            .as_deref()
+            .map(|text| {
+                config::units::parse_duration(text)
+                    .ok()
+                    .filter(|d| !d.is_zero())
+                    .ok_or_else(|| {
+                        Failure::bad_input(
+                            Diagnostic::new(
+                                "bad --answer-timeout",
+                                format!("`{text}` is not a duration above zero"),
+                            )
+                            .with_hint("use a duration like 5s or 1500ms"),
+                        )
+                    })
+            })
+            .transpose()?;
         let options = TemplateOptions {
             include_performance: exec.include_performance,
             read_only: exec.read_only,
@@ -178,6 +197,7 @@ impl Invocation {
             interrupt: tokio::spawn(watch_ctrl_c(cancel.clone())),
             cancel,
             overall_timeout,
+            answer_timeout,
             options,
             jobs: Arc::new(Semaphore::new(exec.jobs.max(1))),
             progress: ctx.progress.then(indicatif::MultiProgress::new),
@@ -202,6 +222,7 @@ impl Invocation {
             progress: self.progress.clone(),
             node,
             overall_timeout: self.overall_timeout,
+            answer_timeout: self.answer_timeout,
             read_only: self.options.read_only,
             options: options.to_map(),
             var_overrides,

@@ -12,7 +12,9 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::dep_logs::{collect, Collected};
 use crate::config::EffectiveConfig;
+use crate::plugins::answer::AnswerDeadline;
 use crate::plugins::{CleanupRegistry, CreatedDirs, DynStep, StepCx, StepError, StepOutput};
 
 /// How long each cleanup action may take.
@@ -26,6 +28,13 @@ pub(super) enum AttemptEnd {
     TimedOut(Duration),
     Interrupted,
     Crashed(String),
+}
+
+/// The limits of one attempt: its whole timeout and its dependency's first-answer deadline.
+#[derive(Debug, Clone)]
+pub(super) struct AttemptLimits {
+    pub timeout: Duration,
+    pub answer: AnswerDeadline,
 }
 
 /// What every attempt of one run executes with, besides its step, parameters and timeout.
@@ -47,9 +56,10 @@ impl AttemptCx<'_> {
         &self,
         step: &'static dyn DynStep,
         params: Value,
-        timeout: Duration,
+        limits: &AttemptLimits,
         cancel: &CancellationToken,
     ) -> (AttemptEnd, Vec<String>) {
+        let timeout = limits.timeout;
         let _permit = self.jobs.acquire().await.expect("semaphore open");
         tracing::debug!(step = step.name(), %params, "running step");
         let undo = CleanupRegistry::default();
@@ -60,9 +70,13 @@ impl AttemptCx<'_> {
             self.read_only,
             undo.clone(),
         )
+        .with_answer(limits.answer.clone())
         .with_progress(self.progress.clone())
         .with_created_dirs(self.created_dirs.clone());
-        let mut task = tokio::spawn(async move { step.run_dyn(params, &cx).await });
+        let logs = Collected::default();
+        let mut task = tokio::spawn(collect(logs.clone(), async move {
+            step.run_dyn(params, &cx).await
+        }));
         let end = tokio::select! {
             joined = tokio::time::timeout(timeout, &mut task) => match joined {
                 Ok(Ok(Ok(output))) => AttemptEnd::Output(output),
@@ -78,7 +92,7 @@ impl AttemptCx<'_> {
             task.abort();
             let _ = tokio::time::timeout(CLEANUP_TIMEOUT, &mut task).await;
         }
-        let mut notes = Vec::new();
+        let mut notes = logs.take();
         for action in undo.drain() {
             match tokio::time::timeout(CLEANUP_TIMEOUT, action.action).await {
                 Ok(Ok(())) => notes.push(format!("cleaned up {}", action.label)),

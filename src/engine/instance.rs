@@ -6,10 +6,12 @@ use serde_json::{Map, Value};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::attempt::AttemptLimits;
 use super::result::{CheckResult, Status};
 use super::runner::Runner;
 use super::share::{Asker, SharedAttempts};
 use crate::playbook::model::{CheckDef, DEFAULT_CHECK_TIMEOUT, DEFAULT_RETRY_DELAY};
+use crate::plugins::answer::AnswerDeadline;
 use crate::plugins::{millis, registry};
 
 impl Runner<'_> {
@@ -34,7 +36,14 @@ impl Runner<'_> {
             .doc
             .as_ref()
             .and_then(|d| self.templates.render(d, &ctx).ok());
-        let timeout = def.timeout.unwrap_or(DEFAULT_CHECK_TIMEOUT);
+        let limits = AttemptLimits {
+            timeout: def.timeout.unwrap_or(DEFAULT_CHECK_TIMEOUT),
+            answer: match (def.answer_timeout, self.opts.answer_timeout) {
+                (Some(own), _) => AnswerDeadline::from_check(own),
+                (None, Some(run)) => AnswerDeadline::from_run(run),
+                (None, None) => AnswerDeadline::default(),
+            },
+        };
         let (attempts, delay) = match &def.retry {
             Some(r) => (r.attempts.max(1), r.delay.unwrap_or(DEFAULT_RETRY_DELAY)),
             None => (1, DEFAULT_RETRY_DELAY),
@@ -59,7 +68,7 @@ impl Runner<'_> {
                     let key = SharedAttempts::key(
                         step.name(),
                         attempt,
-                        timeout,
+                        &limits,
                         self.opts.read_only,
                         &params,
                     );
@@ -67,10 +76,10 @@ impl Runner<'_> {
                         run_id: &self.opts.run_id,
                         label: &self.label(),
                     };
-                    let own = self.attempts.attempt(step, params, timeout, cancel);
+                    let own = self.attempts.attempt(step, params, &limits, cancel);
                     shared.attempt(key, asker, own).await
                 }
-                _ => self.attempts.attempt(step, params, timeout, cancel).await,
+                _ => self.attempts.attempt(step, params, &limits, cancel).await,
             };
             result.details = cleanup_notes;
             captures = self.judge(def, end, item, &mut result);

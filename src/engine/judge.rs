@@ -98,6 +98,11 @@ impl Runner<'_> {
                 result
                     .metrics
                     .insert("error_kind".into(), e.kind.as_str().into());
+                if let Some(silence) = e.silence {
+                    result
+                        .metrics
+                        .insert("no_answer".into(), silence.as_str().into());
+                }
                 return Map::new();
             }
             AttemptEnd::TimedOut(t) => {

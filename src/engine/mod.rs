@@ -9,6 +9,7 @@
 //! and fan-out), `run` (the [`run::Engine`] and the report), `plan` (`render`, running nothing).
 
 mod attempt;
+pub mod dep_logs;
 mod graph;
 mod instance;
 mod judge;

@@ -22,6 +22,9 @@ pub struct RunOptions {
     pub node: Option<String>,
     /// Whole-run deadline; reaching it cancels like Ctrl-C.
     pub overall_timeout: Duration,
+    /// `--answer-timeout`: how long probes wait for a dependency's first answer; `None` is
+    /// the default (`plugins::answer::DEFAULT_ANSWER_TIMEOUT`).
+    pub answer_timeout: Option<Duration>,
     /// Steps must not write.
     pub read_only: bool,
     /// Values visible to templates as `options.<name>`; the CLI fills them from

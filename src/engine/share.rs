@@ -16,12 +16,11 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use super::attempt::AttemptEnd;
+use super::attempt::{AttemptEnd, AttemptLimits};
 
 /// The outcome of one executed attempt, as the other runs see it.
 struct Outcome {
@@ -57,13 +56,14 @@ impl SharedAttempts {
     pub(super) fn key(
         step: &str,
         attempt: u32,
-        timeout: Duration,
+        limits: &AttemptLimits,
         read_only: bool,
         params: &Value,
     ) -> String {
         format!(
-            "{step}\n{attempt}\n{}\n{read_only}\n{params}",
-            timeout.as_millis()
+            "{step}\n{attempt}\n{}\n{}\n{read_only}\n{params}",
+            limits.timeout.as_millis(),
+            limits.answer.limit.as_millis()
         )
     }
 
@@ -118,7 +118,10 @@ impl SharedAttempts {
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    use std::time::Duration;
+
     use super::*;
+    use crate::plugins::answer::AnswerDeadline;
     use crate::plugins::StepOutput;
 
     fn asker<'a>(run_id: &'a str, label: &'a str) -> Asker<'a> {
@@ -201,16 +204,25 @@ mod tests {
     fn keys_differ_in_everything_that_can_change_an_outcome() {
         let params = serde_json::json!({"endpoint": "127.0.0.1:2379"});
         let second = Duration::from_secs(1);
-        let key = |step, attempt, timeout, read_only, params: &Value| {
-            SharedAttempts::key(step, attempt, timeout, read_only, params)
+        let key = |step, attempt, timeout: Duration, read_only, params: &Value| {
+            let limits = AttemptLimits {
+                timeout,
+                answer: AnswerDeadline::default(),
+            };
+            SharedAttempts::key(step, attempt, &limits, read_only, params)
         };
         let base = key("etcd.probe", 1, second, false, &params);
         assert_eq!(base, key("etcd.probe", 1, second, false, &params.clone()));
+        let shorter_answer = AttemptLimits {
+            timeout: second,
+            answer: AnswerDeadline::from_run(second / 2),
+        };
         for other in [
             key("etcd.latency", 1, second, false, &params),
             key("etcd.probe", 2, second, false, &params),
             key("etcd.probe", 1, second * 2, false, &params),
             key("etcd.probe", 1, second, true, &params),
+            SharedAttempts::key("etcd.probe", 1, &shorter_answer, false, &params),
             key(
                 "etcd.probe",
                 1,

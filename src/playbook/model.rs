@@ -121,6 +121,17 @@ pub struct CheckDef {
     )]
     #[schemars(with = "Option<String>")]
     pub timeout: Option<Duration>,
+    /// How long the step waits for its dependency's first answer (humantime; default: the
+    /// run's `--answer-timeout`, 5s). A dependency that accepts and never answers, or drops the
+    /// packets, is judged after it, never after library retries.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_opt_duration",
+        serialize_with = "ser_opt_duration"
+    )]
+    #[schemars(with = "Option<String>")]
+    pub answer_timeout: Option<Duration>,
     /// Retry a failing attempt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<Retry>,

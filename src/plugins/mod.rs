@@ -10,6 +10,7 @@
 //! creates something registers its undo with [`StepCx::on_cleanup`] *before* creating it, so
 //! the engine can remove it after success, failure, timeout or Ctrl-C.
 
+pub mod answer;
 pub mod backend_tls;
 pub mod cluster;
 pub mod config;
@@ -243,6 +244,9 @@ pub struct StepError {
     pub kind: ErrorKind,
     pub message: String,
     pub hint: Option<String>,
+    /// Which silence a dependency met the probe with, when it did not answer in time
+    /// ([`answer::first_answer`]); the report's `metrics.no_answer`.
+    pub silence: Option<answer::Silence>,
 }
 
 impl StepError {
@@ -251,6 +255,7 @@ impl StepError {
             kind,
             message: message.into(),
             hint: None,
+            silence: None,
         }
     }
     pub fn unreachable(message: impl Into<String>) -> Self {
@@ -344,6 +349,8 @@ pub struct StepCx {
     pub deadline: Instant,
     /// `--read-only`: steps must not write anything.
     pub read_only: bool,
+    /// How long a probe waits for its dependency's first answer (see [`answer`]).
+    pub answer: answer::AnswerDeadline,
     cleanup: CleanupRegistry,
     created_dirs: CreatedDirs,
     progress: Option<indicatif::MultiProgress>,
@@ -362,10 +369,17 @@ impl StepCx {
             run_id,
             deadline,
             read_only,
+            answer: answer::AnswerDeadline::default(),
             cleanup,
             created_dirs: CreatedDirs::default(),
             progress: None,
         }
+    }
+
+    /// Sets the first-answer deadline (the run's `--answer-timeout` or the check's own).
+    pub fn with_answer(mut self, answer: answer::AnswerDeadline) -> Self {
+        self.answer = answer;
+        self
     }
 
     /// Lets [`StepCx::record_created_dir`] note directories in the run's `dirs` (the engine

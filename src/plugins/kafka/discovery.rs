@@ -78,6 +78,7 @@ pub(crate) fn none_reachable(failures: &[(String, StepError)]) -> StepError {
         kind,
         message,
         hint,
+        silence: None,
     }
 }
 

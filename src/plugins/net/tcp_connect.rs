@@ -198,5 +198,6 @@ fn summarize(target: &HostPort, failures: Vec<(SocketAddr, StepError)>) -> StepE
         kind: first.kind,
         message,
         hint: first.hint.clone(),
+        silence: first.silence,
     }
 }

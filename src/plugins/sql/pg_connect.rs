@@ -319,6 +319,6 @@ fn summarize(mut failures: Vec<(String, StepError)>) -> StepError {
     StepError {
         kind: last.kind,
         message: format!("{} (also tried {})", last.message, others.join("; ")),
-        hint: last.hint,
+        ..last
     }
 }

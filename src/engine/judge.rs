@@ -107,8 +107,11 @@ impl Runner<'_> {
             }
             AttemptEnd::TimedOut(t) => {
                 result.status = Status::Fail;
-                result.message = format!("no answer within {}", crate::plugins::human(t));
-                result.hint = render_hint(&plain_ctx, Some("the server accepted the connection or request but did not answer; check its health, or raise the check's `timeout`"));
+                result.message = format!(
+                    "no answer within {} (the check's `timeout`)",
+                    crate::plugins::human(t)
+                );
+                result.hint = render_hint(&plain_ctx, Some("the step was still waiting when the check's `timeout` ran out: the dependency answered at first but is slow or stuck part-way (see its health and logs); raise the check's `timeout` if it is only slow"));
                 result
                     .metrics
                     .insert("error_kind".into(), ErrorKind::Timeout.as_str().into());

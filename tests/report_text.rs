@@ -18,32 +18,57 @@ const PLAIN: TextReporter = TextReporter {
     color: false,
 };
 
+/// A report of a real run, kept as a fixture (`tests/fixtures/report/<name>.json`).
+fn recorded(name: &str) -> RunReport {
+    let path = format!(
+        "{}/tests/fixtures/report/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+const VERBOSE: TextReporter = TextReporter {
+    verbose: true,
+    color: false,
+};
+
+// Snapshots of representative runs (tests/snapshots/): a change to the text report is
+// reviewed as a diff of these files (`cargo insta review`, or INSTA_UPDATE=always).
+
 #[test]
-fn plain_output_is_exact() {
-    let expected = "\
-greptime-self-test 0.1.0: datanode (playbook object_storage)
-  config: /etc/greptimedb/datanode.toml
-  backend: etcd
-  storage_type: S3
-  endpoints: 2
-  judged as: GreptimeDB 1.3.0
-  run id: run-2026-0001
+fn snapshot_mixed_warn_fail_error() {
+    insta::assert_snapshot!("mixed", render(PLAIN, &fixture()));
+}
 
-✓ pass      12ms  etcd endpoint reachable: connected to 127.0.0.1:2379
-- skipped    0ms  etcd endpoint reachable: dependency config_valid did not pass
-! warn      1.1s  Clock offset within 100 ms: offset is 300 ms
-    hint: Enable NTP or chrony on this host.
-    doc: https://docs.greptime.com/user-guide/deployments/self-test#clock
-✗ fail     251ms  S3 bucket writable <&>\": PUT returned 403
-    Access Denied for <&>\" key ]]> end
-    hint: Grant s3:PutObject on the bucket to the configured access key.
-    doc: https://docs.greptime.com/user-guide/deployments/configuration#storage-options
-✗ error     5.0s  S3 延迟 p99 ≤ 200 ms: connection refused red bell
-    hint: Check that the endpoint is reachable from this host.
+#[test]
+fn snapshot_healthy_run_folds_what_does_not_apply() {
+    let output = render(PLAIN, &recorded("healthy"));
+    assert!(
+        !output.contains("Summary"),
+        "nothing to summarize: {output}"
+    );
+    assert!(!output.contains("condition not met"), "{output}");
+    insta::assert_snapshot!("healthy", output);
+}
 
-Overall Result: FAIL (1/5 checks passed, 1 warning, 1 failed, 1 error, 1 skipped)
-";
-    assert_eq!(render(PLAIN, &fixture()), expected);
+#[test]
+fn snapshot_all_dead_reports_one_cause_once() {
+    let output = render(PLAIN, &recorded("all_dead"));
+    // the cluster check is skipped under the endpoint failures, not failed a fourth time
+    assert_eq!(output.matches("\n✗ fail").count(), 3, "{output}");
+    assert!(
+        output.contains("↳ skipped: etcd endpoints agree"),
+        "{output}"
+    );
+    insta::assert_snapshot!("all_dead", output);
+}
+
+#[test]
+fn snapshot_verbose_lists_what_does_not_apply() {
+    let output = render(VERBOSE, &recorded("all_dead"));
+    assert!(output.contains("condition not met: vars.sql"), "{output}");
+    insta::assert_snapshot!("all_dead_verbose", output);
 }
 
 #[test]

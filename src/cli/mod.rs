@@ -206,6 +206,29 @@ pub struct ExecArgs {
     /// Exit 4 when nothing failed but something warned.
     #[arg(long)]
     pub strict: bool,
+    /// Colour and symbols in the text report: `auto` when stdout is a terminal and `NO_COLOR`
+    /// is unset.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+/// When the text report uses colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to paint, given what `auto` would decide.
+    pub fn paint(self, auto: bool) -> bool {
+        match self {
+            ColorChoice::Auto => auto,
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+        }
+    }
 }
 
 /// A stdout report format.

@@ -277,7 +277,7 @@ fn write_reports(
     let stdout_reporter: Box<dyn Reporter> = match args.output {
         OutputFormat::Text => Box::new(TextReporter {
             verbose: args.verbose,
-            color: ctx.color,
+            color: args.color.paint(ctx.color),
         }),
         OutputFormat::Json => Box::new(JsonReporter),
         OutputFormat::Junit => Box::new(junit),

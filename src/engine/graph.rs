@@ -9,7 +9,7 @@ use futures::future::{join_all, BoxFuture, FutureExt, Shared};
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
-use super::result::CheckResult;
+use super::result::{CheckResult, Skip, Status};
 use super::runner::Runner;
 use crate::playbook::model::CheckDef;
 use crate::playbook::Located;
@@ -32,25 +32,35 @@ impl<'a> Runner<'a> {
         while !pending.is_empty() {
             let before = pending.len();
             pending.retain(|&check| {
-                let deps: Option<Vec<(&'a str, CheckFuture<'a>)>> = check
+                let waits: Option<Vec<(&'a str, bool, CheckFuture<'a>)>> = check
                     .def
                     .depends_on
                     .iter()
-                    .map(|d| built.get(d.as_str()).map(|f| (d.as_str(), f.clone())))
+                    .map(|d| (d, false))
+                    .chain(check.def.inputs.iter().map(|d| (d, true)))
+                    .map(|(d, input)| {
+                        built
+                            .get(d.as_str())
+                            .map(|f| (d.as_str(), input, f.clone()))
+                    })
                     .collect();
-                let Some(deps) = deps else { return true };
+                let Some(waits) = waits else { return true };
                 let cancel = cancel.clone();
                 let fut = async move {
                     let mut blocked = None;
-                    for (id, dep) in deps {
+                    let mut inputs = Vec::new();
+                    for (id, input, dep) in waits {
                         let results = dep.await;
-                        if let Some(bad) = results.iter().find(|r| !r.status.satisfies_dependency())
+                        if input {
+                            inputs.push(results);
+                        } else if let Some(bad) =
+                            results.iter().find(|r| !r.status.satisfies_dependency())
                         {
-                            blocked.get_or_insert(format!(
-                                "dependency `{id}` did not pass ({})",
-                                bad.status.as_str()
-                            ));
+                            blocked.get_or_insert_with(|| Blocked::by(id, bad));
                         }
+                    }
+                    if blocked.is_none() {
+                        blocked = Blocked::by_inputs(&inputs);
                     }
                     Arc::new(
                         self.check(check, blocked.filter(|_| !cleanup), &cancel, cleanup)
@@ -77,14 +87,18 @@ impl<'a> Runner<'a> {
     async fn check(
         &self,
         check: &Located<CheckDef>,
-        blocked: Option<String>,
+        blocked: Option<Blocked>,
         cancel: &CancellationToken,
         cleanup: bool,
     ) -> Vec<CheckResult> {
         let def = &check.def;
-        let skipped = |reason: String| vec![self.skipped(def, cleanup, &def.title, reason)];
+        let skipped =
+            |reason: String, skip| vec![self.skipped(def, cleanup, &def.title, reason, skip)];
         if cancel.is_cancelled() {
-            return skipped("run interrupted before this check started".into());
+            return skipped(
+                "run interrupted before this check started".into(),
+                Skip::Interrupted,
+            );
         }
         // the condition first: a check that does not apply says so, rather than naming a
         // dependency that did not apply either
@@ -92,7 +106,9 @@ impl<'a> Runner<'a> {
         if let Some(when) = &def.when {
             match self.templates.truthy(when, &ctx) {
                 Ok(true) => {}
-                Ok(false) => return skipped(format!("condition not met: {when}")),
+                Ok(false) => {
+                    return skipped(format!("condition not met: {when}"), Skip::NotApplicable)
+                }
                 // it may read captures of a dependency that did not run
                 Err(_) if blocked.is_some() => {}
                 Err(e) => {
@@ -105,8 +121,8 @@ impl<'a> Runner<'a> {
                 }
             }
         }
-        if let Some(reason) = blocked {
-            return skipped(reason);
+        if let Some(blocked) = blocked {
+            return skipped(blocked.reason, blocked.skip);
         }
         let items: Vec<Option<Value>> = match &def.for_each {
             None => vec![None],
@@ -119,10 +135,13 @@ impl<'a> Runner<'a> {
             },
         };
         if items.is_empty() {
-            return skipped(format!(
-                "nothing to check: `{}` is empty",
-                def.for_each.as_deref().unwrap_or_default()
-            ));
+            return skipped(
+                format!(
+                    "nothing to check: `{}` is empty",
+                    def.for_each.as_deref().unwrap_or_default()
+                ),
+                Skip::NothingToCheck,
+            );
         }
         let fanned = def.for_each.is_some();
         let instances = items.iter().enumerate().map(|(i, item)| {
@@ -153,5 +172,62 @@ impl<'a> Runner<'a> {
             self.scope.capture(def.id.clone(), value);
         }
         results
+    }
+}
+
+/// Why a check will not run although its condition holds, found from what it waited for.
+struct Blocked {
+    reason: String,
+    skip: Skip,
+}
+
+impl Blocked {
+    /// `bad` (an instance of dependency `id`) did not pass: the cause is `bad` itself, or what
+    /// `bad` was skipped because of.
+    fn by(id: &str, bad: &CheckResult) -> Self {
+        let cause = match bad.skip.as_ref().map(Skip::causes) {
+            Some([only]) => only.clone(),
+            _ => bad.instance.clone(),
+        };
+        let because = if cause == bad.instance {
+            String::new()
+        } else {
+            format!(", because of `{cause}`")
+        };
+        Self {
+            reason: format!(
+                "dependency `{id}` did not pass ({}{because})",
+                bad.status.as_str()
+            ),
+            skip: Skip::Blocked { cause },
+        }
+    }
+
+    /// Every instance of every input failed (or was skipped because of a failure): the cause
+    /// is already reported there. Inputs that did not apply or did not run block nothing.
+    fn by_inputs(inputs: &[Arc<Vec<CheckResult>>]) -> Option<Self> {
+        let all: Vec<&CheckResult> = inputs.iter().flat_map(|r| r.iter()).collect();
+        let failed = |r: &&CheckResult| {
+            matches!(r.status, Status::Fail | Status::Error)
+                || matches!(
+                    r.skip,
+                    Some(Skip::Blocked { .. } | Skip::AlreadyReported { .. })
+                )
+        };
+        if all.is_empty() || !all.iter().all(failed) {
+            return None;
+        }
+        let causes: Vec<String> = all.iter().map(|r| r.instance.clone()).collect();
+        Some(Self {
+            reason: format!(
+                "every input already failed: see {}",
+                causes
+                    .iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            skip: Skip::AlreadyReported { causes },
+        })
     }
 }

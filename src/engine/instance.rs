@@ -11,7 +11,7 @@ use super::result::{CheckResult, Status};
 use super::runner::Runner;
 use super::share::{Asker, SharedAttempts};
 use crate::playbook::model::{CheckDef, DEFAULT_CHECK_TIMEOUT, DEFAULT_RETRY_DELAY};
-use crate::plugins::answer::AnswerDeadline;
+use crate::plugins::answer::{AnswerDeadline, Silence};
 use crate::plugins::{millis, registry};
 
 impl Runner<'_> {
@@ -36,6 +36,10 @@ impl Runner<'_> {
             .doc
             .as_ref()
             .and_then(|d| self.templates.render(d, &ctx).ok());
+        result.key = def
+            .key
+            .as_ref()
+            .and_then(|k| self.templates.render(k, &ctx).ok());
         let limits = AttemptLimits {
             timeout: def.timeout.unwrap_or(DEFAULT_CHECK_TIMEOUT),
             answer: match (def.answer_timeout, self.opts.answer_timeout) {
@@ -86,6 +90,15 @@ impl Runner<'_> {
             let retry = matches!(result.status, Status::Fail | Status::Error)
                 && attempt < attempts
                 && !cancel.is_cancelled();
+            if retry && went_silent(&result) {
+                // another full deadline would only double the wait for the same silence
+                result.details.push(format!(
+                    "not retried: the dependency gave no answer within its first-answer deadline \
+                     ({} of {attempts} attempts made)",
+                    attempt
+                ));
+                break;
+            }
             if !retry {
                 break;
             }
@@ -114,4 +127,14 @@ impl Runner<'_> {
             None => "the cross-node checks".into(),
         }
     }
+}
+
+/// Whether an attempt failed because its dependency never answered (as opposed to refusing or
+/// answering with an error, which a retry may see change).
+fn went_silent(result: &CheckResult) -> bool {
+    result
+        .metrics
+        .get("no_answer")
+        .and_then(|v| v.as_str())
+        .is_some_and(|kind| kind != Silence::Refused.as_str())
 }

@@ -6,7 +6,7 @@ use minijinja::Value as JValue;
 use serde_json::{Map, Value};
 
 use super::attempt::AttemptEnd;
-use super::result::{CheckResult, Status};
+use super::result::{CheckResult, Skip, Status};
 use super::runner::Runner;
 use crate::playbook::model::{CheckDef, OutcomeKind};
 use crate::plugins::ErrorKind;
@@ -28,6 +28,7 @@ impl Runner<'_> {
             status,
             message,
             hint: None,
+            key: None,
             doc: None,
             step: def.step.kind.clone(),
             cleanup,
@@ -35,6 +36,7 @@ impl Runner<'_> {
             attempts: 0,
             metrics: Map::new(),
             details: Vec::new(),
+            skip: None,
         }
     }
 
@@ -44,14 +46,19 @@ impl Runner<'_> {
         cleanup: bool,
         title: &str,
         reason: String,
+        skip: Skip,
     ) -> CheckResult {
-        // a title that needs `item` cannot be rendered before fan-out: its text with `…` for
-        // each expression names it then (or the id, when nothing but expressions is left)
-        let title = self
-            .templates
-            .render(title, &self.scope.context(None, None))
-            .unwrap_or_else(|_| title_skeleton(title).unwrap_or_else(|| def.id.clone()));
-        self.base_result(def, cleanup, &title, Status::Skipped, reason)
+        // a title that needs `item` (or a var this config leaves undefined) cannot be rendered
+        // before fan-out: the words that can be shown name it then (or the id, when none is)
+        let ctx = self.scope.context(None, None);
+        let title = self.templates.render(title, &ctx).unwrap_or_else(|_| {
+            title_skeleton(title, |expr| self.templates.render(expr, &ctx).ok())
+                .unwrap_or_else(|| def.id.clone())
+        });
+        CheckResult {
+            skip: Some(skip),
+            ..self.base_result(def, cleanup, &title, Status::Skipped, reason)
+        }
     }
 
     pub(super) fn broken(
@@ -78,8 +85,9 @@ impl Runner<'_> {
                 .hint
                 .as_ref()
                 .and_then(|h| templates.render(h, ctx).ok());
+            // the step's own hint is the specific fix; the playbook's says why it matters
             match (own, extra) {
-                (Some(a), Some(b)) if a != b => Some(format!("{a} ({b})")),
+                (Some(a), Some(b)) if a != b => Some(format!("{b}\n{a}")),
                 (Some(a), _) => Some(a),
                 (None, b) => b.map(str::to_string),
             }
@@ -200,9 +208,12 @@ impl Runner<'_> {
                 .unwrap_or_else(|e| format!("{m} ({e})")),
             None => "ok".into(),
         });
-        if status != Status::Pass {
-            result.hint = hint.or_else(|| render_hint(&ctx, None));
-        }
+        // a warning's hint is its outcome's own: the check's `hint` is written for its failure
+        result.hint = match status {
+            Status::Pass => None,
+            Status::Warn => hint,
+            _ => hint.or_else(|| render_hint(&ctx, None)),
+        };
         let mut captures = Map::new();
         for (name, capture) in &def.capture {
             match templates.eval(capture.expr(), &ctx) {
@@ -237,15 +248,17 @@ fn scalar_fields(value: &Value) -> Map<String, Value> {
         .unwrap_or_default()
 }
 
-/// `title` with every `{{ … }}` expression shown as `…` and `{% … %}` tags dropped, e.g.
-/// `listen address … = … can be bound`; `None` when no word of text is left.
-fn title_skeleton(title: &str) -> Option<String> {
+/// The words of `title` that can be shown without what is missing: each `{{ … }}` expression
+/// that `render` can render is kept, the others are dropped with any word left as bare
+/// punctuation (`listen address {{ item.key }} = … can be bound` → `listen address can be
+/// bound`); `{% … %}` tags are dropped. `None` when no word is left.
+fn title_skeleton(title: &str, render: impl Fn(&str) -> Option<String>) -> Option<String> {
     let mut out = String::new();
     let mut rest = title;
     while let Some(start) = rest.find('{') {
-        let (open, close, shown) = match rest[start..].get(..2) {
-            Some("{{") => ("{{", "}}", "…"),
-            Some("{%") => ("{%", "%}", ""),
+        let (open, close, keep) = match rest[start..].get(..2) {
+            Some("{{") => ("{{", "}}", true),
+            Some("{%") => ("{%", "%}", false),
             _ => {
                 out.push_str(&rest[..=start]);
                 rest = &rest[start + 1..];
@@ -253,17 +266,28 @@ fn title_skeleton(title: &str) -> Option<String> {
             }
         };
         out.push_str(&rest[..start]);
-        match rest[start + open.len()..].find(close) {
-            Some(end) => {
-                out.push_str(shown);
-                rest = &rest[start + open.len() + end + close.len()..];
-            }
-            None => return None,
+        let end = rest[start + open.len()..].find(close)?;
+        let whole = &rest[start..start + open.len() + end + close.len()];
+        if keep {
+            // a missing value leaves a mark that is dropped below with the punctuation around it
+            out.push_str(&render(whole).unwrap_or_else(|| "\u{1}".into()));
         }
+        rest = &rest[whole.len() + start..];
     }
     out.push_str(rest);
-    let out = out.split_whitespace().collect::<Vec<_>>().join(" ");
-    out.chars().any(char::is_alphanumeric).then_some(out)
+    let tokens: Vec<&str> = out.split_whitespace().collect();
+    let missing = |i: usize| tokens.get(i).is_some_and(|t| t.contains('\u{1}'));
+    let words: Vec<&str> = (0..tokens.len())
+        .filter(|&i| {
+            let bare = !tokens[i].chars().any(char::is_alphanumeric);
+            !missing(i) && !(bare && (missing(i + 1) || (i > 0 && missing(i - 1))))
+        })
+        .map(|i| tokens[i])
+        .collect();
+    words
+        .iter()
+        .any(|w| w.chars().any(char::is_alphanumeric))
+        .then(|| words.join(" "))
 }
 
 #[cfg(test)]
@@ -271,15 +295,24 @@ mod tests {
     use super::title_skeleton;
 
     #[test]
-    fn skeletons_keep_the_text_of_titles_that_need_item() {
-        let skeleton = |t: &str| title_skeleton(t);
+    fn skeletons_keep_the_words_that_do_not_need_what_is_missing() {
+        let render = |expr: &str| (expr == "{{ known }}").then(|| "K".to_string());
+        let skeleton = |t: &str| title_skeleton(t, render);
         assert_eq!(
             skeleton("listen address {{ item.key }} = {{ item.address }} can be bound").as_deref(),
-            Some("listen address … = … can be bound")
+            Some("listen address can be bound")
+        );
+        assert_eq!(
+            skeleton("metasrv HTTP {{ vars.addr }} is healthy").as_deref(),
+            Some("metasrv HTTP is healthy")
+        );
+        assert_eq!(
+            skeleton("{{ known }} store {{ item.name }}/x probe").as_deref(),
+            Some("K store probe")
         );
         assert_eq!(
             skeleton("{% if item %}store {{ item.name }}{% endif %} probe").as_deref(),
-            Some("store … probe")
+            Some("store probe")
         );
         assert_eq!(skeleton("{{ item.title }}"), None);
         assert_eq!(skeleton("broken {{ item"), None);

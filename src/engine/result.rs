@@ -61,6 +61,9 @@ pub struct CheckResult {
     /// What to change, for warn/fail/error results.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// The config key this check judges, e.g. `meta_client.metasrv_addrs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
     /// Link to documentation for this check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc: Option<String>,
@@ -79,6 +82,37 @@ pub struct CheckResult {
     /// Further detail lines (lint findings, per-operation results), shown with `-v`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<String>,
+    /// Why a skipped check did not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip: Option<Skip>,
+}
+
+/// Why a check was skipped; the text report folds or groups skipped checks by it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Skip {
+    /// Its `when` is false for this config and these options: the check does not apply.
+    NotApplicable,
+    /// A check it depends on did not pass; `cause` is the instance whose failure explains it
+    /// (followed through checks that were themselves skipped for the same reason).
+    Blocked { cause: String },
+    /// Every instance of its `inputs` failed; those failures already report the cause.
+    AlreadyReported { causes: Vec<String> },
+    /// The run was interrupted before it started.
+    Interrupted,
+    /// Its `for_each` list is empty.
+    NothingToCheck,
+}
+
+impl Skip {
+    /// The instances whose failures explain this skip, if any.
+    pub fn causes(&self) -> &[String] {
+        match self {
+            Skip::Blocked { cause } => std::slice::from_ref(cause),
+            Skip::AlreadyReported { causes } => causes,
+            _ => &[],
+        }
+    }
 }
 
 /// Counts of results by status.
@@ -90,6 +124,13 @@ pub struct Counts {
     pub failed: usize,
     pub errors: usize,
     pub skipped: usize,
+    /// Skipped checks that do not apply to this config and options (part of `skipped`).
+    #[serde(default)]
+    pub not_applicable: usize,
+    /// Skipped checks whose cause is a failure reported by another check (part of `skipped`):
+    /// a failed dependency, or inputs that all failed. They are never counted as failures.
+    #[serde(default)]
+    pub blocked: usize,
 }
 
 impl Counts {
@@ -102,6 +143,8 @@ impl Counts {
             failed: sum.failed + c.failed,
             errors: sum.errors + c.errors,
             skipped: sum.skipped + c.skipped,
+            not_applicable: sum.not_applicable + c.not_applicable,
+            blocked: sum.blocked + c.blocked,
         })
     }
 
@@ -126,6 +169,11 @@ impl Counts {
                 Status::Fail => c.failed += 1,
                 Status::Error => c.errors += 1,
                 Status::Skipped => c.skipped += 1,
+            }
+            match r.skip {
+                Some(Skip::NotApplicable) => c.not_applicable += 1,
+                Some(Skip::Blocked { .. } | Skip::AlreadyReported { .. }) => c.blocked += 1,
+                _ => {}
             }
         }
         c

@@ -102,9 +102,18 @@ pub struct CheckDef {
     /// Run only when this expression is true; otherwise the check is reported skipped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub when: Option<String>,
+    /// The config key this check judges (templated), named in the report's summary line of a
+    /// failure or warning, e.g. `meta_client.metasrv_addrs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
     /// Ids of checks that must pass (or warn) first; otherwise this one is skipped with the reason.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<String>,
+    /// Ids of checks that probe this check's inputs (e.g. each endpoint of a cluster): this one
+    /// runs after them, and is skipped when every instance of them failed, because their
+    /// failures already report the cause (one cause, one report).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<String>,
     /// An expression giving a list: one instance of the check per element, bound to `item`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub for_each: Option<String>,
@@ -236,6 +245,16 @@ pub enum OutcomeKind {
     Fail,
     Warn,
     Pass,
+}
+
+impl CheckDef {
+    /// The checks this one waits for: its `depends_on`, then its `inputs`.
+    pub fn order_after(&self) -> impl Iterator<Item = &str> {
+        self.depends_on
+            .iter()
+            .chain(&self.inputs)
+            .map(String::as_str)
+    }
 }
 
 impl Outcome {

@@ -165,20 +165,26 @@ impl Validator<'_> {
         }
         let known: HashSet<&str> = seen.keys().copied().collect();
         for check in checks {
-            for (i, dep) in check.def.depends_on.iter().enumerate() {
-                if !known.contains(dep.as_str()) {
-                    let hint = did_you_mean(dep, known.iter().copied())
-                        .map(|s| format!("did you mean `{s}`?"));
-                    self.report(
-                        *check,
-                        &format!("depends_on[{i}]"),
-                        "unknown dependency",
-                        format!(
-                            "check `{}` depends on `{dep}`, which no check defines",
-                            check.def.id
-                        ),
-                        hint,
-                    );
+            let named = [
+                ("depends_on", &check.def.depends_on),
+                ("inputs", &check.def.inputs),
+            ];
+            for (field, ids) in named {
+                for (i, dep) in ids.iter().enumerate() {
+                    if !known.contains(dep.as_str()) {
+                        let hint = did_you_mean(dep, known.iter().copied())
+                            .map(|s| format!("did you mean `{s}`?"));
+                        self.report(
+                            *check,
+                            &format!("{field}[{i}]"),
+                            "unknown dependency",
+                            format!(
+                                "check `{}` names `{dep}` in `{field}`, which no check defines",
+                                check.def.id
+                            ),
+                            hint,
+                        );
+                    }
                 }
             }
         }
@@ -191,6 +197,7 @@ impl Validator<'_> {
             ("message", &def.message),
             ("hint", &def.hint),
             ("doc", &def.doc),
+            ("key", &def.key),
         ] {
             if let Some(text) = text {
                 self.template(check, field, text);
@@ -316,12 +323,7 @@ impl Validator<'_> {
     fn cycles(&mut self, checks: &[&Located<CheckDef>]) {
         let deps: HashMap<&str, Vec<&str>> = checks
             .iter()
-            .map(|c| {
-                (
-                    c.def.id.as_str(),
-                    c.def.depends_on.iter().map(String::as_str).collect(),
-                )
-            })
+            .map(|c| (c.def.id.as_str(), c.def.order_after().collect()))
             .collect();
         let mut done: HashSet<&str> = HashSet::new();
         for check in checks {
@@ -332,7 +334,7 @@ impl Validator<'_> {
                     "depends_on",
                     "dependency cycle",
                     format!("checks depend on each other: {}", cycle.join(" → ")),
-                    Some("remove one of the `depends_on` entries".into()),
+                    Some("remove one of the `depends_on` or `inputs` entries".into()),
                 );
                 return;
             }

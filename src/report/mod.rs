@@ -72,7 +72,22 @@ fn counts_phrase(counts: &Counts) -> String {
         parts.push(plural(counts.errors, "error"));
     }
     if counts.skipped > 0 {
-        parts.push(format!("{} skipped", counts.skipped));
+        let mut why = Vec::new();
+        if counts.blocked > 0 {
+            why.push(format!("{} because of a failure above", counts.blocked));
+        }
+        if counts.not_applicable > 0 {
+            why.push(format!("{} not applicable", counts.not_applicable));
+        }
+        let other = counts.skipped - counts.blocked - counts.not_applicable;
+        if other > 0 && !why.is_empty() {
+            why.push(format!("{other} other"));
+        }
+        if why.is_empty() {
+            parts.push(format!("{} skipped", counts.skipped));
+        } else {
+            parts.push(format!("{} skipped: {}", counts.skipped, why.join(", ")));
+        }
     }
     parts.join(", ")
 }

@@ -4,11 +4,13 @@ use std::io::{self, Write};
 
 use owo_colors::{OwoColorize, Style};
 
+use std::collections::HashMap;
+
 use super::{
-    advice_lines, clean, counts_phrase, display_value, evidence_lines, overall_line, verdict_line,
-    Reporter, INTERRUPTED_NOTICE,
+    clean, counts_phrase, display_value, evidence_lines, overall_line, verdict_line, Reporter,
+    INTERRUPTED_NOTICE,
 };
-use crate::engine::result::{CheckResult, Counts, Overall, RunReport, Status};
+use crate::engine::result::{CheckResult, Counts, Overall, RunReport, Skip, Status};
 
 /// Indentation of the lines under a check line.
 const INDENT: &str = "    ";
@@ -25,10 +27,21 @@ pub struct TextReporter {
 impl Reporter for TextReporter {
     fn write(&self, report: &RunReport, out: &mut dyn Write) -> io::Result<()> {
         self.write_header(report, out)?;
-        for check in &report.checks {
+        let layout = Layout::of(report);
+        for check in &layout.listed {
             self.write_check(check, out)?;
+            for skipped in layout.under(check) {
+                let line = format!("↳ skipped: {}", skipped.title);
+                writeln!(
+                    out,
+                    "{INDENT}{}",
+                    self.paint(&clean(&line), Style::new().dimmed())
+                )?;
+            }
         }
+        self.write_not_applicable(&layout.not_applicable, out)?;
         writeln!(out)?;
+        self.write_summary(report, out)?;
         if report.interrupted {
             let notice = self.paint(INTERRUPTED_NOTICE, Style::new().yellow());
             writeln!(out, "{notice}")?;
@@ -87,12 +100,7 @@ impl TextReporter {
     }
 
     fn write_check(&self, check: &CheckResult, out: &mut dyn Write) -> io::Result<()> {
-        let (symbol, style) = match check.status {
-            Status::Pass => ("✓", Style::new().green()),
-            Status::Warn => ("!", Style::new().yellow()),
-            Status::Fail | Status::Error => ("✗", Style::new().red()),
-            Status::Skipped => ("-", Style::new().dimmed()),
-        };
+        let (symbol, style) = marker(check.status);
         let verdict = format!("{symbol} {:<7}", check.status.as_str());
         let duration = format!("{:>6}", short_duration(check.duration_ms));
         let message = clean(&check.message);
@@ -109,20 +117,70 @@ impl TextReporter {
             clean(&headline)
         )?;
 
-        let advice = match check.status {
-            Status::Warn | Status::Fail | Status::Error => advice_lines(check),
-            Status::Pass | Status::Skipped => Vec::new(),
-        };
         let evidence = if self.verbose {
             evidence_lines(check)
         } else {
             Vec::new()
         };
-        let below: Vec<String> = message_lines.chain(advice).chain(evidence).collect();
+        let below: Vec<String> = message_lines.chain(evidence).collect();
         for line in clean(&below.join("\n")).lines() {
             writeln!(out, "{INDENT}{line}")?;
         }
         Ok(())
+    }
+
+    /// One line counting the checks that do not apply to this config; with `-v`, one line each.
+    fn write_not_applicable(&self, checks: &[&CheckResult], out: &mut dyn Write) -> io::Result<()> {
+        if checks.is_empty() {
+            return Ok(());
+        }
+        let n = checks.len();
+        let (noun, verb) = if n == 1 {
+            ("check", "does")
+        } else {
+            ("checks", "do")
+        };
+        if !self.verbose {
+            let line =
+                format!("  {n} {noun} {verb} not apply to this config and options (-v lists them)");
+            return writeln!(out, "{}", self.paint(&line, Style::new().dimmed()));
+        }
+        writeln!(
+            out,
+            "  {n} {noun} {verb} not apply to this config and options:"
+        )?;
+        for check in checks {
+            let line = format!("  - {} ({})", check.title, check.message);
+            writeln!(out, "{}", self.paint(&clean(&line), Style::new().dimmed()))?;
+        }
+        Ok(())
+    }
+
+    /// The end-of-run summary: each failure, error and warning on one line (check, key, what is
+    /// wrong) with its fix under it; nothing when every check passed.
+    fn write_summary(&self, report: &RunReport, out: &mut dyn Write) -> io::Result<()> {
+        let problems: Vec<&CheckResult> = report
+            .checks
+            .iter()
+            .filter(|c| matches!(c.status, Status::Fail | Status::Error | Status::Warn))
+            .collect();
+        if problems.is_empty() {
+            return Ok(());
+        }
+        writeln!(out, "{}", self.paint("Summary", Style::new().bold()))?;
+        for check in problems {
+            let (symbol, style) = marker(check.status);
+            let what = check.message.lines().next().unwrap_or_default();
+            let line = match &check.key {
+                Some(key) => format!("{} ({key}): {what}", check.instance),
+                None => format!("{}: {what}", check.instance),
+            };
+            writeln!(out, "{} {}", self.paint(symbol, style), clean(&line))?;
+            for line in fix_lines(check) {
+                writeln!(out, "{INDENT}{}", clean(&line))?;
+            }
+        }
+        writeln!(out)
     }
 
     fn write_cluster_summary(&self, reports: &[RunReport], out: &mut dyn Write) -> io::Result<()> {
@@ -173,4 +231,94 @@ fn short_duration(duration_ms: f64) -> String {
     } else {
         format!("{:.1}s", duration_ms / 1000.0)
     }
+}
+
+/// The symbol and colour of a status.
+fn marker(status: Status) -> (&'static str, Style) {
+    match status {
+        Status::Pass => ("✓", Style::new().green()),
+        Status::Warn => ("!", Style::new().yellow()),
+        Status::Fail | Status::Error => ("✗", Style::new().red()),
+        Status::Skipped => ("-", Style::new().dimmed()),
+    }
+}
+
+/// The lines under a problem in the summary: its hint as `fix:` (a hint line starting with
+/// `$ ` is a command, shown on its own line without the `$ `, ready to copy), then its doc.
+fn fix_lines(check: &CheckResult) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(hint) = &check.hint {
+        for (i, line) in hint.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+            lines.push(match (line.strip_prefix("$ "), i) {
+                (Some(command), _) => format!("    {command}"),
+                (None, 0) => format!("fix: {line}"),
+                (None, _) => format!("     {line}"),
+            });
+        }
+    }
+    lines.extend(check.doc.iter().map(|doc| format!("doc: {doc}")));
+    lines
+}
+
+/// Which checks the main list shows, which are folded under the failure that caused them, and
+/// which do not apply.
+struct Layout<'a> {
+    listed: Vec<&'a CheckResult>,
+    /// Skipped checks by the instance they are shown under.
+    under: HashMap<&'a str, Vec<&'a CheckResult>>,
+    not_applicable: Vec<&'a CheckResult>,
+}
+
+impl<'a> Layout<'a> {
+    fn of(report: &'a RunReport) -> Self {
+        let by_instance: HashMap<&str, &CheckResult> = report
+            .checks
+            .iter()
+            .map(|c| (c.instance.as_str(), c))
+            .collect();
+        let mut layout = Layout {
+            listed: Vec::new(),
+            under: HashMap::new(),
+            not_applicable: Vec::new(),
+        };
+        for check in &report.checks {
+            if check.skip == Some(Skip::NotApplicable) {
+                layout.not_applicable.push(check);
+            } else if let Some(anchor) = anchor(check, &by_instance) {
+                layout.under.entry(anchor).or_default().push(check);
+            } else {
+                layout.listed.push(check);
+            }
+        }
+        layout
+    }
+
+    fn under(&self, check: &CheckResult) -> &[&'a CheckResult] {
+        self.under
+            .get(check.instance.as_str())
+            .map_or(&[], Vec::as_slice)
+    }
+}
+
+/// The listed check a skipped `check` is shown under: the last of its causes in this report,
+/// followed through causes that were themselves skipped because of another failure.
+fn anchor<'a>(
+    check: &CheckResult,
+    by_instance: &HashMap<&'a str, &'a CheckResult>,
+) -> Option<&'a str> {
+    let mut current = check;
+    // causes always ran before the checks they explain, so the chain is short and acyclic;
+    // the bound only guards against a hand-made report
+    for _ in 0..by_instance.len() {
+        let causes = current.skip.as_ref().map(Skip::causes).unwrap_or_default();
+        let (&instance, &cause) = causes
+            .iter()
+            .rev()
+            .find_map(|c| by_instance.get_key_value(c.as_str()))?;
+        if cause.skip.as_ref().is_none_or(|s| s.causes().is_empty()) {
+            return Some(instance);
+        }
+        current = cause;
+    }
+    None
 }

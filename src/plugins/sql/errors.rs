@@ -75,8 +75,8 @@ pub(super) fn greptimedb_wait(
                 t.as_secs()
             ),
             (Some(Silence::BlackHoled), None) => "store_addrs[0] sets no connect_timeout, the \
-                 only connect limit of metasrv's PostgreSQL driver (tokio-postgres; GreptimeDB's \
-                 backend_client.connect_timeout is used for etcd only): metasrv waits for the \
+                 only connect limit of metasrv's PostgreSQL driver (tokio-postgres; GreptimeDB 1.3 \
+                 reads backend_client.connect_timeout nowhere): metasrv waits for the \
                  operating system's TCP connect timeout on each host (about 2 minutes on Linux); \
                  add connect_timeout=<seconds> to store_addrs[0]"
                 .into(),
@@ -94,7 +94,7 @@ pub(super) fn greptimedb_wait(
         Backend::MysqlStore => {
             let pool = "metasrv's MySQL pool (sqlx `MySqlPool::connect_with`, default options)";
             let after = "then metasrv exits at start-up (PoolTimedOut); no GreptimeDB key \
-                 changes that limit (backend_client.connect_timeout is used for etcd only)";
+                 changes that limit (GreptimeDB 1.3 reads backend_client.connect_timeout nowhere)";
             match silence {
                 Some(Silence::Refused) => format!(
                     "{pool} retries a refused connection until sqlx's default acquire_timeout of \

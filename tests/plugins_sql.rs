@@ -19,6 +19,7 @@ use crate::common;
 use common::steps::{closed_port, run_cleanup, run_step, step, TestCx};
 use futures::FutureExt;
 use greptime_self_test::config::Component;
+use greptime_self_test::plugins::answer::{AnswerDeadline, Silence};
 use greptime_self_test::plugins::{CleanupRegistry, ErrorKind, StepError, StepOutput};
 use serde_json::{json, Value};
 use sqlx::mysql::MySqlConnection;
@@ -369,54 +370,316 @@ fn params_are_strict() {
         .is_ok());
 }
 
-/// A server that accepts TCP connections and never says a word: connecting must time out
-/// within the step's budget (or the connection string's connect_timeout), as a Timeout.
-#[tokio::test]
-async fn silent_servers_time_out() {
+// ------------------------------------------------------------------------------------------
+// Silent stores: the first-answer deadline
+
+/// The first-answer deadline of these tests (`--answer-timeout 1s`).
+const ANSWER: Duration = Duration::from_secs(1);
+
+/// The longest a verdict within a first-answer deadline of `deadline` may take.
+fn within_deadline(deadline: Duration) -> Duration {
+    deadline.mul_f64(1.2) + Duration::from_millis(500)
+}
+
+/// A server on 127.0.0.1 that hands every connection it accepts to `answer`; its port.
+async fn serve<F, Fut>(answer: F) -> u16
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let _held = tokio::spawn(async move {
-        let mut open = Vec::new();
+    tokio::spawn(async move {
         while let Ok((socket, _)) = listener.accept().await {
-            open.push(socket);
+            tokio::spawn(answer(socket));
         }
     });
-    let run_id = format!("silent-{}", uid());
-    for (backend, scheme) in [(MY, "mysql"), (PG, "postgresql")] {
-        let url = format!("{scheme}://u:secret-pw@127.0.0.1:{port}/db");
-        let started = std::time::Instant::now();
-        let e = run_within(
-            "sql.connect",
-            store_params(backend, &url, json!({})),
-            &run_id,
-            false,
-            Duration::from_millis(1500),
-        )
-        .await
-        .unwrap_err();
-        assert_eq!(e.kind, ErrorKind::Timeout, "{}", text(&e));
-        assert_mentions(&e.message, &[&format!("127.0.0.1:{port}")]);
-        assert!(
-            started.elapsed() < Duration::from_millis(1500),
-            "the step overran its deadline"
-        );
-        assert_no_password(&e, "secret-pw");
+    port
+}
+
+/// Holds a connection open without a word.
+async fn say_nothing(socket: tokio::net::TcpStream) {
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    drop(socket);
+}
+
+/// Answers a PostgreSQL SSLRequest with `S` (TLS accepted), then says nothing more.
+async fn agree_to_tls_then_stall(mut socket: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut request = [0u8; 8];
+    if socket.read_exact(&mut request).await.is_ok() && request[4..] == [0x04, 0xd2, 0x16, 0x2f] {
+        let _ = socket.write_all(b"S").await;
     }
-    let e = run_within(
+    say_nothing(socket).await;
+}
+
+/// A port on 127.0.0.1 whose connections are never answered, not even with a SYN-ACK: a
+/// listener with a backlog of 0, its accept queue filled by one connection and never
+/// accepted, so that Linux drops every further SYN. The returned sockets must live as long
+/// as the port is used.
+async fn black_holed() -> (u16, tokio::net::TcpListener, std::net::TcpStream) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let filler = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).unwrap();
+    assert!(
+        std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_err(),
+        "the full accept queue should drop further connections"
+    );
+    (addr.port(), listener, filler)
+}
+
+/// Runs `sql.connect` with a first-answer deadline of `answer` (`--answer-timeout`) and a
+/// budget of `budget`; the error and how long the verdict took.
+async fn connect_silently(
+    backend: &str,
+    store_addr: &str,
+    answer: Option<Duration>,
+    budget: Duration,
+) -> (StepError, Duration) {
+    let mut cx = TestCx::new(Component::Metasrv, &format!("silent-{}", uid()))
+        .budget(budget)
+        .build();
+    if let Some(answer) = answer {
+        cx = cx.with_answer(AnswerDeadline::from_run(answer));
+    }
+    let started = std::time::Instant::now();
+    let result = run_step(
         "sql.connect",
-        store_params(
+        store_params(backend, store_addr, json!({})),
+        &cx,
+    )
+    .await;
+    let took = started.elapsed();
+    match result {
+        Ok(out) => panic!("sql.connect to {store_addr} passed: {}", out.value),
+        Err(e) => {
+            assert_no_password(&e, "secret-pw");
+            (e, took)
+        }
+    }
+}
+
+/// Asserts the kind, the silence and the words of a verdict on a silent store.
+fn assert_silence(e: &StepError, kind: ErrorKind, silence: Silence, needles: &[&str]) {
+    assert_eq!(e.kind, kind, "{}", text(e));
+    assert_eq!(e.silence, Some(silence), "{}", text(e));
+    assert_mentions(&text(e), needles);
+}
+
+/// A server that accepts the connection and never says a word is judged within the
+/// first-answer deadline, whatever the step's budget, and the verdict says what metasrv would
+/// do: its MySQL pool gives up after sqlx's 30 s, its PostgreSQL driver never does.
+#[tokio::test]
+async fn silent_servers_are_judged_within_the_answer_deadline() {
+    let port = serve(say_nothing).await;
+    for (backend, scheme, greptimedb) in [
+        (MY, "mysql", "default acquire_timeout of 30s"),
+        (
             PG,
-            &format!("host=127.0.0.1 port={port} user=u connect_timeout=1"),
-            json!({}),
+            "postgresql",
+            "waits for the start-up with no time limit",
         ),
-        &run_id,
-        false,
-        Duration::from_secs(10),
+    ] {
+        let url = format!("{scheme}://u:secret-pw@127.0.0.1:{port}/db");
+        let (e, took) =
+            connect_silently(backend, &url, Some(ANSWER), Duration::from_secs(20)).await;
+        assert_silence(
+            &e,
+            ErrorKind::Timeout,
+            Silence::AcceptedSilent,
+            &[
+                &format!("127.0.0.1:{port} accepted the connection but sent no answer"),
+                "within 1s (`--answer-timeout`)",
+                greptimedb,
+                "no GreptimeDB key",
+            ],
+        );
+        assert!(took < within_deadline(ANSWER), "{backend}: {took:?}");
+    }
+
+    // A smaller connect_timeout in the connection string caps the default 5 s deadline, and
+    // the verdict says that it bounds only metasrv's TCP connect.
+    let keywords =
+        format!("host=127.0.0.1 port={port} user=u password=secret-pw connect_timeout=1");
+    let (e, took) = connect_silently(PG, &keywords, None, Duration::from_secs(20)).await;
+    assert_silence(
+        &e,
+        ErrorKind::Timeout,
+        Silence::AcceptedSilent,
+        &[
+            "within 1s (`connect_timeout=1` of store_addrs[0]",
+            "connect_timeout=1 of store_addrs[0] bounds the TCP connect only",
+        ],
+    );
+    assert!(took < within_deadline(Duration::from_secs(1)), "{took:?}");
+
+    // A step budget shorter than the deadline ends the wait first, and says so.
+    let url = format!("postgresql://u:secret-pw@127.0.0.1:{port}/db");
+    let (e, took) = connect_silently(PG, &url, None, Duration::from_millis(1500)).await;
+    assert_silence(
+        &e,
+        ErrorKind::Timeout,
+        Silence::AcceptedSilent,
+        &["what is left of the check's timeout"],
+    );
+    assert!(took < Duration::from_millis(1500), "{took:?}");
+}
+
+/// A PostgreSQL server that agrees to TLS and then stalls the handshake is named as such.
+#[tokio::test]
+async fn pg_a_stalled_tls_handshake_is_named() {
+    let port = serve(agree_to_tls_then_stall).await;
+    let url = format!("postgresql://u:secret-pw@127.0.0.1:{port}/db?sslmode=require");
+    let (e, took) = connect_silently(PG, &url, Some(ANSWER), Duration::from_secs(20)).await;
+    assert_silence(
+        &e,
+        ErrorKind::Timeout,
+        Silence::TlsStalled,
+        &["did not answer the TLS handshake within 1s"],
+    );
+    assert!(took < within_deadline(ANSWER), "{took:?}");
+}
+
+/// A closed port is judged at once, refused, with what metasrv does about it: its MySQL pool
+/// retries for 30 s, its PostgreSQL driver gives up (or tries the next host).
+#[tokio::test]
+async fn refused_connections_are_judged_at_once() {
+    let port = closed_port();
+    for (backend, scheme, greptimedb) in [
+        (
+            MY,
+            "mysql",
+            "retries a refused connection until sqlx's default acquire_timeout of 30s",
+        ),
+        (PG, "postgresql", "gives up on a refused host at once"),
+    ] {
+        let url = format!("{scheme}://u:secret-pw@127.0.0.1:{port}/db");
+        let (e, took) =
+            connect_silently(backend, &url, Some(ANSWER), Duration::from_secs(20)).await;
+        assert_silence(
+            &e,
+            ErrorKind::Unreachable,
+            Silence::Refused,
+            &["connection refused", greptimedb],
+        );
+        assert!(took < ANSWER, "{backend}: {took:?}");
+    }
+}
+
+/// A port that answers no SYN is judged black-holed within the deadline; without a
+/// connect_timeout, metasrv's PostgreSQL driver would wait for the kernel.
+#[tokio::test]
+async fn black_holed_servers_are_named() {
+    let (port, _listener, _filler) = black_holed().await;
+    for (backend, scheme, greptimedb) in [
+        (MY, "mysql", "default acquire_timeout of 30s"),
+        (PG, "postgresql", "sets no connect_timeout"),
+    ] {
+        let url = format!("{scheme}://u:secret-pw@127.0.0.1:{port}/db");
+        let (e, took) =
+            connect_silently(backend, &url, Some(ANSWER), Duration::from_secs(20)).await;
+        assert_silence(
+            &e,
+            ErrorKind::Timeout,
+            Silence::BlackHoled,
+            &[
+                "did not answer the TCP connection within 1s",
+                "black-holed",
+                greptimedb,
+            ],
+        );
+        assert!(took < within_deadline(ANSWER), "{backend}: {took:?}");
+    }
+}
+
+/// Several PostgreSQL hosts that all stay silent are judged within one deadline, not one per
+/// host, and every host is named.
+#[tokio::test]
+async fn pg_hosts_all_silent_are_judged_within_one_deadline() {
+    let silent = [serve(say_nothing).await, serve(say_nothing).await];
+    let (dark, _listener, _filler) = black_holed().await;
+    let ports = [silent[0], silent[1], dark];
+    let keywords = format!(
+        "host=127.0.0.1,127.0.0.1,127.0.0.1 port={},{},{} user=u password=secret-pw",
+        ports[0], ports[1], ports[2]
+    );
+    let (e, took) = connect_silently(PG, &keywords, Some(ANSWER), Duration::from_secs(20)).await;
+    // The last host's verdict, as tokio-postgres reports the last error, the others listed.
+    assert_silence(
+        &e,
+        ErrorKind::Timeout,
+        Silence::BlackHoled,
+        &[
+            &format!("127.0.0.1:{dark} did not answer the TCP connection"),
+            &format!("also tried 127.0.0.1:{} accepted the connection", silent[0]),
+            &format!("127.0.0.1:{} accepted the connection", silent[1]),
+        ],
+    );
+    assert!(took < within_deadline(ANSWER), "{took:?}");
+}
+
+/// `url` with its host and port replaced by 127.0.0.1 and each of `ports`, in order.
+fn with_hosts(url: &str, ports: &[u16]) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (userinfo, hostpath) = rest.split_once('@').unwrap();
+    let path = hostpath.split_once('/').map_or("", |(_, p)| p);
+    let hosts: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+    format!("{scheme}://{userinfo}@{}/{path}", hosts.join(","))
+}
+
+/// Hosts are tried at once but taken in order, as tokio-postgres tries them: a refused first
+/// host is passed over with a note (metasrv moves on too), a silent one fails the check
+/// (metasrv would wait on it forever and never reach the healthy host).
+#[tokio::test]
+async fn pg_a_silent_first_host_holds_metasrv_and_a_refused_one_does_not() {
+    let (rw,) = need!("GST_PG_RW_URL");
+    let password = password_of(&rw);
+    let real = port_of(&rw);
+    let pg = Scenario::pg(format!("pg-hosts-{}", uid()));
+
+    let refused = closed_port();
+    let out = pg
+        .ok(
+            "sql.connect",
+            pg.params(&with_hosts(&rw, &[refused, real]), json!({})),
+        )
+        .await;
+    assert_eq!(out["endpoint"], format!("127.0.0.1:{real}"));
+    let notes = out["notes"].to_string();
+    assert_mentions(
+        &notes,
+        &[
+            &format!("cannot connect to 127.0.0.1:{refused}: connection refused"),
+            &format!("metasrv, too, moves on and connects to 127.0.0.1:{real}"),
+        ],
+    );
+
+    let silent = serve(say_nothing).await;
+    let mut cx = TestCx::new(Component::Metasrv, &pg.run_id)
+        .budget(Duration::from_secs(20))
+        .build();
+    cx = cx.with_answer(AnswerDeadline::from_run(ANSWER));
+    let started = std::time::Instant::now();
+    let e = run_step(
+        "sql.connect",
+        pg.params(&with_hosts(&rw, &[silent, real]), json!({})),
+        &cx,
     )
     .await
     .unwrap_err();
-    assert_eq!(e.kind, ErrorKind::Timeout);
-    assert_mentions(&e.message, &["connect_timeout=1"]);
+    assert_silence(
+        &e,
+        ErrorKind::Timeout,
+        Silence::AcceptedSilent,
+        &[
+            &format!("127.0.0.1:{silent} accepted the connection"),
+            &format!("never reaching 127.0.0.1:{real}"),
+        ],
+    );
+    assert!(started.elapsed() < within_deadline(ANSWER));
+    assert_no_password(&e, &password);
 }
 
 /// The connection faults every backend must name, connecting as `rw` otherwise: nothing

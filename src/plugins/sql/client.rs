@@ -1,7 +1,7 @@
 //! The connection every `sql.*` step works on ([`SqlConnection`]): connecting with
 //! `store_addrs[0]` and `[backend_tls]` as metasrv does (checks shared by both stores here, the
-//! rest in `pg_connect.rs` and `my_connect.rs`), and running statements within the step's
-//! deadline.
+//! rest in `pg_connect.rs` and `my_connect.rs`) under the first-answer deadline
+//! ([`first_attempt`]), and running statements within the step's deadline.
 
 use std::future::Future;
 use std::time::Duration;
@@ -9,11 +9,13 @@ use std::time::Duration;
 use futures::TryFutureExt;
 
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
-use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
 use sqlx::{ConnectOptions, Connection, Executor, Row};
 
 use super::errors::Attempt;
+use super::pg_witness::pg_first_answer;
 use super::{my_connect, pg_connect, Backend, BackendTls, StoreParams, TlsMode};
+use crate::plugins::answer::{first_answer, AnswerDeadline, Witness};
 use crate::plugins::{human, StepCx, StepError};
 
 /// An open connection.
@@ -56,7 +58,9 @@ impl ConnectOpts {
         match attempt(self, limit).await {
             Ok(conn) => Ok(conn),
             Err(Attempt::Failed(e)) => Err(format!("cannot reconnect: {e}")),
-            Err(Attempt::TimedOut(_)) => Err(format!("cannot reconnect within {}", human(limit))),
+            Err(Attempt::TimedOut(_) | Attempt::Silent(_)) => {
+                Err(format!("cannot reconnect within {}", human(limit)))
+            }
         }
     }
 }
@@ -158,6 +162,53 @@ fn check_tls_files(backend: Backend, tls: &BackendTls) -> Result<(), StepError> 
         }
     }
     Ok(())
+}
+
+/// The first-answer deadline of a connection: the run's (`cx.answer`), capped by a smaller
+/// limit of metasrv's own (`cap`: what names it, and its value), and by the time the step has
+/// left.
+pub(super) fn answer_deadline(cx: &StepCx, cap: Option<(String, Duration)>) -> AnswerDeadline {
+    let mut deadline = cx.answer.clone();
+    if let Some((set_by, limit)) = cap {
+        if limit < deadline.limit {
+            deadline = AnswerDeadline { limit, set_by };
+        }
+    }
+    let left = budget(cx);
+    if left < deadline.limit {
+        deadline = AnswerDeadline {
+            limit: left,
+            set_by: "what is left of the check's timeout".into(),
+        };
+    }
+    deadline
+}
+
+/// Opens a first connection with `opts` under `deadline`: a server that has not completed the
+/// connection by then is judged silent, with the kind of silence a witness at `addr`
+/// (`host:port`, `None` for a Unix socket) saw. Nothing is retried.
+pub(super) async fn first_attempt(
+    opts: &ConnectOpts,
+    deadline: &AnswerDeadline,
+    addr: Option<&str>,
+) -> Result<SqlConn, Attempt> {
+    let answered = match opts {
+        ConnectOpts::Pg(opts) => {
+            let tls = !matches!(opts.get_ssl_mode(), PgSslMode::Disable);
+            let connect = opts.connect();
+            pg_first_answer(deadline, addr, tls, connect)
+                .await
+                .map(|r| r.map(SqlConn::Pg))
+        }
+        ConnectOpts::My(opts) => first_answer(deadline, addr.map(Witness::plain), opts.connect())
+            .await
+            .map(|r| r.map(SqlConn::My)),
+    };
+    match answered {
+        Ok(Ok(conn)) => Ok(conn),
+        Ok(Err(e)) => Err(Attempt::Failed(e)),
+        Err(no) => Err(Attempt::Silent(no)),
+    }
 }
 
 /// Opens one connection with `opts` within `limit`.

@@ -9,17 +9,21 @@ use sqlx::mysql::MySqlDatabaseError;
 use sqlx::postgres::PgDatabaseError;
 
 use super::{Backend, BackendTls};
+use crate::plugins::answer::{NoAnswer, Silence};
 use crate::plugins::{human, StepError};
 
 /// A failed connection attempt.
 pub(super) enum Attempt {
     Failed(sqlx::Error),
+    /// The server gave no answer within the first-answer deadline.
+    Silent(NoAnswer),
+    /// A later connection (not the first) did not complete within its limit.
     TimedOut(Duration),
 }
 
 impl Attempt {
     /// The step error of a failed attempt; `connect_timeout` is the connection string's, to
-    /// name it when it was the limit.
+    /// say what metasrv would do.
     pub(super) fn into_step_error(
         self,
         ctx: &ErrCtx,
@@ -27,22 +31,76 @@ impl Attempt {
     ) -> StepError {
         match self {
             Attempt::Failed(e) => connect_error(&e, ctx),
-            Attempt::TimedOut(limit) => {
-                let by_setting = connect_timeout.is_some_and(|t| t <= limit);
-                let message = if by_setting {
-                    format!(
-                        "no connection to {} within connect_timeout={} of store_addrs",
-                        ctx.endpoint,
-                        limit.as_secs()
-                    )
-                } else {
-                    format!("no connection to {} within {}", ctx.endpoint, human(limit))
+            Attempt::Silent(mut no) => {
+                no.endpoint = ctx.endpoint.to_string();
+                let what = match ctx.backend {
+                    Backend::PostgresStore => "the PostgreSQL connection start-up",
+                    Backend::MysqlStore => "the MySQL connection handshake",
                 };
-                StepError::timeout(message).with_hint(format!(
-                    "nothing completed the {} handshake: a firewall may drop the packets, the \
-                     host may be down, or the server is overloaded",
-                    ctx.backend.product()
-                ))
+                let greptimedb = greptimedb_wait(ctx.backend, no.silence, connect_timeout);
+                no.into_error(what, &greptimedb)
+            }
+            Attempt::TimedOut(limit) => StepError::timeout(format!(
+                "no connection to {} within {}",
+                ctx.endpoint,
+                human(limit)
+            ))
+            .with_hint(format!(
+                "nothing completed the {} handshake: a firewall may drop the packets, the host \
+                 may be down, or the server is overloaded",
+                ctx.backend.product()
+            )),
+        }
+    }
+}
+
+/// What metasrv itself does when the store meets it with `silence`, as its drivers are set
+/// up in GreptimeDB 1.3 (`src/meta-srv/src/bootstrap.rs`, `src/meta-srv/src/utils/postgres.rs`
+/// and `mysql.rs`): the sentence a verdict on a silent store ends with.
+pub(super) fn greptimedb_wait(
+    backend: Backend,
+    silence: Option<Silence>,
+    connect_timeout: Option<Duration>,
+) -> String {
+    match backend {
+        Backend::PostgresStore => match (silence, connect_timeout) {
+            (Some(Silence::Refused), _) => "metasrv's PostgreSQL driver (tokio-postgres) gives \
+                 up on a refused host at once and tries the next host of store_addrs[0]; with \
+                 none left, metasrv exits at start-up"
+                .into(),
+            (Some(Silence::BlackHoled), Some(t)) => format!(
+                "metasrv's PostgreSQL driver (tokio-postgres) gives up on this host after \
+                 connect_timeout={} of store_addrs[0] (it bounds each TCP connect) and tries \
+                 the next host; with none left, metasrv exits at start-up",
+                t.as_secs()
+            ),
+            (Some(Silence::BlackHoled), None) => "store_addrs[0] sets no connect_timeout, the \
+                 only connect limit of metasrv's PostgreSQL driver (tokio-postgres; GreptimeDB 1.3 \
+                 reads backend_client.connect_timeout nowhere): metasrv waits for the \
+                 operating system's TCP connect timeout on each host (about 2 minutes on Linux); \
+                 add connect_timeout=<seconds> to store_addrs[0]"
+                .into(),
+            (_, t) => format!(
+                "once TCP is connected, metasrv's PostgreSQL driver (tokio-postgres) waits for \
+                 the start-up with no time limit: {} the TCP connect only, GreptimeDB sets no \
+                 timeout on its deadpool-postgres pool, and no GreptimeDB key sets one, so \
+                 metasrv would hang at start-up on this host",
+                match t {
+                    Some(t) => format!("connect_timeout={} of store_addrs[0] bounds", t.as_secs()),
+                    None => "a connect_timeout in store_addrs[0] would bound".into(),
+                }
+            ),
+        },
+        Backend::MysqlStore => {
+            let pool = "metasrv's MySQL pool (sqlx `MySqlPool::connect_with`, default options)";
+            let after = "then metasrv exits at start-up (PoolTimedOut); no GreptimeDB key \
+                 changes that limit (GreptimeDB 1.3 reads backend_client.connect_timeout nowhere)";
+            match silence {
+                Some(Silence::Refused) => format!(
+                    "{pool} retries a refused connection until sqlx's default acquire_timeout of \
+                     30s, {after}"
+                ),
+                _ => format!("{pool} waits up to sqlx's default acquire_timeout of 30s, {after}"),
             }
         }
     }
@@ -205,14 +263,16 @@ fn io_error(e: &io::Error, ctx: &ErrCtx) -> StepError {
         return tls_error(&text, ctx);
     }
     match e.kind() {
-        io::ErrorKind::ConnectionRefused => {
-            StepError::unreachable(format!("cannot connect to {endpoint}: connection refused"))
+        io::ErrorKind::ConnectionRefused => StepError {
+            silence: Some(Silence::Refused),
+            ..StepError::unreachable(format!("cannot connect to {endpoint}: connection refused"))
                 .with_hint(format!(
-                    "nothing listens on {endpoint}; is {} running, and are host and port in \
-             store_addrs right?",
-                    ctx.backend.product()
+                    "nothing listens on {endpoint} (is {} running, and are host and port in \
+                     store_addrs right?); {}",
+                    ctx.backend.product(),
+                    greptimedb_wait(ctx.backend, Some(Silence::Refused), None)
                 ))
-        }
+        },
         io::ErrorKind::TimedOut => StepError::timeout(format!(
             "cannot connect to {endpoint}: connection timed out"
         ))

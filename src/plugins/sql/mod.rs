@@ -28,6 +28,7 @@ mod my_privileges;
 mod my_session;
 mod pg_connect;
 mod pg_privileges;
+mod pg_witness;
 mod privileges;
 mod sql_text;
 

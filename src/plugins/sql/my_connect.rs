@@ -16,12 +16,19 @@
 //! The client certificate and key are added when both are set and the mode is not
 //! `disable`. An empty `ca_cert_path` with `verify_*` makes metasrv's connection fail (sqlx
 //! cannot read the file ``); that is `Misconfigured` here.
+//!
+//! metasrv opens a pool (`MySqlPool::connect_with`, sqlx's default options), which retries a
+//! refused connection and waits for a silent server up to sqlx's default `acquire_timeout` of
+//! 30 s. Here one connection is made, never retried, under the first-answer deadline
+//! (`--answer-timeout`, default 5 s; no GreptimeDB key sets a MySQL connect timeout to cap it),
+//! and a server that has not answered by then is judged silent, with the kind of silence a
+//! plain witness connection saw.
 
 use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
 use sqlx::ConnectOptions;
 use tokio::time::Instant;
 
-use super::client::{attempt, budget, ConnectOpts, SqlConnection};
+use super::client::{answer_deadline, budget, first_attempt, ConnectOpts, SqlConnection};
 use super::errors::{db_code, Attempt, ErrCtx};
 use super::{Backend, StoreParams, TlsMode};
 use crate::notation::endpoint::join_host_port;
@@ -109,8 +116,12 @@ pub(super) async fn connect(store: &StoreParams, cx: &StepCx) -> Result<SqlConne
         tls_in_use: !matches!(effective, MySqlSslMode::Disabled),
     };
 
+    // metasrv's pool waits up to sqlx's default acquire_timeout (30 s), which no GreptimeDB
+    // key sets: the run's first-answer deadline applies uncapped.
+    let deadline = answer_deadline(cx, None);
+    let witness = opts.get_socket().is_none().then_some(endpoint.as_str());
     let started = Instant::now();
-    match attempt(&ConnectOpts::My(Box::new(opts.clone())), budget(cx)).await {
+    match first_attempt(&ConnectOpts::My(Box::new(opts.clone())), &deadline, witness).await {
         Ok(conn) => Ok(SqlConnection {
             conn,
             opts: ConnectOpts::My(Box::new(opts)),

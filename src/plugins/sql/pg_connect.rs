@@ -19,12 +19,19 @@
 //! `InvalidDnsNameError` when TLS may be attempted (#7734); that is `Misconfigured` here.
 //!
 //! Where sqlx differs from tokio-postgres, the closest equivalent is used:
-//! * several hosts are tried in order, one connection each (tokio-postgres does the same);
-//!   `load_balance_hosts=random` is not honoured;
+//! * several hosts are tried at once, under one first-answer deadline, and their results taken
+//!   in the order tokio-postgres tries them: the first host that connects is used, a host that
+//!   failed before it is named in a note, and one that accepted the connection and stayed
+//!   silent fails the check (tokio-postgres would wait on it with no limit and never reach the
+//!   next); `load_balance_hosts=random` is not honoured;
 //! * `hostaddr` is connected to directly, so with `verify_full` the certificate must name
 //!   the address rather than `host`;
-//! * `connect_timeout` bounds the whole connection (TCP, TLS, authentication) rather than
-//!   the TCP connect alone;
+//! * the whole connection (TCP, TLS, authentication) runs under the first-answer deadline
+//!   (`--answer-timeout`, default 5 s), capped by `connect_timeout` when that is smaller;
+//!   tokio-postgres applies `connect_timeout` to each TCP connect alone and waits for the rest
+//!   with no limit. A host that has not connected by then is judged silent, with the kind of
+//!   silence a witness connection saw (`pg_witness.rs`): refused, black-holed, accepted but
+//!   silent, or TLS handshake stalled after the server agreed to TLS;
 //! * `sslnegotiation=direct` (PostgreSQL 17) is negotiated with an SSLRequest instead;
 //! * `options` must be `-c name=value` settings; `channel_binding` and the keepalive keys are
 //!   accepted and ignored;
@@ -37,15 +44,20 @@
 //! * sqlx's "accept any certificate" verifier still checks the handshake signature, which
 //!   metasrv's does not.
 
+use std::time::Duration;
+
+use futures::stream::{FuturesOrdered, StreamExt};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
 use sqlx::ConnectOptions;
 use tokio::time::Instant;
 
-use super::client::{attempt, budget, ConnectOpts, SqlConn, SqlConnection};
+use super::client::{answer_deadline, first_attempt, ConnectOpts, SqlConn, SqlConnection};
 use super::errors::{Attempt, ErrCtx};
 use super::{Backend, BackendTls, StoreParams, TlsMode};
 use crate::notation::conninfo::{Form, PgConnInfo, PgHost, PgTarget, SslMode, TargetSessionAttrs};
-use crate::plugins::{millis, StepCx, StepError};
+use crate::notation::endpoint::join_host_port;
+use crate::plugins::answer::{AnswerDeadline, Silence};
+use crate::plugins::{millis, ErrorKind, StepCx, StepError};
 
 /// `application_name` sent to PostgreSQL unless the connection string sets one, so a DBA can
 /// tell the self-test's sessions apart.
@@ -155,91 +167,191 @@ pub(super) async fn connect(store: &StoreParams, cx: &StepCx) -> Result<SqlConne
         ),
     };
 
+    // Every host is tried at once under one first-answer deadline, so that hosts which all
+    // stay silent are judged within one deadline, not one each; the hosts' results are then
+    // taken in order, as tokio-postgres tries them.
+    let deadline = answer_deadline(
+        cx,
+        info.connect_timeout.map(|t| {
+            (
+                format!(
+                    "`connect_timeout={}` of store_addrs[0], metasrv's limit on each TCP connect",
+                    t.as_secs()
+                ),
+                t,
+            )
+        }),
+    );
+    let mut hosts: FuturesOrdered<_> = targets
+        .iter()
+        .map(|target| connect_host(&info, target, tls, &option_pairs, &deadline))
+        .collect();
     let mut failures: Vec<(String, StepError)> = Vec::new();
-    for target in &targets {
-        let endpoint = target.display();
-        let ssl_mode = match (info.sslmode, tls.mode) {
-            (SslMode::Disable, _) => PgSslMode::Disable,
-            (_, TlsMode::VerifyCa) => PgSslMode::VerifyCa,
-            (_, TlsMode::VerifyFull) => PgSslMode::VerifyFull,
-            (SslMode::Prefer, _) => PgSslMode::Prefer,
-            (SslMode::Require, _) => PgSslMode::Require,
-        };
-        let opts = pg_options(&info, target, tls, ssl_mode, &option_pairs);
-        let (user, database) = (
-            opts.get_username().to_string(),
-            opts.get_database().map(str::to_string),
-        );
-        let ctx = ErrCtx {
-            backend: Backend::PostgresStore,
-            endpoint: &endpoint,
-            user: &user,
-            database: database.as_deref(),
-            password_given: info.password.is_some(),
-            tls,
-            tls_in_use: info.sslmode != SslMode::Disable,
-        };
-        let limit = |cx: &StepCx| {
-            info.connect_timeout
-                .map_or(budget(cx), |t| t.min(budget(cx)))
-        };
-        let started = Instant::now();
-        let mut result = attempt(&ConnectOpts::Pg(Box::new(opts.clone())), limit(cx)).await;
-        let mut used = opts;
-        // tokio-postgres with sslmode=prefer carries on without TLS when the server refuses
-        // it; sqlx's verifying modes require TLS, so retry as tokio-postgres would continue.
-        if verify && info.sslmode == SslMode::Prefer {
-            if let Err(Attempt::Failed(sqlx::Error::Tls(e))) = &result {
-                if e.to_string().contains("server does not support TLS") {
-                    used = used.ssl_mode(PgSslMode::Disable);
-                    notes.push(
-                        "the server does not offer TLS; with sslmode=prefer metasrv connects \
-                         without it, and so did this check"
-                            .into(),
-                    );
-                    result = attempt(&ConnectOpts::Pg(Box::new(used.clone())), limit(cx)).await;
-                }
-            }
-        }
-        match result {
-            Ok(SqlConn::Pg(mut conn)) => {
-                let connect_ms = millis(started.elapsed());
-                if let Some(problem) =
-                    session_attrs_problem(&mut conn, info.target_session_attrs).await
-                {
-                    failures.push((
-                        endpoint.clone(),
-                        StepError::rejected(problem).with_hint(
-                            "target_session_attrs in store_addrs asks for a different kind of \
-                             server; point store_addrs at the primary",
-                        ),
-                    ));
-                    SqlConn::Pg(conn).close().await;
-                    continue;
-                }
-                return Ok(SqlConnection {
-                    conn: SqlConn::Pg(conn),
-                    opts: ConnectOpts::Pg(Box::new(used)),
-                    endpoint,
-                    connect_ms,
-                    tls_plan: plan,
-                    notes,
-                    form: match info.form {
-                        Form::Uri => "uri",
-                        Form::Keywords => "keywords",
-                    },
-                });
-            }
-            Ok(SqlConn::My(_)) => {
-                unreachable!("a PostgreSQL attempt returns a PostgreSQL connection")
-            }
-            Err(failure) => {
-                let error = failure.into_step_error(&ctx, info.connect_timeout);
+    let mut tried = targets.iter();
+    while let Some(result) = hosts.next().await {
+        let endpoint = tried.next().expect("one target per result").display();
+        let host = match result {
+            Ok(host) => host,
+            Err(error) => {
                 failures.push((endpoint, error));
+                continue;
+            }
+        };
+        if let Some((_, hang)) = failures.iter().find(|(_, e)| holds_metasrv(e)) {
+            SqlConn::Pg(host.conn).close().await;
+            return Err(StepError {
+                message: format!(
+                    "{}; metasrv tries the hosts of store_addrs[0] in order and would wait on \
+                     that one, never reaching {endpoint}, which answered this check",
+                    hang.message
+                ),
+                ..hang.clone()
+            });
+        }
+        for (_, skipped) in &failures {
+            notes.push(skipped_note(skipped, &endpoint, info.connect_timeout));
+        }
+        notes.extend(host.notes);
+        return Ok(SqlConnection {
+            conn: SqlConn::Pg(host.conn),
+            opts: ConnectOpts::Pg(Box::new(host.used)),
+            endpoint,
+            connect_ms: host.connect_ms,
+            tls_plan: plan,
+            notes,
+            form: match info.form {
+                Form::Uri => "uri",
+                Form::Keywords => "keywords",
+            },
+        });
+    }
+    Err(summarize(failures))
+}
+
+/// A connection to one host of `store_addrs[0]`.
+struct HostConnection {
+    conn: PgConnection,
+    /// The options that made it (without TLS after a fallback).
+    used: PgConnectOptions,
+    connect_ms: f64,
+    notes: Vec<String>,
+}
+
+/// Connects to one host as tokio-postgres would, under `deadline`.
+async fn connect_host(
+    info: &PgConnInfo,
+    target: &PgTarget,
+    tls: &BackendTls,
+    option_pairs: &[(String, String)],
+    deadline: &AnswerDeadline,
+) -> Result<HostConnection, StepError> {
+    let endpoint = target.display();
+    let ssl_mode = match (info.sslmode, tls.mode) {
+        (SslMode::Disable, _) => PgSslMode::Disable,
+        (_, TlsMode::VerifyCa) => PgSslMode::VerifyCa,
+        (_, TlsMode::VerifyFull) => PgSslMode::VerifyFull,
+        (SslMode::Prefer, _) => PgSslMode::Prefer,
+        (SslMode::Require, _) => PgSslMode::Require,
+    };
+    let opts = pg_options(info, target, tls, ssl_mode, option_pairs);
+    let (user, database) = (
+        opts.get_username().to_string(),
+        opts.get_database().map(str::to_string),
+    );
+    let ctx = ErrCtx {
+        backend: Backend::PostgresStore,
+        endpoint: &endpoint,
+        user: &user,
+        database: database.as_deref(),
+        password_given: info.password.is_some(),
+        tls,
+        tls_in_use: info.sslmode != SslMode::Disable,
+    };
+    let witness = match (&target.host, target.addr) {
+        (_, Some(addr)) => Some(join_host_port(&addr.to_string(), target.port)),
+        (PgHost::Tcp(host), None) => Some(join_host_port(host, target.port)),
+        (PgHost::Unix(_), None) => None,
+    };
+    let started = Instant::now();
+    let mut result = first_attempt(
+        &ConnectOpts::Pg(Box::new(opts.clone())),
+        deadline,
+        witness.as_deref(),
+    )
+    .await;
+    let mut used = opts;
+    let mut notes = Vec::new();
+    // tokio-postgres with sslmode=prefer carries on without TLS when the server refuses it;
+    // sqlx's verifying modes require TLS, so connect again as tokio-postgres would continue
+    // (on the same connection, so within what is left of the same deadline).
+    if tls.mode.verifies() && info.sslmode == SslMode::Prefer {
+        if let Err(Attempt::Failed(sqlx::Error::Tls(e))) = &result {
+            if e.to_string().contains("server does not support TLS") {
+                used = used.ssl_mode(PgSslMode::Disable);
+                notes.push(
+                    "the server does not offer TLS; with sslmode=prefer metasrv connects \
+                     without it, and so did this check"
+                        .into(),
+                );
+                let left = AnswerDeadline {
+                    limit: deadline.limit.saturating_sub(started.elapsed()),
+                    set_by: deadline.set_by.clone(),
+                };
+                result = first_attempt(
+                    &ConnectOpts::Pg(Box::new(used.clone())),
+                    &left,
+                    witness.as_deref(),
+                )
+                .await;
             }
         }
     }
-    Err(summarize(failures))
+    let mut conn = match result {
+        Ok(SqlConn::Pg(conn)) => conn,
+        Ok(SqlConn::My(_)) => unreachable!("a PostgreSQL attempt returns a PostgreSQL connection"),
+        Err(failure) => return Err(failure.into_step_error(&ctx, info.connect_timeout)),
+    };
+    let connect_ms = millis(started.elapsed());
+    if let Some(problem) = session_attrs_problem(&mut conn, info.target_session_attrs).await {
+        SqlConn::Pg(conn).close().await;
+        return Err(StepError::rejected(problem).with_hint(
+            "target_session_attrs in store_addrs asks for a different kind of server; point \
+             store_addrs at the primary",
+        ));
+    }
+    Ok(HostConnection {
+        conn,
+        used,
+        connect_ms,
+        notes,
+    })
+}
+
+/// Whether metasrv would wait on a host that failed this way without moving on to the next
+/// one: tokio-postgres puts no limit on the start-up once TCP is connected.
+fn holds_metasrv(e: &StepError) -> bool {
+    match e.silence {
+        Some(Silence::AcceptedSilent | Silence::TlsStalled) => true,
+        Some(Silence::Refused | Silence::BlackHoled) => false,
+        None => e.kind == ErrorKind::Timeout,
+    }
+}
+
+/// The note on a host that failed before `connected` (a later host) answered.
+fn skipped_note(e: &StepError, connected: &str, connect_timeout: Option<Duration>) -> String {
+    let then = match (e.silence, connect_timeout) {
+        (Some(Silence::BlackHoled), Some(t)) => format!(
+            "metasrv gives up on it after connect_timeout={} and then connects to {connected}",
+            t.as_secs()
+        ),
+        (Some(Silence::BlackHoled), None) => format!(
+            "metasrv waits for the operating system's TCP connect timeout on it (about 2 \
+             minutes on Linux; store_addrs[0] sets no connect_timeout) before it connects to \
+             {connected}"
+        ),
+        _ => format!("metasrv, too, moves on and connects to {connected}"),
+    };
+    format!("{}; {then}", e.message)
 }
 
 /// The sqlx options for one host. See the module documentation for each choice.
@@ -314,7 +426,13 @@ fn summarize(mut failures: Vec<(String, StepError)>) -> StepError {
     }
     let others: Vec<String> = failures
         .iter()
-        .map(|(endpoint, e)| format!("{endpoint}: {}", e.message))
+        .map(|(endpoint, e)| {
+            if e.message.contains(endpoint.as_str()) {
+                e.message.clone()
+            } else {
+                format!("{endpoint}: {}", e.message)
+            }
+        })
         .collect();
     StepError {
         kind: last.kind,

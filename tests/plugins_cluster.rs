@@ -682,6 +682,7 @@ async fn run_playbook(inventory: &Inventory) -> Vec<(String, Status, String, Opt
         var_overrides: Map::new(),
         run_id: "cluster-playbook".into(),
         shared: None,
+        observer: None,
     };
     let engine = Engine::new(Arc::new(Masker::default()));
     let report = engine

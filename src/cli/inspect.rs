@@ -188,6 +188,7 @@ pub fn render(
         var_overrides: var_overrides(&config_args.vars)?,
         run_id: new_run_id(),
         shared: None,
+        observer: None,
     };
     let plan = engine.plan(&playbook, &config, &opts)?;
     let text = serde_yaml::to_string(&plan).map_err(|e| Failure {

@@ -5,6 +5,7 @@ mod cluster;
 pub mod exit;
 mod generate;
 mod inspect;
+mod live;
 mod run;
 
 use std::path::PathBuf;

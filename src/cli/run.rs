@@ -10,11 +10,12 @@ use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+use super::live::LiveView;
 use super::{exit, ConfigArgs, ExecArgs, Failure, OutputFormat, RunArgs, RunContext};
 use crate::config::{self, Component, EffectiveConfig, LoadOptions};
 use crate::diag::Diagnostic;
 use crate::engine::mask::Masker;
-use crate::engine::options::{new_run_id, RunOptions, TemplateOptions};
+use crate::engine::options::{new_run_id, CheckObserver, RunOptions, TemplateOptions};
 use crate::engine::result::RunReport;
 use crate::engine::run::Engine;
 use crate::playbook::{self, LoadedPlaybook};
@@ -156,6 +157,8 @@ pub struct Invocation {
     options: TemplateOptions,
     jobs: Arc<Semaphore>,
     progress: Option<indicatif::MultiProgress>,
+    /// Each check's line while the run goes on, when stderr is a terminal and the report is text.
+    live: Option<Arc<LiveView>>,
     interrupt: tokio::task::JoinHandle<()>,
 }
 
@@ -191,6 +194,11 @@ impl Invocation {
             local_host: false,
         };
         let cancel = CancellationToken::new();
+        let progress = ctx.progress.then(indicatif::MultiProgress::new);
+        let live = progress
+            .as_ref()
+            .filter(|_| exec.output == OutputFormat::Text)
+            .map(|multi| Arc::new(LiveView::new(multi.clone(), exec.color.paint(ctx.color))));
         Ok(Self {
             engine: Engine::new(masker.clone()),
             masker,
@@ -200,7 +208,8 @@ impl Invocation {
             answer_timeout,
             options,
             jobs: Arc::new(Semaphore::new(exec.jobs.max(1))),
-            progress: ctx.progress.then(indicatif::MultiProgress::new),
+            progress,
+            live,
         })
     }
 
@@ -228,6 +237,7 @@ impl Invocation {
             var_overrides,
             run_id: new_run_id(),
             shared: None,
+            observer: self.live.clone().map(|live| live as Arc<dyn CheckObserver>),
         }
     }
 
@@ -241,6 +251,9 @@ impl Invocation {
         ctx: &RunContext,
     ) -> Result<ExitCode, Failure> {
         self.interrupt.abort();
+        if let Some(live) = &self.live {
+            live.clear();
+        }
         write_reports(reports, combined, exec, ctx).map_err(|e| Failure {
             code: exit::INTERNAL,
             diagnostics: vec![Diagnostic::new(

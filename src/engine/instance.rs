@@ -40,6 +40,14 @@ impl Runner<'_> {
             .key
             .as_ref()
             .and_then(|k| self.templates.render(k, &ctx).ok());
+        if let Some(observer) = &self.opts.observer {
+            observer.started(
+                &self.opts.run_id,
+                self.opts.node.as_deref(),
+                &result.instance,
+                &self.masker.mask(&result.title),
+            );
+        }
         let limits = AttemptLimits {
             timeout: def.timeout.unwrap_or(DEFAULT_CHECK_TIMEOUT),
             answer: match (def.answer_timeout, self.opts.answer_timeout) {
@@ -117,6 +125,11 @@ impl Runner<'_> {
             result.message = format!("{} (but cleanup failed; see details)", result.message);
         }
         result.duration_ms = millis(started.elapsed());
+        if let Some(observer) = &self.opts.observer {
+            let mut shown = result.clone();
+            self.masker.mask_result(&mut shown);
+            observer.finished(&self.opts.run_id, self.opts.node.as_deref(), &shown);
+        }
         (result, captures)
     }
 

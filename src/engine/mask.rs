@@ -7,7 +7,7 @@ use std::sync::{Arc, LazyLock, RwLock};
 use regex::Regex;
 use serde_json::Value;
 
-use super::result::RunReport;
+use super::result::{CheckResult, RunReport};
 
 /// What a masked secret is replaced with.
 pub const MASK: &str = "******";
@@ -87,6 +87,13 @@ impl Masker {
             }
             _ => {}
         }
+    }
+
+    /// Masks one check result (for a live view, before the report is masked as a whole).
+    pub fn mask_result(&self, result: &mut CheckResult) {
+        let mut value = serde_json::to_value(&*result).expect("result serializes");
+        self.mask_value(&mut value);
+        *result = serde_json::from_value(value).expect("masked result deserializes");
     }
 
     /// Masks a whole report before it reaches the reporters.

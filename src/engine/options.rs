@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 
+use super::result::CheckResult;
 use super::share::SharedAttempts;
 
 /// Settings of one run.
@@ -39,6 +40,18 @@ pub struct RunOptions {
     /// Attempts of shareable steps that the runs of one session execute once (a cluster run);
     /// `None` runs every attempt.
     pub shared: Option<Arc<SharedAttempts>>,
+    /// Told when each check instance starts and ends (a live view on a terminal); `None`
+    /// tells nobody.
+    pub observer: Option<Arc<dyn CheckObserver>>,
+}
+
+/// Follows a run as it happens. What it is given is already masked.
+pub trait CheckObserver: Send + Sync + std::fmt::Debug {
+    /// A check instance of the run `run_id` (of inventory node `node`, in a cluster run)
+    /// started running: its dependencies are done and its title rendered.
+    fn started(&self, run_id: &str, node: Option<&str>, instance: &str, title: &str);
+    /// A check instance that had started has its result.
+    fn finished(&self, run_id: &str, node: Option<&str>, result: &CheckResult);
 }
 
 /// What templates see as `options.<name>`: the few run settings a playbook may branch on.

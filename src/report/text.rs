@@ -99,23 +99,29 @@ impl TextReporter {
         writeln!(out)
     }
 
-    fn write_check(&self, check: &CheckResult, out: &mut dyn Write) -> io::Result<()> {
+    /// A check's one-line result: status, duration, title and the first line of its message
+    /// (what the report lists, and what a live view shows when the check ends).
+    pub fn check_line(&self, check: &CheckResult) -> String {
         let (symbol, style) = marker(check.status);
         let verdict = format!("{symbol} {:<7}", check.status.as_str());
         let duration = format!("{:>6}", short_duration(check.duration_ms));
         let message = clean(&check.message);
-        let mut message_lines = message.lines().map(str::to_string);
-        let headline = match message_lines.next() {
+        let headline = match message.lines().next() {
             Some(first) if !first.is_empty() => format!("{}: {first}", check.title),
             _ => check.title.clone(),
         };
-        writeln!(
-            out,
+        format!(
             "{} {}  {}",
             self.paint(&verdict, style),
             self.paint(&duration, Style::new().dimmed()),
             clean(&headline)
-        )?;
+        )
+    }
+
+    fn write_check(&self, check: &CheckResult, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "{}", self.check_line(check))?;
+        let message = clean(&check.message);
+        let message_lines = message.lines().skip(1).map(str::to_string);
 
         let evidence = if self.verbose {
             evidence_lines(check)

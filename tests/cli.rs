@@ -462,15 +462,17 @@ fn hung_server_fails_at_the_check_timeout() {
     let report = json_of(&r.stdout);
     let c = check(&report, "health");
     assert_eq!(c[0]["status"], "fail", "{}", c[0]);
+    // judged by the step just before the check's 1s timeout, naming the silence
     assert!(
         c[0]["message"]
             .as_str()
             .unwrap()
-            .contains("no answer within 1s"),
+            .contains("accepted the connection but sent no answer to GET /health within"),
         "{}",
         c[0]
     );
     assert_eq!(c[0]["metrics"]["error_kind"], "Timeout");
+    assert_eq!(c[0]["metrics"]["no_answer"], "accepted_silent", "{}", c[0]);
     let blocked = check(&report, "after_health");
     assert_eq!(blocked[0]["status"], "skipped");
     assert!(

@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use crate::common;
 
-use common::steps::{closed_port, run_step, TestCx};
+use common::steps::{black_hole, closed_port, run_step, silent_listener, TestCx};
 use greptime_self_test::config::Component;
+use greptime_self_test::plugins::answer::{AnswerDeadline, Silence};
 use greptime_self_test::plugins::{ErrorKind, StepError, StepOutput};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -20,6 +21,27 @@ async fn run(params: Value, budget: Duration) -> Result<StepOutput, StepError> {
         .budget(budget)
         .build();
     run_step("http.request", params, &cx).await
+}
+
+/// Runs `http.request` with a 10 s budget and a first-answer deadline of `answer`; returns the
+/// result and how long it took.
+async fn run_answering(
+    params: Value,
+    answer: Duration,
+) -> (Result<StepOutput, StepError>, Duration) {
+    let cx = TestCx::new(Component::Frontend, "http-test")
+        .budget(Duration::from_secs(10))
+        .build()
+        .with_answer(AnswerDeadline::from_run(answer));
+    let started = Instant::now();
+    let result = run_step("http.request", params, &cx).await;
+    (result, started.elapsed())
+}
+
+/// Asserts the step was judged within the deadline `limit` (20% and 0.5 s of slack).
+fn within(took: Duration, limit: Duration, what: &str) {
+    let bound = limit.mul_f64(1.2) + Duration::from_millis(500);
+    assert!(took <= bound, "{what}: took {took:?}, more than {bound:?}");
 }
 
 /// What the responder saw of one request.
@@ -238,34 +260,140 @@ async fn long_bodies_are_cut_at_64_kib() {
     assert_eq!(out.value["json"], Value::Null, "a cut body is not parsed");
 }
 
+/// A check's `timeout` shorter than the first-answer deadline: the step is judged before the
+/// check's deadline, accepted-but-silent, naming what set the wait.
 #[tokio::test]
 async fn hung_server_ends_by_the_deadline_with_timeout() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move {
-        let mut held = Vec::new();
-        loop {
-            let (stream, _) = listener.accept().await.unwrap();
-            held.push(stream); // accept, never answer
-        }
-    });
+    let silent = silent_listener().await;
     let budget = Duration::from_millis(800);
     let started = Instant::now();
     let result = tokio::time::timeout(
         budget + Duration::from_millis(400),
-        run(json!({"url": format!("http://{addr}/health")}), budget),
+        run(
+            json!({"url": format!("http://{}/health", silent.addr)}),
+            budget,
+        ),
     )
     .await
     .expect("the step ended by its deadline");
     let err = result.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Timeout, "{err:?}");
+    assert_eq!(err.silence, Some(Silence::AcceptedSilent), "{err:?}");
+    let says = format!(
+        "{} accepted the connection but sent no answer to GET /health within",
+        silent.addr
+    );
+    assert!(err.message.contains(&says), "{}", err.message);
     assert!(
-        err.message.contains("no answer within 800ms"),
+        err.message
+            .contains("(what is left of the check's `timeout`)"),
         "{}",
         err.message
     );
-    assert!(started.elapsed() >= budget - Duration::from_millis(100));
-    assert!(err.hint.unwrap().contains(&addr.to_string()));
+    assert!(started.elapsed() >= budget - Duration::from_millis(200));
+}
+
+/// The first-answer deadline judges a server that accepts and never answers, long before the
+/// check's own timeout, and says which setting set the wait.
+#[tokio::test]
+async fn silent_server_is_accepted_silent_within_the_answer_deadline() {
+    let silent = silent_listener().await;
+    let (result, took) = run_answering(
+        json!({"url": format!("http://{}/health", silent.addr)}),
+        Duration::from_secs(1),
+    )
+    .await;
+    within(took, Duration::from_secs(1), "silent");
+    let err = result.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Timeout, "{err:?}");
+    assert_eq!(err.silence, Some(Silence::AcceptedSilent), "{err:?}");
+    assert!(
+        err.message
+            .contains("sent no answer to GET /health within 1s (`--answer-timeout`)"),
+        "{}",
+        err.message
+    );
+    assert!(err.hint.unwrap().contains("`answer_timeout`"));
+}
+
+/// `https://` to a port that takes the connection and never answers the handshake.
+#[tokio::test]
+async fn silent_https_server_is_a_stalled_tls_handshake() {
+    let silent = silent_listener().await;
+    let (result, took) = run_answering(
+        json!({"url": format!("https://{}/health", silent.addr)}),
+        Duration::from_secs(1),
+    )
+    .await;
+    within(took, Duration::from_secs(1), "TLS stalled");
+    let err = result.unwrap_err();
+    assert_eq!(err.silence, Some(Silence::TlsStalled), "{err:?}");
+    assert!(
+        err.message
+            .contains("accepted the connection but did not answer the TLS handshake within 1s"),
+        "{}",
+        err.message
+    );
+}
+
+/// A server whose SYNs are dropped: neither SYN-ACK nor RST.
+#[tokio::test]
+async fn black_holed_server_is_judged_black_holed() {
+    let hole = black_hole().await;
+    let (result, took) = run_answering(
+        json!({"url": format!("http://{}/health", hole.addr)}),
+        Duration::from_secs(1),
+    )
+    .await;
+    within(took, Duration::from_secs(1), "black-holed");
+    let err = result.unwrap_err();
+    assert_eq!(err.silence, Some(Silence::BlackHoled), "{err:?}");
+    assert!(
+        err.message.contains(&format!(
+            "{} did not answer the TCP connection within 1s (`--answer-timeout`): black-holed",
+            hole.addr
+        )),
+        "{}",
+        err.message
+    );
+}
+
+/// The status line and headers came in time, the body stalls: the first answer came, so the
+/// check's `timeout` (not the answer deadline) ends the wait, and no silence is claimed.
+#[tokio::test]
+async fn a_stalled_body_is_bounded_by_the_checks_timeout() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let _ = read_request(&mut stream).await;
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial")
+                .await;
+            held.push(stream);
+        }
+    });
+    let cx = TestCx::new(Component::Frontend, "http-test")
+        .budget(Duration::from_millis(1500))
+        .build()
+        .with_answer(AnswerDeadline::from_run(Duration::from_millis(500)));
+    let started = Instant::now();
+    let err = run_step(
+        "http.request",
+        json!({"url": format!("http://{addr}/health")}),
+        &cx,
+    )
+    .await
+    .unwrap_err();
+    assert!(started.elapsed() >= Duration::from_millis(1000), "{err:?}");
+    assert_eq!(err.kind, ErrorKind::Timeout, "{err:?}");
+    assert_eq!(err.silence, None, "{err:?}");
+    assert!(
+        err.message.contains("did not finish within"),
+        "{}",
+        err.message
+    );
     server.abort();
 }
 
@@ -279,6 +407,7 @@ async fn refused_is_unreachable() {
     .await
     .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Unreachable, "{err:?}");
+    assert_eq!(err.silence, Some(Silence::Refused), "{err:?}");
     assert!(err
         .hint
         .unwrap()

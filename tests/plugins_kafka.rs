@@ -14,12 +14,16 @@ use std::time::Duration;
 
 use crate::common;
 
-use common::steps::{closed_port, family, run_cleanup, run_step, TestCx};
+use common::steps::{
+    black_hole, closed_port, family, run_cleanup, run_step, silent_listener, TestCx,
+};
 use greptime_self_test::config::Component;
+use greptime_self_test::plugins::answer::{AnswerDeadline, Silence};
 use greptime_self_test::plugins::{CleanupRegistry, ErrorKind, StepCx, StepError, StepOutput};
 use rskafka::client::{Client, ClientBuilder};
 use rskafka::BackoffConfig;
 use serde_json::{json, Value};
+use tokio::time::Instant;
 
 fn uuid() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
@@ -298,6 +302,7 @@ async fn broker_down_is_unreachable_for_every_step() {
             "{name}: {}",
             text(&e)
         );
+        assert_eq!(e.silence, Some(Silence::Refused), "{name}");
     }
 }
 
@@ -423,14 +428,22 @@ async fn unusable_parameters_are_misconfigured() {
 
 // ------------------------------------------------------------------ TLS and SASL mismatches
 
+/// The plaintext listener takes the ClientHello as the start of a Kafka request and waits for
+/// the rest: a stalled handshake, judged at the first-answer deadline (GreptimeDB's client puts
+/// no limit on it), whose hint names `[wal.tls]`.
 #[tokio::test]
 async fn tls_against_a_plaintext_listener_names_wal_tls() {
     let (broker,) = need!("GST_KAFKA_BROKER");
-    assert_tls_mismatch(
-        json!({"broker_endpoints": [broker], "connect_timeout": "1s", "tls": {}}),
-        "TLS to a plaintext listener",
-    )
-    .await;
+    let conn = json!({"broker_endpoints": [broker], "connect_timeout": "1s", "tls": {}});
+    let (result, took) = run_answering("kafka.brokers", conn, answer(1.0)).await;
+    within(took, Duration::from_secs(1), "TLS to a plaintext listener");
+    let e = expect_err(result, ErrorKind::Timeout);
+    assert_eq!(e.silence, Some(Silence::TlsStalled), "{}", e.message);
+    assert!(
+        text(&e).contains("remove the [wal.tls] table"),
+        "{}",
+        text(&e)
+    );
 }
 
 #[tokio::test]
@@ -641,4 +654,210 @@ async fn cancelled_write_probe_leaves_no_topic() {
     drop(probe);
     assert_eq!(run_cleanup(&cleanup).await, 1);
     assert!(probe_topics(&client, &run_id).await.is_empty());
+}
+
+// ------------------------------------------------------------------ silent brokers
+
+/// A first-answer deadline of `secs` seconds, as `--answer-timeout` sets it.
+fn answer(secs: f64) -> AnswerDeadline {
+    AnswerDeadline::from_run(Duration::from_secs_f64(secs))
+}
+
+/// Runs `name` with a 15 s budget and the first-answer deadline `answer`; returns the result
+/// and how long the step took.
+async fn run_answering(
+    name: &str,
+    params: Value,
+    answer: AnswerDeadline,
+) -> (Result<StepOutput, StepError>, Duration) {
+    let cleanup = CleanupRegistry::default();
+    let cx = cx(
+        &format!("kt{}", uuid()),
+        false,
+        &cleanup,
+        Duration::from_secs(15),
+    )
+    .with_answer(answer);
+    let started = Instant::now();
+    let result = run_step(name, params, &cx).await;
+    let took = started.elapsed();
+    run_cleanup(&cleanup).await;
+    (result, took)
+}
+
+/// Asserts the step was judged within the deadline `limit` (20% and 0.5 s of slack).
+fn within(took: Duration, limit: Duration, what: &str) {
+    let bound = limit.mul_f64(1.2) + Duration::from_millis(500);
+    assert!(took <= bound, "{what}: took {took:?}, more than {bound:?}");
+}
+
+/// A broker that accepts the TCP connection and never answers ApiVersions: GreptimeDB's client
+/// gives up on it after `wal.timeout` (rskafka `Messenger::request_with_version_ranges`); the
+/// step is judged accepted-but-silent within the first-answer deadline, and says so, naming the
+/// deadline and `wal.timeout`.
+#[tokio::test]
+async fn silent_broker_is_accepted_silent_within_the_deadline() {
+    let silent = silent_listener().await;
+    for name in family("kafka") {
+        let (result, took) = run_answering(
+            name,
+            json!({"broker_endpoints": [silent.addr]}),
+            answer(1.0),
+        )
+        .await;
+        let e = expect_err(result, ErrorKind::Timeout);
+        within(took, Duration::from_secs(1), name);
+        assert_eq!(e.silence, Some(Silence::AcceptedSilent), "{name}");
+        let says = format!(
+            "broker {} accepted the connection but sent no answer to ApiVersions within 1s \
+             (`--answer-timeout`)",
+            silent.addr
+        );
+        assert!(e.message.contains(&says), "{name}: {}", e.message);
+        let hint = e.hint.as_deref().unwrap_or("");
+        assert!(hint.contains("`wal.timeout` (3s)"), "{name}: {hint}");
+        assert!(hint.contains("[wal.tls]"), "{name}: {hint}");
+    }
+}
+
+/// `wal.timeout` below the first-answer deadline: GreptimeDB gives up at `wal.timeout`, and so
+/// does the step, naming it as the limit.
+#[tokio::test]
+async fn a_smaller_wal_timeout_caps_the_deadline() {
+    let silent = silent_listener().await;
+    let (result, took) = run_answering(
+        "kafka.brokers",
+        json!({"broker_endpoints": [silent.addr], "timeout": "400ms"}),
+        AnswerDeadline::default(),
+    )
+    .await;
+    let e = expect_err(result, ErrorKind::Timeout);
+    within(took, Duration::from_millis(400), "wal.timeout = 400ms");
+    assert!(
+        e.message
+            .contains("within 400ms (`wal.timeout`, GreptimeDB's own limit)"),
+        "{}",
+        e.message
+    );
+}
+
+/// `[wal.tls]` against a port that takes the connection and never answers the handshake.
+/// GreptimeDB's rskafka fork bounds only the TCP connection by `wal.connect_timeout`
+/// (`Transport::connect_timeout`), not the handshake (`Transport::wrap_tls`), so neither key
+/// caps the wait: the first-answer deadline judges it, TLS-stalled, and the hint says GreptimeDB
+/// would wait without limit. A 200ms `wal.connect_timeout` does not cut the 1 s deadline.
+#[tokio::test]
+async fn silent_broker_with_wal_tls_is_a_stalled_handshake() {
+    let silent = silent_listener().await;
+    let (result, took) = run_answering(
+        "kafka.brokers",
+        json!({"broker_endpoints": [silent.addr], "tls": {}, "connect_timeout": "200ms"}),
+        answer(1.0),
+    )
+    .await;
+    let e = expect_err(result, ErrorKind::Timeout);
+    within(took, Duration::from_secs(1), "TLS stalled");
+    assert!(took >= Duration::from_millis(900), "took {took:?}");
+    assert_eq!(e.silence, Some(Silence::TlsStalled));
+    let says = format!(
+        "broker {} accepted the connection but did not answer the TLS handshake within 1s \
+         (`--answer-timeout`)",
+        silent.addr
+    );
+    assert!(e.message.contains(&says), "{}", e.message);
+    let hint = e.hint.as_deref().unwrap_or("");
+    for key in [
+        "remove the [wal.tls] table",
+        "`wal.connect_timeout`",
+        "without limit",
+    ] {
+        assert!(hint.contains(key), "{key}: {hint}");
+    }
+}
+
+/// A broker whose SYNs are dropped (no SYN-ACK, no RST): GreptimeDB waits `wal.connect_timeout`
+/// for the TCP connection (`Transport::connect_timeout`); the step is judged black-holed within
+/// the smaller of it and the first-answer deadline, naming which.
+#[tokio::test]
+async fn black_holed_broker_is_judged_within_wal_connect_timeout() {
+    let hole = black_hole().await;
+    let (result, took) = run_answering(
+        "kafka.brokers",
+        json!({"broker_endpoints": [hole.addr], "connect_timeout": "500ms"}),
+        answer(1.0),
+    )
+    .await;
+    let e = expect_err(result, ErrorKind::Timeout);
+    within(took, Duration::from_millis(500), "black-holed");
+    assert_eq!(e.silence, Some(Silence::BlackHoled));
+    let says = format!(
+        "broker {} did not answer the TCP connection within 500ms (`wal.connect_timeout`, \
+         GreptimeDB's own limit): black-holed",
+        hole.addr
+    );
+    assert!(e.message.contains(&says), "{}", e.message);
+    assert!(text(&e).contains("wal.broker_endpoints"), "{}", text(&e));
+}
+
+/// Three bootstrap brokers, all silent: GreptimeDB's client would try them one after another
+/// (`connect_to_a_broker_with_retry`), waiting for each; every step probes them at once, so the
+/// whole step is judged within one deadline, not three, and names all three.
+#[tokio::test]
+async fn three_silent_brokers_are_judged_within_one_deadline() {
+    let silent = [
+        silent_listener().await,
+        silent_listener().await,
+        silent_listener().await,
+    ];
+    let endpoints: Vec<&str> = silent.iter().map(|s| s.addr.as_str()).collect();
+    for name in family("kafka") {
+        let (result, took) =
+            run_answering(name, json!({ "broker_endpoints": endpoints }), answer(1.0)).await;
+        let e = expect_err(result, ErrorKind::Timeout);
+        within(took, Duration::from_secs(1), name);
+        assert_eq!(e.silence, Some(Silence::AcceptedSilent), "{name}");
+        assert!(
+            e.message.starts_with("none of the 3 brokers"),
+            "{name}: {}",
+            e.message
+        );
+        for endpoint in &endpoints {
+            assert!(e.message.contains(endpoint), "{name}: {}", e.message);
+        }
+    }
+    // Silent at the TCP connection, at the handshake and at ApiVersions, all at once.
+    let hole = black_hole().await;
+    let (result, took) = run_answering(
+        "kafka.brokers",
+        json!({"broker_endpoints": [hole.addr, endpoints[0], endpoints[1]], "tls": {}}),
+        answer(1.0),
+    )
+    .await;
+    let e = expect_err(result, ErrorKind::Timeout);
+    within(took, Duration::from_secs(1), "black-holed and TLS-stalled");
+    assert_eq!(e.silence, None, "mixed silences: {}", e.message);
+}
+
+/// `[silent, live]`: GreptimeDB's client gives up on the silent one after `wal.timeout` and
+/// bootstraps from the live one, so the silent one is a warning (`bootstrap_skipped`), as a
+/// dead one is, and the step does not wait for longer than its deadline.
+#[tokio::test]
+async fn silent_broker_among_live_ones_only_warns() {
+    let (broker,) = need!("GST_KAFKA_BROKER");
+    let silent = silent_listener().await;
+    let (result, took) = run_answering(
+        "kafka.brokers",
+        json!({"broker_endpoints": [silent.addr, broker]}),
+        answer(1.0),
+    )
+    .await;
+    within(took, Duration::from_secs(1), "silent among live");
+    let out = ok(result);
+    assert_eq!(out["reachable"], 1, "{out}");
+    assert_eq!(out["endpoints"][0]["no_answer"], "accepted_silent", "{out}");
+    assert_eq!(out["endpoints"][1]["no_answer"], Value::Null, "{out}");
+    let skipped = out["bootstrap_skipped"][0].as_str().unwrap();
+    for says in [silent.addr.as_str(), "skips it with a warning", "within 1s"] {
+        assert!(skipped.contains(says), "{says}: {skipped}");
+    }
 }

@@ -147,3 +147,37 @@ fn dead_bootstrap_broker_among_live_ones_only_warns() {
         assert_ne!(by_id(&checks, id)["status"], "skipped", "{checks:?}");
     }
 }
+
+/// Three bootstrap brokers that take the connection and never answer, with `--answer-timeout
+/// 1s`: GreptimeDB's client would wait `wal.timeout` for each in turn, then go round them again
+/// (the rskafka fork's connect_to_a_broker_with_retry); the check probes them at once and is
+/// judged within about one deadline, says which silence it met (`metrics.no_answer`) and names
+/// the deadline and `wal.timeout`.
+#[test]
+fn silent_brokers_are_judged_within_one_answer_deadline() {
+    let servers: Vec<_> = (0..3).map(|_| common::hung_server()).collect();
+    let brokers: Vec<&str> = servers.iter().map(|(addr, _)| addr.as_str()).collect();
+    let (code, checks) = datanode_wal(&brokers, "", &["--answer-timeout", "1s"]);
+    assert_eq!(code, 3);
+    let check = by_id(&checks, "kafka_brokers");
+    assert_eq!(check["status"], "fail", "{check}");
+    assert_eq!(check["metrics"]["no_answer"], "accepted_silent", "{check}");
+    assert_eq!(check["metrics"]["error_kind"], "Timeout", "{check}");
+    let took = check["duration_ms"].as_f64().unwrap();
+    assert!(took <= 1000.0 * 1.2 + 500.0, "took {took} ms: {check}");
+    let message = check["message"].as_str().unwrap();
+    assert!(
+        message.contains("sent no answer to ApiVersions within 1s (`--answer-timeout`)"),
+        "{message}"
+    );
+    for broker in &brokers {
+        assert!(message.contains(broker), "{message}");
+    }
+    assert!(
+        check["hint"]
+            .as_str()
+            .unwrap()
+            .contains("`wal.timeout` (3s)"),
+        "{check}"
+    );
+}

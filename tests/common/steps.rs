@@ -175,3 +175,64 @@ pub fn is_root() -> bool {
         .map(|m| m.uid() == 0)
         .unwrap_or(false)
 }
+
+/// A listener on 127.0.0.1 that accepts every connection and never sends a byte: a hung
+/// server, or (spoken to in TLS) a port that never answers the handshake. Stops when dropped.
+pub struct Silent {
+    /// `127.0.0.1:port`.
+    pub addr: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Silent {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts a [`Silent`] listener.
+pub async fn silent_listener() -> Silent {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    Silent { addr, task }
+}
+
+/// An address on 127.0.0.1 that neither accepts nor refuses: a listener whose accept queue is
+/// full, so Linux drops further SYNs (no SYN-ACK, no RST), as a firewall that drops packets
+/// does. Lasts while held.
+pub struct BlackHole {
+    /// `127.0.0.1:port`.
+    pub addr: String,
+    _listener: tokio::net::TcpListener,
+    _fillers: Vec<tokio::net::TcpStream>,
+}
+
+/// Makes a [`BlackHole`]; panics if connects to it still complete.
+pub async fn black_hole() -> BlackHole {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..8 {
+        let connect = tokio::net::TcpStream::connect(addr);
+        match tokio::time::timeout(Duration::from_millis(200), connect).await {
+            Ok(Ok(stream)) => fillers.push(stream),
+            Ok(Err(e)) => panic!("connecting to the filling listener failed: {e}"),
+            Err(_) => {
+                return BlackHole {
+                    addr: addr.to_string(),
+                    _listener: listener,
+                    _fillers: fillers,
+                }
+            }
+        }
+    }
+    panic!("the listener's accept queue never filled: connects to {addr} still complete");
+}

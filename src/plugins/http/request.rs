@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::error::Error as _;
 use std::io;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -13,14 +14,23 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::time::Instant;
 
+use crate::plugins::answer::{first_answer, AnswerDeadline, Silence, Witness};
 use crate::plugins::{human, millis, Step, StepCx, StepError};
 
 /// Bodies longer than this are cut in the output.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// Sends one HTTP(S) request and reports the response. A non-2xx status is not an error: the
-/// playbook asserts on `status`.
+/// Sends one HTTP(S) request, once (no retries), and reports the response. A non-2xx status is
+/// not an error: the playbook asserts on `status`. The status line and headers must come within
+/// the first-answer deadline (`--answer-timeout`, or the check's `answer_timeout`; 5 s by
+/// default), and the body within the check's `timeout`; a server that does not answer in time
+/// is judged refused, black-holed, accepted-but-silent or TLS-stalled.
 pub struct Request;
+
+/// The second half of a silent server's hint: which setting sets the wait.
+const NO_GREPTIMEDB_KEY: &str = "an `http.request` follows no GreptimeDB timeout: the check's \
+     `answer_timeout` (or `--answer-timeout`) sets how long it waits for the status line, and \
+     its `timeout` bounds the whole request";
 
 /// Parameters of `http.request`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -115,9 +125,31 @@ insecure_skip_verify: false
             headers.append(header_name, header_value);
         }
 
-        let timeout = cx.remaining();
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
+        // The first answer (the status line and headers) within the first-answer deadline,
+        // with a witness telling which kind of silence it met; the body within what is left of
+        // the check.
+        let deadline = answer_deadline(cx);
+        let limit = step_limit(cx);
+        let started = Instant::now();
+        let target = Target::of(&url);
+        let mut builder = reqwest::Client::builder();
+        let witness = if proxied(url.scheme()) {
+            // The request goes through a proxy: a direct connection would judge another path.
+            None
+        } else {
+            let addr = match target.host.parse::<IpAddr>() {
+                Ok(ip) => SocketAddr::new(ip, target.port),
+                Err(_) => {
+                    let addrs = resolve(&target, &deadline).await?;
+                    // reqwest connects to the addresses resolved here, which the witness watches.
+                    builder = builder.resolve_to_addrs(&target.host, &addrs);
+                    addrs[0]
+                }
+            };
+            Some(Witness::tls(addr.to_string(), url.scheme() == "https"))
+        };
+        let client = builder
+            .retry(reqwest::retry::never())
             .danger_accept_invalid_certs(params.insecure_skip_verify)
             .redirect(if params.follow_redirects {
                 Policy::limited(10)
@@ -129,16 +161,27 @@ insecure_skip_verify: false
             .map_err(|e| {
                 StepError::could_not_run(format!("cannot build the HTTP client: {}", chain(&e)))
             })?;
+        let what = format!("{method} {}", url.path());
         let mut request = client.request(method, url.clone()).headers(headers);
         if let Some(body) = params.body {
             request = request.body(body);
         }
 
-        let started = Instant::now();
-        let mut response = request
-            .send()
-            .await
-            .map_err(|e| request_error(&url, &e, timeout))?;
+        let left = AnswerDeadline {
+            limit: deadline.limit.saturating_sub(started.elapsed()),
+            ..deadline.clone()
+        };
+        let mut response = match first_answer(&left, witness.clone(), request.send()).await {
+            Ok(sent) => sent.map_err(|e| request_error(&url, &e))?,
+            Err(mut silent) => {
+                silent.deadline = deadline;
+                silent.endpoint = match &witness {
+                    Some(w) if w.addr != target.addr => format!("{} ({})", target.addr, w.addr),
+                    _ => target.addr.clone(),
+                };
+                return Err(silent.into_error(&what, NO_GREPTIMEDB_KEY));
+            }
+        };
         let status = response.status().as_u16();
         let final_url = response.url().to_string();
         let mut response_headers: BTreeMap<String, String> = BTreeMap::new();
@@ -155,11 +198,13 @@ insecure_skip_verify: false
 
         let mut body = Vec::new();
         let mut body_truncated = false;
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| request_error(&url, &e, timeout))?
-        {
+        loop {
+            let chunk = match tokio::time::timeout_at(started + limit, response.chunk()).await {
+                Ok(Ok(Some(chunk))) => chunk,
+                Ok(Ok(None)) => break,
+                Ok(Err(e)) => return Err(request_error(&url, &e)),
+                Err(_) => return Err(body_timeout(&url, limit)),
+            };
             let room = BODY_LIMIT - body.len();
             if chunk.len() > room {
                 body.extend_from_slice(&chunk[..room]);
@@ -257,22 +302,115 @@ fn looks_like_tls(chain: &str) -> bool {
     .any(|needle| text.contains(needle))
 }
 
+/// Where a URL points.
+struct Target {
+    /// The host as written (without brackets).
+    host: String,
+    port: u16,
+    /// `host:port`, IPv6 hosts in brackets.
+    addr: String,
+}
+
+impl Target {
+    fn of(url: &Url) -> Self {
+        // `http` and `https` URLs always have a host and a known default port.
+        let host = url
+            .host_str()
+            .unwrap_or_default()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let port = url.port_or_known_default().unwrap_or(80);
+        let addr = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        Self { host, port, addr }
+    }
+}
+
+/// What is left before the check's deadline, less a margin so that the step says what it
+/// waited for before the engine gives up on it.
+fn step_limit(cx: &StepCx) -> Duration {
+    let remaining = cx.remaining();
+    remaining.saturating_sub((remaining / 10).min(Duration::from_millis(500)))
+}
+
+/// The first-answer deadline of the run, cut short by the check's own deadline.
+fn answer_deadline(cx: &StepCx) -> AnswerDeadline {
+    let left = step_limit(cx);
+    if left < cx.answer.limit {
+        AnswerDeadline {
+            limit: left,
+            set_by: "what is left of the check's `timeout`".into(),
+        }
+    } else {
+        cx.answer.clone()
+    }
+}
+
+/// Whether reqwest sends a request of `scheme` through a proxy from the environment (it reads
+/// `<scheme>_proxy` and `all_proxy`, either case).
+fn proxied(scheme: &str) -> bool {
+    [format!("{scheme}_proxy"), "all_proxy".to_string()]
+        .iter()
+        .flat_map(|name| [name.clone(), name.to_ascii_uppercase()])
+        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
+}
+
+/// Resolves the URL's host name within `deadline`, as reqwest would.
+async fn resolve(target: &Target, deadline: &AnswerDeadline) -> Result<Vec<SocketAddr>, StepError> {
+    let host = &target.host;
+    let lookup = tokio::net::lookup_host((host.as_str(), target.port));
+    match tokio::time::timeout(deadline.limit, lookup).await {
+        Ok(Ok(addrs)) => {
+            let addrs: Vec<SocketAddr> = addrs.collect();
+            if addrs.is_empty() {
+                Err(
+                    StepError::unreachable(format!("cannot resolve `{host}`: no address"))
+                        .with_hint(format!(
+                    "check the host name `{host}`; it must resolve from this host (DNS, /etc/hosts)"
+                )),
+                )
+            } else {
+                Ok(addrs)
+            }
+        }
+        Ok(Err(e)) => Err(
+            StepError::unreachable(format!("cannot resolve `{host}`: {e}")).with_hint(format!(
+                "check the host name `{host}`; it must resolve from this host (DNS, /etc/hosts)"
+            )),
+        ),
+        Err(_) => Err(StepError::timeout(format!(
+            "resolving `{host}` did not finish within {}",
+            deadline.describe()
+        ))
+        .with_hint(
+            "the DNS server does not answer in time; check this host's resolver (/etc/resolv.conf)",
+        )),
+    }
+}
+
+/// The status line and headers came, the body did not finish within `limit`.
+fn body_timeout(url: &Url, limit: Duration) -> StepError {
+    StepError::timeout(format!(
+        "the answer from {url} did not finish within {} (what is left of the check's \
+         `timeout`)",
+        human(limit)
+    ))
+    .with_hint(format!(
+        "{} sent the status line but not the whole body in time: the server may be hung or \
+         overloaded, or the body is too large for the check's `timeout`",
+        Target::of(url).addr
+    ))
+}
+
 /// Maps a reqwest failure to an error kind and a hint.
-fn request_error(url: &Url, e: &reqwest::Error, timeout: Duration) -> StepError {
+fn request_error(url: &Url, e: &reqwest::Error) -> StepError {
     let detail = chain(e);
     let host = url.host_str().unwrap_or_default();
-    let target = match url.port_or_known_default() {
-        Some(port) if host.contains(':') => format!("[{host}]:{port}"),
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_string(),
-    };
-    if e.is_timeout() {
-        return StepError::timeout(format!("no answer within {} from {url}", human(timeout)))
-            .with_hint(format!(
-                "{target} did not answer in time: the server may be hung or overloaded, or a \
-             firewall drops the packets"
-            ));
-    }
+    let target = Target::of(url).addr;
     if url.scheme() == "https" && looks_like_tls(&detail) {
         return StepError::rejected(format!("TLS with {target} failed: {detail}")).with_hint(
             "the certificate must be valid for this host name and signed by a public CA (only \
@@ -290,12 +428,15 @@ fn request_error(url: &Url, e: &reqwest::Error, timeout: Duration) -> StepError 
             );
         }
         return match io_kind(e) {
-            Some(io::ErrorKind::ConnectionRefused) => StepError::unreachable(format!(
-                "cannot connect to {target}: {detail}"
-            ))
-            .with_hint(format!(
-                "nothing listens on {target}; is the service running, and is the port right?"
-            )),
+            Some(io::ErrorKind::ConnectionRefused) => StepError {
+                silence: Some(Silence::Refused),
+                ..StepError::unreachable(format!("cannot connect to {target}: {detail}")).with_hint(
+                    format!(
+                        "nothing listens on {target}; is the service running, and is the port \
+                         right?"
+                    ),
+                )
+            },
             _ => StepError::unreachable(format!("cannot connect to {target}: {detail}")).with_hint(
                 format!("check routing and firewall rules between this host and {target}"),
             ),

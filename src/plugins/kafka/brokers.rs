@@ -12,6 +12,7 @@ use super::discovery::none_reachable;
 use super::messages::{BrokerMeta, Metadata};
 use super::settings::Settings;
 use super::KafkaConnection;
+use crate::plugins::answer::Silence;
 use crate::plugins::{millis, Step, StepCx, StepError};
 
 /// Connects to every endpoint of `wal.broker_endpoints` on its own (TCP, TLS when `[wal.tls]`
@@ -46,6 +47,10 @@ pub struct EndpointReport {
     pub error_kind: Option<String>,
     /// Hint for that error (null when reachable or none).
     pub error_hint: Option<String>,
+    /// How the endpoint stayed silent, when it did: `refused`, `black_holed` (no answer to the
+    /// TCP connection), `accepted_silent` (no answer to a request) or `tls_stalled` (no answer
+    /// to the TLS handshake); null otherwise.
+    pub no_answer: Option<String>,
     /// Time to connect, authenticate and get Metadata, in milliseconds (null when
     /// unreachable).
     pub latency_ms: Option<f64>,
@@ -151,6 +156,7 @@ sasl:
                         error: None,
                         error_kind: None,
                         error_hint: None,
+                        no_answer: None,
                         latency_ms: Some(latency_ms),
                         cluster_id: metadata.cluster_id.clone(),
                         broker_count: Some(metadata.brokers.len()),
@@ -165,6 +171,7 @@ sasl:
                         error: Some(e.message.clone()),
                         error_kind: Some(e.kind.as_str().to_string()),
                         error_hint: e.hint.clone(),
+                        no_answer: e.silence.map(|s| s.as_str().to_string()),
                         latency_ms: None,
                         cluster_id: None,
                         broker_count: None,
@@ -234,7 +241,9 @@ sasl:
 }
 
 /// What GreptimeDB does with each endpoint that did not answer while others did: its client
-/// skips it with a warning and bootstraps from one that answers.
+/// skips it with a warning and bootstraps from one that answers. It puts no limit on the TLS
+/// handshake, though (see [`super::bounds`]), so an endpoint that stalls it is one GreptimeDB
+/// waits on for ever when it tries it before a live one (the order is random).
 fn skipped(endpoints: &[EndpointReport]) -> Vec<String> {
     let live: Vec<&str> = endpoints
         .iter()
@@ -245,13 +254,22 @@ fn skipped(endpoints: &[EndpointReport]) -> Vec<String> {
         .iter()
         .filter(|e| !e.reachable)
         .map(|e| {
-            format!(
-                "bootstrap broker {} does not answer ({}); GreptimeDB's Kafka client skips it \
-                 with a warning and bootstraps from {}",
-                e.endpoint,
-                e.error.as_deref().unwrap_or("no answer"),
-                live.join(" or ")
-            )
+            let error = e.error.as_deref().unwrap_or("no answer");
+            let live = live.join(" or ");
+            if e.no_answer.as_deref() == Some(Silence::TlsStalled.as_str()) {
+                format!(
+                    "bootstrap broker {} does not answer ({error}); GreptimeDB's Kafka client \
+                     tries the bootstrap brokers in random order and puts no limit on the TLS \
+                     handshake: when it tries this one before {live}, its start-up hangs",
+                    e.endpoint
+                )
+            } else {
+                format!(
+                    "bootstrap broker {} does not answer ({error}); GreptimeDB's Kafka client \
+                     skips it with a warning and bootstraps from {live}",
+                    e.endpoint
+                )
+            }
         })
         .collect()
 }
@@ -307,6 +325,7 @@ mod tests {
             error: error.map(str::to_string),
             error_kind: None,
             error_hint: None,
+            no_answer: None,
             latency_ms: None,
             cluster_id: None,
             broker_count: None,
@@ -328,5 +347,14 @@ mod tests {
                 && sentences[1].ends_with("bootstraps from live:9092")
         );
         assert!(skipped(&[endpoint("live:9092", None)]).is_empty());
+        let mut stalled = endpoint("stalled:9093", Some("no TLS answer"));
+        stalled.no_answer = Some("tls_stalled".into());
+        let sentences = skipped(&[stalled, endpoint("live:9093", None)]);
+        assert!(
+            sentences[0].contains("no limit on the TLS handshake")
+                && sentences[0].ends_with("before live:9093, its start-up hangs"),
+            "{}",
+            sentences[0]
+        );
     }
 }

@@ -8,14 +8,13 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use super::bounds::Bound;
-use super::errors::{tcp_error, tls_error, Peer, Stage};
+use super::bounds::Phase;
+use super::errors::{no_answer, tcp_error, tls_error, Peer, Stage};
 use super::messages::{
     api, api_ranges, api_versions_request, code_name, metadata_request, pick_version,
     sasl_authenticate_request, sasl_handshake_request, ApiRange, Exchange, Metadata,
@@ -23,6 +22,7 @@ use super::messages::{
 };
 use super::settings::{parse_endpoint, Sasl, Settings};
 use super::wire::{self, Io};
+use crate::plugins::answer::Silence;
 use crate::plugins::{StepCx, StepError};
 
 /// One connection to one broker, set up as GreptimeDB's client sets it up.
@@ -32,7 +32,6 @@ pub(crate) struct Conn {
     peer: Peer,
     /// The broker's ApiVersions answer.
     pub apis: Vec<ApiRange>,
-    timeout: Duration,
 }
 
 /// Connects to `endpoint` (TCP, TLS when configured) and asks ApiVersions; with
@@ -44,9 +43,10 @@ pub(crate) async fn connect(
     cx: &StepCx,
 ) -> Result<Conn, StepError> {
     let target = parse_endpoint(endpoint)?;
-    let bound = Bound::new(settings.connect_timeout, "wal.connect_timeout", cx);
+    let phase = Phase::Connect(settings.connect_timeout);
+    let deadline = phase.deadline(cx);
     let started = Instant::now();
-    let left = || bound.limit.saturating_sub(started.elapsed());
+    let left = || deadline.limit.saturating_sub(started.elapsed());
 
     let lookup = tokio::net::lookup_host((target.host.as_str(), target.port));
     let addrs: Vec<SocketAddr> = match tokio::time::timeout(left(), lookup).await {
@@ -64,26 +64,32 @@ pub(crate) async fn connect(
         }
         Err(_) => {
             return Err(StepError::timeout(format!(
-                "resolving `{}` (broker {endpoint}) did not finish {}",
+                "resolving `{}` (broker {endpoint}) did not finish within {}",
                 target.host,
-                bound.describe()
+                deadline.describe()
             ))
-            .with_hint("the DNS server does not answer in time"))
+            .with_hint(format!(
+                "the DNS server does not answer in time; {}",
+                phase.greptimedb()
+            )))
         }
     };
-    let tcp =
-        match tokio::time::timeout(left(), connect_any(&addrs)).await {
-            Ok(Ok(tcp)) => tcp,
-            Ok(Err(e)) => return Err(tcp_error(endpoint, &e)),
-            Err(_) => return Err(StepError::timeout(format!(
-                "connecting to broker {endpoint} did not finish {}",
-                bound.describe()
+    let tcp = match tokio::time::timeout(left(), connect_any(&addrs)).await {
+        Ok(Ok(tcp)) => tcp,
+        Ok(Err(e)) => return Err(tcp_error(endpoint, &e)),
+        Err(_) => {
+            return Err(no_answer(
+                endpoint,
+                Silence::BlackHoled,
+                phase,
+                &deadline,
+                "TCP connect",
+                "no SYN-ACK and no refusal came back: a firewall or security group drops the \
+                 traffic, the route is wrong, or the host is down; check the host and port in \
+                 `wal.broker_endpoints`",
             ))
-            .with_hint(
-                "nothing answered the TCP connection: a firewall or security group may drop the \
-                 packets, or the host is down; check `wal.broker_endpoints`",
-            )),
-        };
+        }
+    };
     let _ = tcp.set_nodelay(true);
 
     let io: Box<dyn Io> = match &settings.tls {
@@ -97,22 +103,27 @@ pub(crate) async fn connect(
                 ))
                 .with_hint("with [wal.tls], write `wal.broker_endpoints` with host names or IP addresses the brokers' certificates name")
             })?;
+            // GreptimeDB's client puts no limit on the handshake; this waits for the run's
+            // first-answer deadline.
+            let phase = Phase::TlsHandshake;
+            let deadline = phase.deadline(cx);
             let handshake = tokio_rustls::TlsConnector::from(config.clone()).connect(name, tcp);
-            match tokio::time::timeout(left(), handshake).await {
+            match tokio::time::timeout(deadline.limit, handshake).await {
                 Ok(Ok(stream)) => Box::new(stream),
                 Ok(Err(e)) => {
                     return Err(tls_error(endpoint, &target.host, &e, settings.client_cert))
                 }
                 Err(_) => {
-                    return Err(StepError::timeout(format!(
-                        "the TLS handshake with broker {endpoint} did not finish {}",
-                        bound.describe()
-                    ))
-                    .with_hint(
+                    return Err(no_answer(
+                        endpoint,
+                        Silence::TlsStalled,
+                        phase,
+                        &deadline,
+                        "TLS, as `[wal.tls]` asks",
                         "the listener at this port probably does not speak TLS (a PLAINTEXT or \
                          SASL_PLAINTEXT listener waits for a Kafka request and never answers a \
                          TLS handshake): remove the [wal.tls] table, or use the port of the \
-                         brokers' SSL / SASL_SSL listener",
+                         brokers' SSL / SASL_SSL listener; otherwise the broker is stuck",
                     ))
                 }
             }
@@ -126,9 +137,9 @@ pub(crate) async fn connect(
             tls: settings.tls.is_some(),
             client_cert: settings.client_cert,
             sasl: settings.sasl.is_some(),
+            timeout: settings.timeout,
         },
         apis: Vec::new(),
-        timeout: settings.timeout,
     };
     conn.apis = conn.api_versions(cx).await?;
     if authenticate {
@@ -166,14 +177,14 @@ impl Conn {
         stage: Stage,
         cx: &StepCx,
     ) -> Result<R::Response, StepError> {
-        let bound = Bound::new(self.timeout, "wal.timeout", cx);
+        let deadline = Phase::Request(self.peer.timeout).deadline(cx);
         let id = self.next_id;
         self.next_id += 1;
         let exchange = wire::exchange(self.io.as_mut(), &request, version, id);
-        match tokio::time::timeout(bound.limit, exchange).await {
+        match tokio::time::timeout(deadline.limit, exchange).await {
             Ok(Ok(answer)) => Ok(answer),
             Ok(Err(wire)) => Err(self.peer.wire_error(stage, wire)),
-            Err(_) => Err(self.peer.timeout_error(stage, &bound)),
+            Err(_) => Err(self.peer.timeout_error(stage, &deadline)),
         }
     }
 

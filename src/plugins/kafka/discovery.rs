@@ -40,9 +40,9 @@ pub(crate) async fn discover(
     Err(none_reachable(&failures))
 }
 
-/// The error when no endpoint answered: the common kind and hint when every endpoint failed
-/// the same way (e.g. all refuse the TLS config), else `Unreachable` naming
-/// `wal.broker_endpoints`.
+/// The error when no endpoint answered: the common kind, hint and silence when every endpoint
+/// failed the same way (e.g. all refuse the TLS config, or all accept and stay silent), else
+/// `Unreachable` naming `wal.broker_endpoints`.
 pub(crate) fn none_reachable(failures: &[(String, StepError)]) -> StepError {
     let first = &failures[0].1;
     let same_kind = failures.iter().all(|(_, e)| e.kind == first.kind);
@@ -60,7 +60,11 @@ pub(crate) fn none_reachable(failures: &[(String, StepError)]) -> StepError {
             failures.len(),
             failures
                 .iter()
-                .map(|(endpoint, e)| format!("{endpoint}: {}", e.message))
+                .map(|(endpoint, e)| if e.message.contains(endpoint.as_str()) {
+                    e.message.clone()
+                } else {
+                    format!("{endpoint}: {}", e.message)
+                })
                 .collect::<Vec<_>>()
                 .join("; ")
         )
@@ -74,11 +78,12 @@ pub(crate) fn none_reachable(failures: &[(String, StepError)]) -> StepError {
                 .to_string(),
         )
     };
+    let same_silence = failures.iter().all(|(_, e)| e.silence == first.silence);
     StepError {
         kind,
         message,
         hint,
-        silence: None,
+        silence: if same_silence { first.silence } else { None },
     }
 }
 
@@ -87,6 +92,7 @@ mod tests {
     use std::io;
 
     use super::*;
+    use crate::plugins::answer::Silence;
     use crate::plugins::kafka::errors::tcp_error;
 
     #[test]
@@ -98,6 +104,7 @@ mod tests {
         ];
         let e = none_reachable(&failures);
         assert_eq!(e.kind, ErrorKind::Unreachable);
+        assert_eq!(e.silence, Some(Silence::Refused));
         assert!(e.message.contains("a:1") && e.message.contains("b:2"));
         assert!(e.hint.unwrap().contains("wal.broker_endpoints"));
         let sasl = StepError::rejected("bad credentials").with_hint("check `wal.sasl.password`");
@@ -109,6 +116,7 @@ mod tests {
             ("b:2".into(), StepError::rejected("x")),
         ]);
         assert_eq!(mixed.kind, ErrorKind::Unreachable);
+        assert_eq!(mixed.silence, None);
         assert!(mixed.hint.unwrap().contains("wal.broker_endpoints"));
     }
 }

@@ -3,11 +3,13 @@
 //! (closed, timed out, not Kafka, malformed).
 
 use std::io;
+use std::time::Duration;
 
 use rustls::{AlertDescription, CertificateError};
 
-use super::bounds::Bound;
+use super::bounds::Phase;
 use super::wire::Wire;
+use crate::plugins::answer::{AnswerDeadline, NoAnswer, Silence};
 use crate::plugins::StepError;
 
 /// The request a connection is at, for messages.
@@ -40,17 +42,45 @@ pub(crate) struct Peer {
     pub client_cert: bool,
     /// Whether `[wal.sasl]` is present.
     pub sasl: bool,
+    /// `wal.timeout`, which GreptimeDB's client applies to every request.
+    pub timeout: Duration,
+}
+
+/// The verdict on a broker that did not answer a phase within `deadline`, worded as
+/// [`NoAnswer::into_error`] words every first-answer verdict: `what` is the request that got no
+/// answer, `hint` the Kafka-specific cause and fix (in place of the generic advice of
+/// `silence`), followed by what GreptimeDB's own client does in `phase`.
+pub(crate) fn no_answer(
+    endpoint: &str,
+    silence: Silence,
+    phase: Phase,
+    deadline: &AnswerDeadline,
+    what: &str,
+    hint: &str,
+) -> StepError {
+    let greptimedb = phase.greptimedb();
+    let mut error = NoAnswer {
+        silence: Some(silence),
+        endpoint: format!("broker {endpoint}"),
+        deadline: deadline.clone(),
+    }
+    .into_error(what, &greptimedb);
+    error.hint = Some(format!("{hint}; {greptimedb}"));
+    error
 }
 
 pub(crate) fn tcp_error(endpoint: &str, e: &io::Error) -> StepError {
     match e.kind() {
-        io::ErrorKind::ConnectionRefused => StepError::unreachable(format!(
-            "cannot connect to broker {endpoint}: connection refused"
-        ))
-        .with_hint(format!(
-            "nothing listens on {endpoint}: is the broker running, and is this its listener's \
-             host and port (default 9092)? Check `wal.broker_endpoints`"
-        )),
+        io::ErrorKind::ConnectionRefused => StepError {
+            silence: Some(Silence::Refused),
+            ..StepError::unreachable(format!(
+                "cannot connect to broker {endpoint}: connection refused"
+            ))
+            .with_hint(format!(
+                "nothing listens on {endpoint}: is the broker running, and is this its \
+                 listener's host and port (default 9092)? Check `wal.broker_endpoints`"
+            ))
+        },
         io::ErrorKind::TimedOut => StepError::timeout(format!(
             "connecting to broker {endpoint} timed out: {e}"
         ))
@@ -300,29 +330,31 @@ impl Peer {
         }
     }
 
-    pub fn timeout_error(&self, stage: Stage, bound: &Bound) -> StepError {
-        let ep = &self.endpoint;
+    /// The broker accepted the connection and sent no answer to `stage` within `deadline`.
+    pub fn timeout_error(&self, stage: Stage, deadline: &AnswerDeadline) -> StepError {
         let hint = match stage {
             Stage::ApiVersions if !self.tls => {
                 "a TLS listener waits for a TLS handshake and never answers a plaintext request: \
                  if the brokers use SSL or SASL_SSL, add a [wal.tls] table; otherwise the broker \
-                 is overloaded or stuck"
+                 is overloaded or stuck, see its log"
             }
             Stage::SaslHandshake | Stage::SaslAuthenticate => {
                 "the broker does not complete SASL authentication; check the [wal.sasl] table \
                  and the broker log"
             }
             _ => {
-                "the broker accepted the connection but does not answer: it may be overloaded, \
-                  starting, or unable to reach its controller"
+                "the broker took the connection but answers nothing: it may be overloaded, \
+                 starting, or unable to reach its controller, see its log"
             }
         };
-        StepError::timeout(format!(
-            "broker {ep} did not answer {} {}",
+        no_answer(
+            &self.endpoint,
+            Silence::AcceptedSilent,
+            Phase::Request(self.timeout),
+            deadline,
             stage.name(),
-            bound.describe()
-        ))
-        .with_hint(hint)
+            hint,
+        )
     }
 
     fn malformed(&self, stage: Stage, detail: &str) -> StepError {

@@ -58,12 +58,14 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
 pub struct KafkaConnection {
     /// `wal.broker_endpoints`: the bootstrap brokers, each `host:port` (no scheme).
     pub broker_endpoints: Vec<String>,
-    /// `wal.connect_timeout` (humantime, default `3s`): bound on the TCP connection and the
-    /// TLS handshake to one broker.
+    /// `wal.connect_timeout` (humantime, default `3s`): bound on resolving and connecting (TCP)
+    /// to one broker. GreptimeDB's client puts no bound on the TLS handshake; the step waits
+    /// for it for the first-answer deadline (`--answer-timeout`, 5 s by default).
     #[serde(default, deserialize_with = "de_opt_duration")]
     #[schemars(with = "Option<String>")]
     pub connect_timeout: Option<Duration>,
-    /// `wal.timeout` (humantime, default `3s`): bound on each request to a broker.
+    /// `wal.timeout` (humantime, default `3s`): bound on each request to a broker. The step
+    /// waits for the smaller of each key and the first-answer deadline.
     #[serde(default, deserialize_with = "de_opt_duration")]
     #[schemars(with = "Option<String>")]
     pub timeout: Option<Duration>,

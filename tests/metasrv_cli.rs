@@ -447,3 +447,58 @@ fn a_singular_store_addr_is_ignored_and_the_default_endpoint_is_probed() {
         r.stdout
     );
 }
+
+/// What a script reading the JSON report sees when every etcd endpoint is down: every check
+/// is present, the ones that do not apply say why, and the one cause is counted once (the
+/// endpoint failures), the checks behind it are skipped with a reference to it.
+#[test]
+fn json_keeps_every_check_with_a_typed_skip_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("metasrv.toml");
+    std::fs::write(
+        &config,
+        "backend = \"etcd_store\"\nstore_addrs = [\"127.0.0.1:1\", \"127.0.0.1:2\"]\n\
+         [grpc]\nbind_addr = \"127.0.0.1:0\"\n[http]\naddr = \"127.0.0.1:0\"\n",
+    )
+    .unwrap();
+    let (r, report) = common::run_component("metasrv", dir.path(), &config, &[]);
+    assert_eq!(r.code, 3, "{}", r.all());
+    let counts = &report["counts"];
+    assert_eq!(counts["failed"], 2, "{counts}");
+    assert_eq!(
+        counts["skipped"].as_u64().unwrap(),
+        counts["not_applicable"].as_u64().unwrap() + counts["blocked"].as_u64().unwrap(),
+        "{counts}"
+    );
+    let checks = report["checks"].as_array().unwrap();
+    let skip_of = |instance: &str| {
+        checks
+            .iter()
+            .find(|c| c["instance"] == instance)
+            .unwrap_or_else(|| panic!("{instance} missing from the JSON report"))
+    };
+    for id in ["sql_connect", "sql_election", "kafka_topics"] {
+        let c = skip_of(id);
+        assert_eq!(c["status"], "skipped", "{c}");
+        assert_eq!(c["skip"]["kind"], "not_applicable", "{c}");
+        assert!(
+            c["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("condition not met: vars."),
+            "{c}"
+        );
+    }
+    let cluster = skip_of("etcd_cluster");
+    assert_eq!(cluster["skip"]["kind"], "already_reported", "{cluster}");
+    assert_eq!(
+        cluster["skip"]["causes"],
+        serde_json::json!(["etcd_endpoint[0]", "etcd_endpoint[1]"])
+    );
+    let probe = skip_of("etcd_probe");
+    assert_eq!(probe["skip"]["kind"], "blocked", "{probe}");
+    assert_eq!(probe["skip"]["cause"], "etcd_cluster", "{probe}");
+    let failed = skip_of("etcd_endpoint[0]");
+    assert_eq!(failed["status"], "fail");
+    assert_eq!(failed["key"], "store_addrs", "{failed}");
+}

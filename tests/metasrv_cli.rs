@@ -502,3 +502,63 @@ fn json_keeps_every_check_with_a_typed_skip_reason() {
     assert_eq!(failed["status"], "fail");
     assert_eq!(failed["key"], "store_addrs", "{failed}");
 }
+
+/// `sql_latency` can fail on what it measures: its gates (`--var sql_…_ms`) fail a slow upsert,
+/// and in a read-only run a slow select still warns instead of hiding behind the read-only pass.
+/// Zero-millisecond gates stand in for a slow store.
+#[test]
+fn sql_latency_gates_fail_and_read_only_runs_keep_them() {
+    let (pg, admin) = need!("GST_PG_RW_URL", "GST_PG_ADMIN_URL");
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "backend = \"postgres_store\"\nstore_addrs = [\"{pg}\"]\nmeta_table_name = \"gst_cli_meta\""
+    );
+    let (r, report) = metasrv(
+        dir.path(),
+        &toml,
+        &["--include-performance", "--var", "sql_upsert_p99_fail_ms=0"],
+    );
+    assert_eq!(r.code, 3, "{}", r.all());
+    let latency = check(&report, "sql_latency");
+    assert_eq!(latency["status"], "fail", "{latency}");
+    assert!(
+        latency["message"].as_str().unwrap().contains("upsert p99"),
+        "{latency}"
+    );
+
+    // A read-only run measures selects on an existing table only.
+    let table = format!("gst_cli_ro_{}", std::process::id());
+    let read_only_toml = toml.replace("gst_cli_meta", &table);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(crate::plugins_sql::pg_exec(
+        &admin,
+        &format!(
+            "CREATE TABLE \"{table}\"(k bytea PRIMARY KEY, v bytea); \
+             INSERT INTO \"{table}\" VALUES ('a', 'b'); GRANT SELECT, INSERT, UPDATE, DELETE ON \"{table}\" TO gt_rw"
+        ),
+    ));
+    let (r, report) = metasrv(
+        dir.path(),
+        &read_only_toml,
+        &[
+            "--include-performance",
+            "--read-only",
+            "--var",
+            "sql_select_p99_warn_ms=0",
+        ],
+    );
+    runtime.block_on(crate::plugins_sql::pg_exec(
+        &admin,
+        &format!("DROP TABLE \"{table}\""),
+    ));
+    assert_eq!(r.code, 0, "a warning is not a failure: {}", r.all());
+    let latency = check(&report, "sql_latency");
+    assert_eq!(latency["status"], "warn", "{latency}");
+    assert!(
+        latency["message"]
+            .as_str()
+            .unwrap()
+            .contains("(read-only run)"),
+        "{latency}"
+    );
+}

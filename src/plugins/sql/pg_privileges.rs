@@ -234,6 +234,8 @@ fn refusal<'a>(
         };
         let message = if refused.is_empty() {
             format!("statements metasrv runs on {} fail", facts.ident)
+        } else if refused.iter().all(|p| p.contains(" on ")) {
+            format!("role `{user}` is refused {}{pg15}", refused.join(", "))
         } else {
             format!(
                 "role `{user}` is refused {} on {}{pg15}",

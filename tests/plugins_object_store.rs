@@ -19,6 +19,8 @@ use greptime_self_test::config::Component;
 use greptime_self_test::plugins::answer::{AnswerDeadline, Silence};
 use greptime_self_test::plugins::object_store::{probe_with, BuildOptions, ProbeParams};
 use greptime_self_test::plugins::{CleanupRegistry, ErrorKind, StepError, StepOutput};
+use opendal::layers::HttpClientLayer;
+use opendal::raw::HttpClient;
 use opendal::services::{Azblob, Gcs};
 use opendal::Operator;
 use serde_json::{json, Value};
@@ -117,10 +119,20 @@ async fn seeded(fixture: Option<(Operator, Value)>) -> Option<Seeded> {
     Some(Seeded::new(admin, store, PRE_EXISTING).await)
 }
 
+/// An HTTP client of the admin operator's own. OpenDAL's default client is one process-wide
+/// pool: a connection pooled by a test whose runtime has ended fails the next test that reuses
+/// it ("dispatch task is gone").
+fn own_client() -> HttpClientLayer {
+    HttpClientLayer::new(HttpClient::with(reqwest_opendal::Client::new()))
+}
+
 /// An admin S3 operator rooted at `root`, plus the S3 store table for `key`/`secret`.
 fn s3(root: &str, key: &str, secret: &str) -> Option<(Operator, Value)> {
     let server = S3Server::from_env()?;
-    let admin = Operator::new(server.admin(root)).unwrap().finish();
+    let admin = Operator::new(server.admin(root))
+        .unwrap()
+        .layer(own_client())
+        .finish();
     let store = json!({
         "type": "S3", "bucket": server.bucket, "root": root, "endpoint": server.endpoint,
         "region": server.region, "access_key_id": key, "secret_access_key": secret,
@@ -327,6 +339,7 @@ fn azblob(root: &str) -> Option<(Operator, Value)> {
             .account_key(&key),
     )
     .unwrap()
+    .layer(own_client())
     .finish();
     let store = json!({
         "type": "Azblob", "container": container, "root": root, "endpoint": endpoint,
@@ -390,6 +403,7 @@ fn gcs(root: &str) -> Option<(Operator, Value)> {
             .disable_config_load(),
     )
     .unwrap()
+    .layer(own_client())
     .finish();
     let store = json!({"type": "Gcs", "bucket": bucket, "root": root, "endpoint": endpoint,
                        "scope": "https://www.googleapis.com/auth/devstorage.read_write"});
@@ -876,4 +890,87 @@ fn cli_silent_s3_endpoint_is_judged_quickly_and_quietly() {
         "stderr: {}",
         run.stderr
     );
+}
+
+/// An S3 stand-in on 127.0.0.1 that answers its first `answers` requests with an empty
+/// listing, then takes every request and never answers. Returns its address.
+async fn s3_that_stops_answering(answers: usize) -> (String, tokio::task::JoinHandle<()>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let served = Arc::new(AtomicUsize::new(0));
+    let task = tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let served = served.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                loop {
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    buf.clear();
+                    if served.fetch_add(1, Ordering::SeqCst) >= answers {
+                        // hold the connection, answer nothing
+                        std::future::pending::<()>().await;
+                    }
+                    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult \
+                        xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>greptime</Name>\
+                        <Prefix></Prefix><KeyCount>0</KeyCount><MaxKeys>1000</MaxKeys>\
+                        <IsTruncated>false</IsTruncated></ListBucketResult>";
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/xml\r\ncontent-length: {}\r\n\r\n",
+                        body.len()
+                    );
+                    if socket.write_all(head.as_bytes()).await.is_err()
+                        || socket.write_all(body.as_bytes()).await.is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, task)
+}
+
+/// The store answers the two listings (so the cleanup is registered), then stops answering:
+/// the write times out at `http_client.timeout`, and the cleanup waits only the first-answer
+/// deadline for the store, not its full limit, and says to delete the prefix by hand.
+#[tokio::test]
+async fn cleanup_after_the_store_went_silent_waits_only_the_answer_deadline() {
+    let (addr, server) = s3_that_stops_answering(2).await;
+    let cleanup = CleanupRegistry::default();
+    let cx = TestCx::new(Component::Datanode, &unique("run"))
+        .budget(Duration::from_secs(30))
+        .cleanup(&cleanup)
+        .build()
+        .with_answer(answer_ms(1000));
+    let params = json!({ "store": s3_at(&format!("http://{addr}")),
+                         "http_client": {"timeout": "1s"} });
+    let err = run_step("object_store.probe", params, &cx)
+        .await
+        .expect_err("the write gets no answer");
+    assert!(err.message.starts_with("write: "), "{}", err.message);
+    assert_eq!(err.kind, ErrorKind::Timeout, "{err:?}");
+    assert!(
+        err.message.contains("`storage.http_client.timeout = 1s`"),
+        "{}",
+        err.message
+    );
+    let actions = cleanup.drain();
+    assert_eq!(actions.len(), 1, "registered once the store answered");
+    let started = Instant::now();
+    for action in actions {
+        let undone = action.action.await;
+        let e = undone.expect_err("the store does not answer the delete");
+        assert!(e.contains("delete it by hand"), "{e}");
+    }
+    judged_within(started.elapsed(), Duration::from_secs(1));
+    server.abort();
 }

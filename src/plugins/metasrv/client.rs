@@ -430,7 +430,7 @@ fn no_answer(
     }
     .into_error(what, greptimedb);
     error.hint = Some(match error.hint {
-        Some(hint) => format!("{hint}. {}", origin.unreachable_hint(address)),
+        Some(hint) => format!("{hint}; {}", origin.unreachable_hint(address)),
         None => origin.unreachable_hint(address),
     });
     error

@@ -969,6 +969,7 @@ export GST_AZBLOB_CONTAINER=$AZ_CONTAINER
 export GST_AZBLOB_RO_SAS='$(cat "$DIR/azurite/ro.sas")'
 export GST_GCS_ENDPOINT=http://$h:$GCS_PORT
 export GST_GCS_BUCKET=$GCS_BUCKET
+export GST_OBJSTORE_PY=$DIR/objstore.py
 EOF
   mv "$DIR/env.tmp" "$DIR/env"
 }

@@ -974,3 +974,135 @@ async fn cleanup_after_the_store_went_silent_waits_only_the_answer_deadline() {
     judged_within(started.elapsed(), Duration::from_secs(1));
     server.abort();
 }
+
+// ------------------------------------------------------------------------------------------
+// The printed fix for a missing bucket or container, run through the emulator's API (the
+// provider CLIs are not installed here): each test runs the command's API equivalent with the
+// names the command holds, then reruns the probe.
+
+/// The command line of a hint (`$ …`).
+fn printed_command(err: &StepError) -> String {
+    let hint = err.hint.as_deref().unwrap_or_default();
+    hint.lines()
+        .find_map(|l| l.strip_prefix("$ "))
+        .unwrap_or_else(|| panic!("no command in the hint: {hint}"))
+        .to_string()
+}
+
+/// The value after `flag` in a command line.
+fn flag_value(command: &str, flag: &str) -> String {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let at = words
+        .iter()
+        .position(|w| *w == flag)
+        .unwrap_or_else(|| panic!("{flag} missing: {command}"));
+    words[at + 1].to_string()
+}
+
+/// Runs the services' stdlib object-store client (`GST_OBJSTORE_PY`): SigV4 and Azure Shared
+/// Key requests as the provider CLIs send them.
+fn objstore_py(script: &str, args: &[&str]) {
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[tokio::test]
+async fn s3_printed_create_bucket_makes_the_probe_pass() {
+    let (script, key, secret) = need!("GST_OBJSTORE_PY", "GST_S3_ADMIN_KEY", "GST_S3_ADMIN_SECRET");
+    let Some((_, mut store)) = s3(&unique("fixbucket"), &key, &secret) else {
+        return;
+    };
+    let endpoint = store["endpoint"].as_str().unwrap().to_string();
+    let bucket = use_missing_bucket(&mut store);
+    let (err, _) = probe_err(json!({ "store": store }), false).await;
+    assert_missing_bucket(&err, &bucket);
+    let command = printed_command(&err);
+    assert!(command.starts_with("aws s3api create-bucket "), "{command}");
+    assert!(!command.contains(&secret), "{command}");
+    assert_eq!(flag_value(&command, "--bucket"), bucket);
+    assert_eq!(flag_value(&command, "--endpoint-url"), endpoint);
+    let url = format!("{endpoint}/{bucket}");
+    objstore_py(&script, &["s3", "PUT", &url, &key, &secret]);
+    let cleanup = CleanupRegistry::default();
+    let result = probe(json!({ "store": store }), false, &cleanup).await;
+    run_cleanup(&cleanup).await;
+    objstore_py(&script, &["s3", "DELETE", &url, &key, &secret]);
+    result.expect("the probe passes once the printed bucket exists");
+}
+
+#[tokio::test]
+async fn azblob_printed_container_create_makes_the_probe_pass() {
+    let (script,) = need!("GST_OBJSTORE_PY");
+    let Some((_, mut store)) = azblob(&unique("fixcont")) else {
+        return;
+    };
+    let container = unique("fixcontainer").to_lowercase().replace('_', "-");
+    store["container"] = json!(container);
+    let (err, _) = probe_err(json!({ "store": store }), false).await;
+    assert_eq!(err.kind, ErrorKind::Rejected, "{err:?}");
+    let command = printed_command(&err);
+    assert!(
+        command.starts_with("az storage container create "),
+        "{command}"
+    );
+    let key = store["account_key"].as_str().unwrap().to_string();
+    assert!(!command.contains(&key), "{command}");
+    assert_eq!(flag_value(&command, "--name"), container);
+    let account = flag_value(&command, "--account-name");
+    let url = format!(
+        "{}/{container}?restype=container",
+        flag_value(&command, "--blob-endpoint")
+    );
+    objstore_py(&script, &["az", "PUT", &url, &account, &key]);
+    let cleanup = CleanupRegistry::default();
+    let result = probe(json!({ "store": store }), false, &cleanup).await;
+    run_cleanup(&cleanup).await;
+    objstore_py(&script, &["az", "DELETE", &url, &account, &key]);
+    result.expect("the probe passes once the printed container exists");
+}
+
+/// fake-gcs-server takes the JSON API's bucket insert (what `gcloud storage buckets create`
+/// sends) without authentication; the rerun gets past the listing (fake-gcs-server then stops
+/// at the multipart write, see `gcs_healthy`).
+#[tokio::test]
+async fn gcs_printed_bucket_create_gets_the_probe_past_the_missing_bucket() {
+    let Some((_, mut store)) = gcs(&unique("gcsfix")) else {
+        return;
+    };
+    let endpoint = store["endpoint"].as_str().unwrap().to_string();
+    let bucket = use_missing_bucket(&mut store);
+    let cleanup = CleanupRegistry::default();
+    let err = gcs_probe(store.clone(), &cleanup).await.unwrap_err();
+    assert_missing_bucket(&err, &bucket);
+    assert_eq!(
+        printed_command(&err),
+        format!("gcloud storage buckets create gs://{bucket}")
+    );
+    let client = reqwest::Client::new();
+    let created = client
+        .post(format!("{endpoint}/storage/v1/b"))
+        .json(&json!({ "name": bucket }))
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success(), "{}", created.status());
+    let result = gcs_probe(store, &cleanup).await;
+    run_cleanup(&cleanup).await;
+    client
+        .delete(format!("{endpoint}/storage/v1/b/{bucket}"))
+        .send()
+        .await
+        .ok();
+    if let Err(err) = result {
+        assert!(err.message.starts_with("multipart_write:"), "{err:?}");
+        assert!(!err.message.contains("does not exist"), "{err:?}");
+    }
+}

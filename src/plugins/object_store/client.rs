@@ -540,9 +540,7 @@ pub fn verdict(
             _ => store.bucket.as_deref().unwrap_or(""),
         };
         return StepError::rejected(msg(format!("{container_key} `{name}` does not exist")))
-            .with_hint(format!(
-                "create the {container_key} or fix `{container_key}` (and `endpoint`/`region` if it lives elsewhere)"
-            ));
+            .with_hint(super::remedy::missing_container_hint(store));
     }
 
     // Credentials.
@@ -612,9 +610,9 @@ pub fn verdict(
             op.verb()
         )))
         .with_hint(format!(
-            "grant {} on the {container_key} and root to this credential; GreptimeDB needs PutObject, \
-             GetObject, ListBucket and DeleteObject",
-            op.permission()
+            "grant {}, which was refused; {}",
+            op.permission(),
+            super::remedy::permission_hint(store)
         ));
     }
     if err.kind() == DalKind::ConfigInvalid {

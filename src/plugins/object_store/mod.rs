@@ -42,6 +42,7 @@ mod bench;
 mod client;
 mod config;
 mod probe;
+mod remedy;
 
 use std::time::Duration;
 

@@ -519,3 +519,34 @@ fn cli_bench_needs_include_performance_and_only_reads_with_read_only() {
     );
     assert_eq!(tree(&data), before, "a read-only run changed data_home");
 }
+
+/// A silent S3 endpoint: the benchmark's first request is judged at the first-answer deadline
+/// (accepted but silent, naming `storage.http_client.timeout`), and no cleanup is registered.
+#[tokio::test]
+async fn silent_s3_endpoint_is_judged_at_the_answer_deadline() {
+    use greptime_self_test::plugins::answer::{AnswerDeadline, Silence};
+    let silent = common::steps::silent_listener().await;
+    let store = json!({"type": "S3", "bucket": "greptime", "region": "us-east-1",
+                       "endpoint": format!("http://{}", silent.addr),
+                       "access_key_id": "AKIDEXAMPLE", "secret_access_key": "wJalrXUtnFEMIK7MDENGbPxRfiCY"});
+    let cleanup = CleanupRegistry::default();
+    let cx = cx(&cleanup, false).with_answer(AnswerDeadline::from_run(Duration::from_secs(1)));
+    let started = Instant::now();
+    let err = run_step("object_store.bench", params(store), &cx)
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(took <= Duration::from_millis(2500), "took {took:?}");
+    assert_eq!(err.silence, Some(Silence::AcceptedSilent), "{err:?}");
+    assert!(
+        err.message.contains("within 1s (`--answer-timeout`)"),
+        "{}",
+        err.message
+    );
+    assert!(err
+        .hint
+        .as_deref()
+        .unwrap()
+        .contains("`storage.http_client.timeout = 30s`"));
+    assert_eq!(run_cleanup(&cleanup).await, 0);
+}

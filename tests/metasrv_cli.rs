@@ -447,3 +447,118 @@ fn a_singular_store_addr_is_ignored_and_the_default_endpoint_is_probed() {
         r.stdout
     );
 }
+
+/// What a script reading the JSON report sees when every etcd endpoint is down: every check
+/// is present, the ones that do not apply say why, and the one cause is counted once (the
+/// endpoint failures), the checks behind it are skipped with a reference to it.
+#[test]
+fn json_keeps_every_check_with_a_typed_skip_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("metasrv.toml");
+    std::fs::write(
+        &config,
+        "backend = \"etcd_store\"\nstore_addrs = [\"127.0.0.1:1\", \"127.0.0.1:2\"]\n\
+         [grpc]\nbind_addr = \"127.0.0.1:0\"\n[http]\naddr = \"127.0.0.1:0\"\n",
+    )
+    .unwrap();
+    let (r, report) = common::run_component("metasrv", dir.path(), &config, &[]);
+    assert_eq!(r.code, 3, "{}", r.all());
+    let counts = &report["counts"];
+    assert_eq!(counts["failed"], 2, "{counts}");
+    assert_eq!(
+        counts["skipped"].as_u64().unwrap(),
+        counts["not_applicable"].as_u64().unwrap() + counts["blocked"].as_u64().unwrap(),
+        "{counts}"
+    );
+    let checks = report["checks"].as_array().unwrap();
+    let skip_of = |instance: &str| {
+        checks
+            .iter()
+            .find(|c| c["instance"] == instance)
+            .unwrap_or_else(|| panic!("{instance} missing from the JSON report"))
+    };
+    for id in ["sql_connect", "sql_election", "kafka_topics"] {
+        let c = skip_of(id);
+        assert_eq!(c["status"], "skipped", "{c}");
+        assert_eq!(c["skip"]["kind"], "not_applicable", "{c}");
+        assert!(
+            c["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("condition not met: vars."),
+            "{c}"
+        );
+    }
+    let cluster = skip_of("etcd_cluster");
+    assert_eq!(cluster["skip"]["kind"], "already_reported", "{cluster}");
+    assert_eq!(
+        cluster["skip"]["causes"],
+        serde_json::json!(["etcd_endpoint[0]", "etcd_endpoint[1]"])
+    );
+    let probe = skip_of("etcd_probe");
+    assert_eq!(probe["skip"]["kind"], "blocked", "{probe}");
+    assert_eq!(probe["skip"]["cause"], "etcd_cluster", "{probe}");
+    let failed = skip_of("etcd_endpoint[0]");
+    assert_eq!(failed["status"], "fail");
+    assert_eq!(failed["key"], "store_addrs", "{failed}");
+}
+
+/// `sql_latency` can fail on what it measures: its gates (`--var sql_…_ms`) fail a slow upsert,
+/// and in a read-only run a slow select still warns instead of hiding behind the read-only pass.
+/// Zero-millisecond gates stand in for a slow store.
+#[test]
+fn sql_latency_gates_fail_and_read_only_runs_keep_them() {
+    let (pg, admin) = need!("GST_PG_RW_URL", "GST_PG_ADMIN_URL");
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "backend = \"postgres_store\"\nstore_addrs = [\"{pg}\"]\nmeta_table_name = \"gst_cli_meta\""
+    );
+    let (r, report) = metasrv(
+        dir.path(),
+        &toml,
+        &["--include-performance", "--var", "sql_upsert_p99_fail_ms=0"],
+    );
+    assert_eq!(r.code, 3, "{}", r.all());
+    let latency = check(&report, "sql_latency");
+    assert_eq!(latency["status"], "fail", "{latency}");
+    assert!(
+        latency["message"].as_str().unwrap().contains("upsert p99"),
+        "{latency}"
+    );
+
+    // A read-only run measures selects on an existing table only.
+    let table = format!("gst_cli_ro_{}", std::process::id());
+    let read_only_toml = toml.replace("gst_cli_meta", &table);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(crate::plugins_sql::pg_exec(
+        &admin,
+        &format!(
+            "CREATE TABLE \"{table}\"(k bytea PRIMARY KEY, v bytea); \
+             INSERT INTO \"{table}\" VALUES ('a', 'b'); GRANT SELECT, INSERT, UPDATE, DELETE ON \"{table}\" TO gt_rw"
+        ),
+    ));
+    let (r, report) = metasrv(
+        dir.path(),
+        &read_only_toml,
+        &[
+            "--include-performance",
+            "--read-only",
+            "--var",
+            "sql_select_p99_warn_ms=0",
+        ],
+    );
+    runtime.block_on(crate::plugins_sql::pg_exec(
+        &admin,
+        &format!("DROP TABLE \"{table}\""),
+    ));
+    assert_eq!(r.code, 0, "a warning is not a failure: {}", r.all());
+    let latency = check(&report, "sql_latency");
+    assert_eq!(latency["status"], "warn", "{latency}");
+    assert!(
+        latency["message"]
+            .as_str()
+            .unwrap()
+            .contains("(read-only run)"),
+        "{latency}"
+    );
+}

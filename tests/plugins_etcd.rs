@@ -10,12 +10,16 @@ use std::time::Duration;
 
 use crate::common;
 
-use common::steps::{closed_port, run_cleanup, run_step, step, TestCx};
+use common::steps::{
+    black_hole, closed_port, run_cleanup, run_step, silent_listener, step, TestCx,
+};
 use etcd_client::{AlarmAction, AlarmOptions, AlarmType, Client, DeleteOptions, GetOptions};
 use greptime_self_test::config::Component;
+use greptime_self_test::plugins::answer::{AnswerDeadline, Silence};
 use greptime_self_test::plugins::{CleanupRegistry, ErrorKind, StepError, StepOutput};
 use serde_json::{json, Value};
 use tokio::sync::RwLockReadGuard;
+use tokio::time::Instant;
 
 /// The lock every test module takes around its use of the plain etcd.
 use common::PLAIN_ETCD as EXCLUSIVE;
@@ -296,24 +300,197 @@ async fn a_dead_endpoint_is_unreachable_and_reported_by_the_cluster() {
     assert_contains(&err.message, "no etcd endpoint is reachable");
 }
 
-#[tokio::test]
-async fn a_silent_server_times_out() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let holder = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
+// ------------------------------------------------------------- silent endpoints
+
+/// Runs `name` with a 15 s budget and a first-answer deadline of `answer` (as
+/// `--answer-timeout` sets it), then its cleanup; returns the result and the step's time.
+async fn run_answering(
+    name: &str,
+    params: Value,
+    answer: Duration,
+) -> (Result<StepOutput, StepError>, Duration) {
     let cleanup = CleanupRegistry::default();
-    let cx = cx(false, &cleanup, Duration::from_millis(1500));
-    let err = expect_err(
-        run_step("etcd.endpoint", json!({"endpoint": addr.to_string()}), &cx).await,
-        ErrorKind::Timeout,
+    let cx =
+        cx(false, &cleanup, Duration::from_secs(15)).with_answer(AnswerDeadline::from_run(answer));
+    let started = Instant::now();
+    let result = run_step(name, params, &cx).await;
+    let took = started.elapsed();
+    run_cleanup(&cleanup).await;
+    (result, took)
+}
+
+/// Asserts the step was judged within `limit` plus the slack a loaded test host needs.
+#[track_caller]
+fn within(took: Duration, limit: Duration, what: &str) {
+    let bound = limit + Duration::from_millis(1500);
+    assert!(took <= bound, "{what}: took {took:?}, more than {bound:?}");
+}
+
+/// Every etcd step against a port that takes the connection and never answers: judged
+/// accepted-but-silent within the first-answer deadline (GreptimeDB's etcd client has no
+/// timeout to cap it), the endpoint named, and the hint says metasrv's requests have no limit.
+#[tokio::test]
+async fn silent_etcd_is_accepted_silent_within_the_deadline() {
+    let silent = silent_listener().await;
+    for name in [
+        "etcd.endpoint",
+        "etcd.cluster",
+        "etcd.probe",
+        "etcd.metadata",
+        "etcd.latency",
+    ] {
+        let params = if name == "etcd.endpoint" {
+            json!({"endpoint": silent.addr})
+        } else {
+            json!({"endpoints": [silent.addr]})
+        };
+        let (result, took) = run_answering(name, params, Duration::from_secs(1)).await;
+        let e = expect_err(result, ErrorKind::Timeout);
+        within(took, Duration::from_secs(1), name);
+        assert_eq!(
+            e.silence,
+            Some(Silence::AcceptedSilent),
+            "{name}: {}",
+            e.message
+        );
+        assert_contains(&e.message, &silent.addr);
+        assert_contains(&e.message, "within 1s (`--answer-timeout`)");
+        assert_contains(e.hint.as_deref().unwrap_or(""), "sets no request timeout");
+    }
+}
+
+/// TLS on (`backend_tls.mode = require`) against a port that never answers the handshake:
+/// TLS-stalled, and GreptimeDB would wait without bound (no connect or request timeout).
+#[tokio::test]
+async fn silent_etcd_with_tls_is_a_stalled_handshake() {
+    let silent = silent_listener().await;
+    let (result, took) = run_answering(
+        "etcd.endpoint",
+        json!({"endpoint": silent.addr, "tls": {"mode": "require"}}),
+        Duration::from_secs(1),
+    )
+    .await;
+    let e = expect_err(result, ErrorKind::Timeout);
+    within(took, Duration::from_secs(1), "TLS stalled");
+    assert_eq!(e.silence, Some(Silence::TlsStalled), "{}", e.message);
+    assert_contains(&e.message, "did not answer the TLS handshake within 1s");
+    let hint = e.hint.unwrap_or_default();
+    assert_contains(&hint, "without bound");
+    assert_contains(&hint, "`backend_tls.mode`");
+}
+
+/// An endpoint whose SYNs are dropped: black-holed within the deadline (GreptimeDB would wait
+/// for the operating system's connect timeout).
+#[tokio::test]
+async fn black_holed_etcd_is_judged_within_the_deadline() {
+    let hole = black_hole().await;
+    let (result, took) = run_answering(
+        "etcd.endpoint",
+        json!({"endpoint": hole.addr}),
+        Duration::from_secs(1),
+    )
+    .await;
+    let e = expect_err(result, ErrorKind::Timeout);
+    within(took, Duration::from_secs(1), "black-holed");
+    assert_eq!(e.silence, Some(Silence::BlackHoled), "{}", e.message);
+    assert_contains(
+        &e.message,
+        &format!("etcd {} did not answer the TCP connection", hole.addr),
     );
-    assert_contains(&err.message, "did not answer");
-    holder.abort();
+    assert_contains(
+        &e.hint.unwrap_or_default(),
+        "`backend_client.connect_timeout`",
+    );
+}
+
+/// A closed port: refused at once, and the report says so.
+#[tokio::test]
+async fn refused_etcd_is_named_refused() {
+    let dead = format!("127.0.0.1:{}", closed_port());
+    let (result, took) = run_answering(
+        "etcd.endpoint",
+        json!({"endpoint": dead}),
+        Duration::from_secs(5),
+    )
+    .await;
+    let e = expect_err(result, ErrorKind::Unreachable);
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    assert_eq!(e.silence, Some(Silence::Refused));
+    assert_contains(&e.message, "connection refused");
+}
+
+/// Three silent endpoints in `store_addrs`: each gets its first request at once, so the step
+/// is judged in about one deadline, not three, and names all three.
+#[tokio::test]
+async fn three_silent_endpoints_are_judged_within_one_deadline() {
+    let silent = [
+        silent_listener().await,
+        silent_listener().await,
+        silent_listener().await,
+    ];
+    let endpoints: Vec<&str> = silent.iter().map(|s| s.addr.as_str()).collect();
+    for name in ["etcd.probe", "etcd.metadata", "etcd.cluster"] {
+        let (result, took) = run_answering(
+            name,
+            json!({"endpoints": endpoints}),
+            Duration::from_secs(1),
+        )
+        .await;
+        let e = expect_err(result, ErrorKind::Timeout);
+        within(took, Duration::from_secs(1), name);
+        assert_eq!(
+            e.silence,
+            Some(Silence::AcceptedSilent),
+            "{name}: {}",
+            e.message
+        );
+        for endpoint in &endpoints {
+            assert_contains(&e.message, endpoint);
+        }
+    }
+    // Black-holed, TLS-stalled and silent at once: still one deadline, no common silence.
+    let hole = black_hole().await;
+    let (result, took) = run_answering(
+        "etcd.cluster",
+        json!({"endpoints": [hole.addr, endpoints[0]], "tls": {"mode": "require"}}),
+        Duration::from_secs(1),
+    )
+    .await;
+    let e = expect_err(result, ErrorKind::Timeout);
+    within(took, Duration::from_secs(1), "mixed");
+    assert_eq!(e.silence, None, "{}", e.message);
+}
+
+/// A silent endpoint among a live one: the probe fails naming only the silent endpoint (the
+/// balancer would hide it), within one deadline; `etcd.cluster` reports it as data.
+#[tokio::test]
+async fn a_silent_endpoint_among_live_ones_is_named() {
+    let (ep,) = need!("GST_ETCD_ENDPOINT");
+    let silent = silent_listener().await;
+    let (result, took) = run_answering(
+        "etcd.metadata",
+        json!({"endpoints": [ep, silent.addr], "key_prefix": prefix()}),
+        Duration::from_secs(1),
+    )
+    .await;
+    let e = expect_err(result, ErrorKind::Timeout);
+    within(took, Duration::from_secs(1), "silent among live");
+    assert_eq!(e.silence, Some(Silence::AcceptedSilent));
+    assert_contains(&e.message, &silent.addr);
+    assert!(!e.message.contains(&ep), "{}", e.message);
+    assert_contains(&e.hint.unwrap_or_default(), "spreads its requests");
+
+    let (result, took) = run_answering(
+        "etcd.cluster",
+        json!({"endpoints": [ep, silent.addr]}),
+        Duration::from_secs(1),
+    )
+    .await;
+    within(took, Duration::from_secs(1), "cluster, silent among live");
+    let out = result.expect("one endpoint answers").value;
+    assert_eq!(out["reachable"], 1, "{out}");
+    assert_eq!(out["members"][1]["no_answer"], "accepted_silent", "{out}");
+    assert_eq!(out["members"][0]["no_answer"], Value::Null, "{out}");
 }
 
 #[tokio::test]

@@ -238,3 +238,81 @@ async fn read_only_mode_writes_nothing() {
     assert!(entries(tmp.path()).is_empty(), "nothing written or created");
     assert_eq!(cleanup.drain().len(), 0, "nothing to undo");
 }
+
+/// The `chown`/`chmod` lines printed for a directory GreptimeDB's user may not write, run as
+/// printed (as root), make the check pass when rerun as that user. The tool runs as `nobody`
+/// (setpriv), on a datanode config whose `storage.data_home` is a root-owned directory.
+#[test]
+fn printed_chown_fixes_an_unwritable_data_home() {
+    if !is_root() {
+        eprintln!("note: needs root to switch to `nobody`; skipped");
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI runs as root"
+        );
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let home = tmp.path().join("greptimedb");
+    std::fs::create_dir(&home).unwrap();
+    let config = crate::common::datanode_config(
+        tmp.path(),
+        &format!("[storage]\ndata_home = {:?}\n", home.display().to_string()),
+    );
+    let as_nobody = || {
+        let out = std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(env!("CARGO_BIN_EXE_greptime-self-test"))
+            .args([
+                "datanode",
+                "-c",
+                config.to_str().unwrap(),
+                "--output",
+                "json",
+            ])
+            .current_dir(tmp.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("setpriv runs");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+        crate::common::checks(&report, "local_dir_writable")
+            .into_iter()
+            .find(|c| {
+                c["message"].to_string().contains("data_home")
+                    || c["title"].to_string().contains("data_home")
+            })
+            .cloned()
+            .unwrap_or_else(|| panic!("no data_home check: {report}"))
+    };
+
+    let before = as_nobody();
+    assert_eq!(before["status"], "fail", "{before}");
+    let hint = before["hint"].as_str().unwrap_or_default().to_string();
+    let fix: Vec<&str> = hint.lines().filter_map(|l| l.strip_prefix("$ ")).collect();
+    let home_text = home.display().to_string();
+    assert_eq!(
+        fix,
+        [
+            format!("chown -R 65534:65534 {home_text}"),
+            format!("chmod u+rwx {home_text}")
+        ],
+        "{hint}"
+    );
+    for command in &fix {
+        let status = std::process::Command::new("sh")
+            .args(["-c", command])
+            .status()
+            .unwrap();
+        assert!(status.success(), "{command}");
+    }
+    let after = as_nobody();
+    assert_eq!(after["status"], "pass", "{after}");
+    assert_eq!(
+        std::fs::read_dir(&home).unwrap().count(),
+        0,
+        "nothing left behind"
+    );
+}

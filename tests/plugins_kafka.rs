@@ -230,6 +230,71 @@ async fn present_wal_topics_are_found() {
     assert!(out["topics_total"].as_u64().unwrap() >= 3);
 }
 
+/// Runs a `kafka-topics.sh … --create` line through the admin API: the topic, partitions and
+/// replication factor it names.
+async fn run_kafka_topics_create(client: &Client, command: &str) -> String {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let value = |flag: &str| {
+        let at = words.iter().position(|w| *w == flag);
+        at.map(|i| words[i + 1])
+            .unwrap_or_else(|| panic!("{flag} missing: {command}"))
+    };
+    assert_eq!(words[0], "kafka-topics.sh", "{command}");
+    assert!(words.contains(&"--create"), "{command}");
+    let topic = value("--topic").to_string();
+    client
+        .controller_client()
+        .unwrap()
+        .create_topic(
+            &topic,
+            value("--partitions").parse().unwrap(),
+            value("--replication-factor").parse().unwrap(),
+            5_000,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{command}: {e}"));
+    topic
+}
+
+/// The printed `kafka-topics.sh` lines create exactly the missing WAL topics, as metasrv would:
+/// run through the admin API, the check then finds every topic.
+#[tokio::test]
+async fn printed_create_commands_make_the_missing_topics() {
+    let (broker,) = need!("GST_KAFKA_BROKER");
+    let client = admin(&broker).await;
+    let prefix = format!("gst_test_{}", uuid());
+    let params = json!({
+        "broker_endpoints": [broker],
+        "topic_name_prefix": prefix,
+        "num_topics": 2,
+        "auto_create_topics": false,
+        "replication_factor": 1
+    });
+    let out = ok(run("kafka.topics", params.clone()).await);
+    assert_eq!(out["missing_count"], 2);
+    let commands: Vec<String> = out["create_commands"]
+        .as_array()
+        .expect("create_commands")
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(commands.len(), 2, "{out}");
+    let mut created = Vec::new();
+    for command in &commands {
+        assert!(
+            command.contains(&format!("--bootstrap-server {broker} ")),
+            "{command}"
+        );
+        created.push(run_kafka_topics_create(&client, command).await);
+    }
+    let after = run("kafka.topics", params).await;
+    delete_topics(&client, &created).await;
+    let after = ok(after);
+    assert_eq!(after["missing_count"], 0, "{after}");
+    assert!(after.get("create_commands").is_none(), "{after}");
+    assert_eq!(created, [format!("{prefix}_0"), format!("{prefix}_1")]);
+}
+
 #[tokio::test]
 async fn missing_wal_topics_are_listed() {
     let (broker,) = need!("GST_KAFKA_BROKER");
@@ -259,6 +324,12 @@ async fn missing_wal_topics_are_listed() {
     assert_eq!(out["missing_count"], 24);
     let missing = out["missing"].as_array().unwrap();
     assert_eq!(missing.len(), 20, "capped at 20");
+    let loop_line = out["create_commands"][0].as_str().unwrap();
+    assert!(
+        loop_line.starts_with("for i in 0 2 3 ")
+            && loop_line.contains(&format!("--topic {prefix}_$i;")),
+        "{loop_line}"
+    );
     assert_eq!(missing[0], format!("{prefix}_0").as_str());
     assert_eq!(missing[1], format!("{prefix}_2").as_str());
     // The step never creates topics, whatever auto_create_topics says.

@@ -15,8 +15,9 @@ use std::time::Duration;
 use crate::common;
 use crate::metasrv_standin as standin;
 
-use common::steps::{closed_port, run_step, step, TestCx};
+use common::steps::{black_hole, closed_port, run_step, step, TestCx};
 use greptime_self_test::config::Component;
+use greptime_self_test::plugins::answer::{AnswerDeadline, Silence};
 use greptime_self_test::plugins::metasrv::proto::Role;
 use greptime_self_test::plugins::{ErrorKind, StepError};
 use serde_json::{json, Value};
@@ -349,9 +350,10 @@ async fn slow_answer_beyond_the_timeout_is_a_timeout() {
     );
     assert_contains(
         &e.message,
-        "did not answer Heartbeat.AskLeader within 500ms",
+        "sent no answer to Heartbeat.AskLeader within 500ms (`meta_client.timeout`, \
+         GreptimeDB's own limit)",
     );
-    assert_contains(hint(&e), "`meta_client.timeout`");
+    assert_eq!(e.silence, Some(Silence::AcceptedSilent));
 
     // A slow answer within the timeout is fine.
     let lagging = StandIn::start(Behaviour::leader().slow(Duration::from_millis(200))).await;
@@ -539,7 +541,7 @@ async fn a_deadline_shorter_than_the_timeout_bounds_the_call() {
     .await
     .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Timeout);
-    assert_contains(&e.message, "deadline");
+    assert_contains(&e.message, "what is left of the check's `timeout`");
     assert!(started.elapsed() < Duration::from_secs(1));
 }
 
@@ -704,4 +706,217 @@ async fn client_range_ok(
         .await
         .unwrap();
     client.range(request).await.is_ok()
+}
+
+// ------------------------------------------------------------- silent metasrvs
+
+/// Runs `name` with a 15 s budget and a first-answer deadline of `answer`; returns the result
+/// and the step's time.
+async fn run_answering(
+    name: &str,
+    params: Value,
+    answer: Option<Duration>,
+) -> (Result<Value, StepError>, Duration) {
+    let mut cx = TestCx::new(Component::Frontend, "metasrv-test")
+        .budget(Duration::from_secs(15))
+        .build();
+    if let Some(answer) = answer {
+        cx = cx.with_answer(AnswerDeadline::from_run(answer));
+    }
+    let started = Instant::now();
+    let result = run_step(name, params, &cx).await.map(|out| out.value);
+    (result, started.elapsed())
+}
+
+/// Asserts the step was judged within `limit` plus the slack a loaded test host needs.
+#[track_caller]
+fn within(took: Duration, limit: Duration, what: &str) {
+    let bound = limit + Duration::from_millis(1500);
+    assert!(took <= bound, "{what}: took {took:?}, more than {bound:?}");
+}
+
+#[track_caller]
+fn expect_timeout(result: Result<Value, StepError>) -> StepError {
+    match result {
+        Ok(out) => panic!("expected a timeout, got {out}"),
+        Err(e) => {
+            assert_eq!(e.kind, ErrorKind::Timeout, "{}: {:?}", e.message, e.hint);
+            e
+        }
+    }
+}
+
+/// A port that takes the connection and never answers, for every metasrv step: judged
+/// accepted-but-silent within the first-answer deadline (1 s, below `meta_client.timeout`),
+/// naming the address, the deadline and what GreptimeDB's meta client does.
+#[tokio::test]
+async fn silent_metasrv_is_accepted_silent_within_the_deadline() {
+    let (silent, _guard) = standin::silent_server().await;
+    for (name, params, says) in [
+        (
+            "metasrv.ask_leader",
+            json!({"address": silent}),
+            "`HEARTBEAT_TIMEOUT`",
+        ),
+        (
+            "metasrv.leader",
+            json!({"addresses": [silent]}),
+            "`HEARTBEAT_TIMEOUT`",
+        ),
+        (
+            "metasrv.peers",
+            json!({"address": silent}),
+            "`meta_client.timeout` = 3s",
+        ),
+        (
+            "metasrv.store_range",
+            json!({"address": silent}),
+            "`meta_client.timeout` = 3s",
+        ),
+    ] {
+        let (result, took) = run_answering(name, params, Some(Duration::from_secs(1))).await;
+        let e = expect_timeout(result);
+        within(took, Duration::from_secs(1), name);
+        assert_eq!(
+            e.silence,
+            Some(Silence::AcceptedSilent),
+            "{name}: {}",
+            e.message
+        );
+        assert_contains(
+            &e.message,
+            &format!("metasrv at {silent} accepted the connection but sent no answer"),
+        );
+        assert_contains(&e.message, "within 1s (`--answer-timeout`)");
+        assert_contains(hint(&e), says);
+    }
+}
+
+/// A smaller `meta_client.timeout` caps the default first-answer deadline (5 s), and the
+/// message names it as the limit.
+#[tokio::test]
+async fn a_smaller_meta_client_timeout_caps_the_deadline() {
+    let (silent, _guard) = standin::silent_server().await;
+    let (result, took) = run_answering(
+        "metasrv.store_range",
+        json!({"address": silent, "timeout": "400ms"}),
+        None,
+    )
+    .await;
+    let e = expect_timeout(result);
+    within(
+        took,
+        Duration::from_millis(400),
+        "meta_client.timeout = 400ms",
+    );
+    assert_contains(
+        &e.message,
+        "within 400ms (`meta_client.timeout`, GreptimeDB's own limit)",
+    );
+    assert_eq!(e.silence, Some(Silence::AcceptedSilent));
+}
+
+/// A metasrv address whose SYNs are dropped: black-holed within `meta_client.connect_timeout`
+/// (GreptimeDB gives up connecting after it), which the message names as the limit.
+#[tokio::test]
+async fn black_holed_metasrv_is_judged_within_connect_timeout() {
+    let hole = black_hole().await;
+    let (result, took) = run_answering(
+        "metasrv.ask_leader",
+        json!({"address": hole.addr, "connect_timeout": "500ms"}),
+        None,
+    )
+    .await;
+    let e = expect_timeout(result);
+    within(took, Duration::from_millis(500), "black-holed");
+    assert_eq!(e.silence, Some(Silence::BlackHoled), "{}", e.message);
+    assert_contains(
+        &e.message,
+        &format!(
+            "metasrv at {} did not answer the TCP connection within 500ms \
+             (`meta_client.connect_timeout`, GreptimeDB's own limit): black-holed",
+            hole.addr
+        ),
+    );
+    assert_contains(
+        hint(&e),
+        "`meta_client.connect_timeout` = 500ms: GreptimeDB's meta client gives up connecting after 500ms",
+    );
+    assert_contains(hint(&e), "meta_client.metasrv_addrs");
+
+    // The default `connect_timeout` (1s) caps the default deadline (5s).
+    let (result, took) =
+        run_answering("metasrv.ask_leader", json!({"address": hole.addr}), None).await;
+    let e = expect_timeout(result);
+    within(
+        took,
+        Duration::from_secs(1),
+        "black-holed, default connect_timeout",
+    );
+    assert_contains(&e.message, "within 1s (`meta_client.connect_timeout`");
+}
+
+/// A closed port is refused at once, and the report says so.
+#[tokio::test]
+async fn refused_metasrv_is_named_refused() {
+    let dead = dead();
+    let (result, took) = run_answering("metasrv.ask_leader", json!({"address": dead}), None).await;
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    let e = result.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unreachable);
+    assert_eq!(e.silence, Some(Silence::Refused));
+}
+
+/// Three silent or black-holed `meta_client.metasrv_addrs` entries: asked at once, judged in
+/// about one deadline, each named with its silence.
+#[tokio::test]
+async fn three_dead_addresses_are_judged_within_one_deadline() {
+    let holes = [black_hole().await, black_hole().await, black_hole().await];
+    let addresses: Vec<&str> = holes.iter().map(|h| h.addr.as_str()).collect();
+    let (result, took) = run_answering(
+        "metasrv.leader",
+        json!({"addresses": addresses}),
+        Some(Duration::from_secs(1)),
+    )
+    .await;
+    let e = expect_timeout(result);
+    within(took, Duration::from_secs(1), "three black-holed");
+    assert_eq!(e.silence, Some(Silence::BlackHoled), "{}", e.message);
+    assert_contains(&e.message, "3 of 3");
+    for address in &addresses {
+        assert_contains(&e.message, address);
+    }
+
+    // ask_leader with its peers: the entry and its peers are asked together.
+    let (s1, _g1) = standin::silent_server().await;
+    let (s2, _g2) = standin::silent_server().await;
+    let (result, took) = run_answering(
+        "metasrv.ask_leader",
+        json!({"address": s1, "peers": [s1, s2, addresses[0]]}),
+        Some(Duration::from_secs(1)),
+    )
+    .await;
+    let e = expect_timeout(result);
+    within(took, Duration::from_secs(1), "ask_leader with dead peers");
+    assert_contains(&e.message, &s1);
+    assert_contains(hint(&e), "No other entry");
+}
+
+/// One silent entry among live ones in `metasrv.leader`: reported as data with its silence,
+/// within one deadline.
+#[tokio::test]
+async fn a_silent_address_among_live_ones_is_reported_with_its_silence() {
+    let (leader, f1, _f2) = healthy_cluster().await;
+    let (silent, _guard) = standin::silent_server().await;
+    let (result, took) = run_answering(
+        "metasrv.leader",
+        json!({"addresses": [leader.address, silent, f1.address]}),
+        Some(Duration::from_secs(1)),
+    )
+    .await;
+    within(took, Duration::from_secs(1), "silent among live");
+    let out = result.expect("the live ones name the leader");
+    assert_eq!(out["failed"], 1, "{out}");
+    assert_eq!(out["addresses"][1]["no_answer"], "accepted_silent", "{out}");
+    assert_eq!(out["addresses"][0]["no_answer"], Value::Null, "{out}");
 }

@@ -11,15 +11,20 @@ use crate::common;
 
 use common::object_store::{dir_keeping_a_file, install_ring, snapshot, wipe, S3Server, Seeded};
 use common::steps::{
-    assert_matches_output_schema, closed_port, run_cleanup, run_step, step, TestCx,
+    assert_matches_output_schema, black_hole, closed_port, run_cleanup, run_step, silent_listener,
+    step, TestCx,
 };
 use common::{service, unique};
 use greptime_self_test::config::Component;
+use greptime_self_test::plugins::answer::{AnswerDeadline, Silence};
 use greptime_self_test::plugins::object_store::{probe_with, BuildOptions, ProbeParams};
 use greptime_self_test::plugins::{CleanupRegistry, ErrorKind, StepError, StepOutput};
+use opendal::layers::HttpClientLayer;
+use opendal::raw::HttpClient;
 use opendal::services::{Azblob, Gcs};
 use opendal::Operator;
 use serde_json::{json, Value};
+use tokio::time::Instant;
 
 /// The object seeded under the root of every scenario that starts from a [`Seeded`] store.
 const PRE_EXISTING: &str = "pre-existing/object.txt";
@@ -114,10 +119,20 @@ async fn seeded(fixture: Option<(Operator, Value)>) -> Option<Seeded> {
     Some(Seeded::new(admin, store, PRE_EXISTING).await)
 }
 
+/// An HTTP client of the admin operator's own. OpenDAL's default client is one process-wide
+/// pool: a connection pooled by a test whose runtime has ended fails the next test that reuses
+/// it ("dispatch task is gone").
+fn own_client() -> HttpClientLayer {
+    HttpClientLayer::new(HttpClient::with(reqwest_opendal::Client::new()))
+}
+
 /// An admin S3 operator rooted at `root`, plus the S3 store table for `key`/`secret`.
 fn s3(root: &str, key: &str, secret: &str) -> Option<(Operator, Value)> {
     let server = S3Server::from_env()?;
-    let admin = Operator::new(server.admin(root)).unwrap().finish();
+    let admin = Operator::new(server.admin(root))
+        .unwrap()
+        .layer(own_client())
+        .finish();
     let store = json!({
         "type": "S3", "bucket": server.bucket, "root": root, "endpoint": server.endpoint,
         "region": server.region, "access_key_id": key, "secret_access_key": secret,
@@ -324,6 +339,7 @@ fn azblob(root: &str) -> Option<(Operator, Value)> {
             .account_key(&key),
     )
     .unwrap()
+    .layer(own_client())
     .finish();
     let store = json!({
         "type": "Azblob", "container": container, "root": root, "endpoint": endpoint,
@@ -387,6 +403,7 @@ fn gcs(root: &str) -> Option<(Operator, Value)> {
             .disable_config_load(),
     )
     .unwrap()
+    .layer(own_client())
     .finish();
     let store = json!({"type": "Gcs", "bucket": bucket, "root": root, "endpoint": endpoint,
                        "scope": "https://www.googleapis.com/auth/devstorage.read_write"});
@@ -582,4 +599,378 @@ async fn whole_storage_table_is_accepted_as_store() {
         "the table's data_home"
     );
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}
+
+// ------------------------------------------------------------------ stores that do not answer
+
+/// A first-answer deadline of `ms` milliseconds, as `--answer-timeout` sets it.
+fn answer_ms(ms: u64) -> AnswerDeadline {
+    AnswerDeadline::from_run(Duration::from_millis(ms))
+}
+
+/// Probes `params` with a 30 s budget and the first-answer deadline `answer` (GCS stores
+/// anonymously, as fake-gcs-server needs); returns the error, how long the probe took and how
+/// many cleanup actions it registered (run afterwards).
+async fn probe_silent(params: Value, answer: AnswerDeadline) -> (StepError, Duration, usize) {
+    let cleanup = CleanupRegistry::default();
+    let cx = TestCx::new(Component::Datanode, &unique("run"))
+        .budget(Duration::from_secs(30))
+        .cleanup(&cleanup)
+        .build()
+        .with_answer(answer);
+    let gcs = params["store"]["type"] == "Gcs";
+    let params: ProbeParams = serde_json::from_value(params).unwrap();
+    let started = Instant::now();
+    let result = probe_with(
+        params,
+        &cx,
+        BuildOptions {
+            gcs_anonymous: gcs,
+            ..BuildOptions::default()
+        },
+    )
+    .await;
+    let took = started.elapsed();
+    let err = result.expect_err("a store that does not answer fails the probe");
+    (err, took, run_cleanup(&cleanup).await)
+}
+
+/// Judged within `limit` plus 1.5 s.
+#[track_caller]
+fn judged_within(took: Duration, limit: Duration) {
+    let bound = limit + Duration::from_millis(1500);
+    assert!(took <= bound, "took {took:?}, more than {bound:?}");
+}
+
+/// The verdict on a store that did not answer the first listing: `silence`, a timeout (refused:
+/// unreachable), the message naming `endpoint` and the listing, the hint naming `key`.
+#[track_caller]
+fn assert_no_answer(err: &StepError, silence: Silence, endpoint: &str, key: &str) {
+    assert_eq!(err.silence, Some(silence), "{err:?}");
+    let kind = if silence == Silence::Refused {
+        ErrorKind::Unreachable
+    } else {
+        ErrorKind::Timeout
+    };
+    assert_eq!(err.kind, kind, "{err:?}");
+    assert!(err.message.starts_with("list_root: "), "{}", err.message);
+    assert!(err.message.contains(endpoint), "{}", err.message);
+    let hint = err.hint.as_deref().unwrap_or_default();
+    assert!(hint.contains(key), "{hint}");
+    assert!(hint.contains("this probe makes one attempt"), "{hint}");
+}
+
+/// An S3 store at `endpoint` (nothing of it is contacted before the probe).
+fn s3_at(endpoint: &str) -> Value {
+    json!({"type": "S3", "bucket": "greptime", "endpoint": endpoint, "region": "us-east-1",
+           "access_key_id": "AKIDEXAMPLE", "secret_access_key": "wJalrXUtnFEMIK7MDENGbPxRfiCY"})
+}
+
+/// The case of the issue: an S3 endpoint that takes the TCP connection and never answers is
+/// judged accepted-but-silent at the first-answer deadline (not after OpenDAL's retries), with
+/// no cleanup registered, naming what GreptimeDB would wait on.
+#[tokio::test]
+async fn s3_silent_endpoint_is_accepted_silent_at_the_answer_deadline() {
+    let silent = silent_listener().await;
+    let endpoint = format!("http://{}", silent.addr);
+    let (err, took, undone) =
+        probe_silent(json!({ "store": s3_at(&endpoint) }), answer_ms(1000)).await;
+    judged_within(took, Duration::from_secs(1));
+    assert_no_answer(
+        &err,
+        Silence::AcceptedSilent,
+        &format!(
+            "S3 endpoint {endpoint} accepted the connection but sent no answer to the listing \
+             of bucket `greptime` (ListObjectsV2) within 1s (`--answer-timeout`)"
+        ),
+        "`storage.http_client.timeout = 30s`: GreptimeDB would wait up to 30s per request, then retry",
+    );
+    assert_eq!(undone, 0, "no cleanup before the store answered");
+}
+
+/// `https://` to a port that takes the connection and never answers the TLS handshake.
+#[tokio::test]
+async fn s3_https_endpoint_stalling_the_handshake_is_tls_stalled() {
+    let silent = silent_listener().await;
+    let endpoint = format!("https://{}", silent.addr);
+    let (err, took, undone) =
+        probe_silent(json!({ "store": s3_at(&endpoint) }), answer_ms(1000)).await;
+    judged_within(took, Duration::from_secs(1));
+    assert_no_answer(
+        &err,
+        Silence::TlsStalled,
+        "did not answer the TLS handshake within 1s",
+        "`storage.http_client.timeout = 30s`",
+    );
+    assert_eq!(undone, 0);
+}
+
+/// An endpoint whose SYNs are dropped; with `connect_timeout` below `timeout` the hint names the
+/// connect timeout GreptimeDB would wait.
+#[tokio::test]
+async fn s3_black_holed_endpoint_is_black_holed() {
+    let hole = black_hole().await;
+    let (err, took, undone) = probe_silent(
+        json!({ "store": s3_at(&format!("http://{}", hole.addr)),
+                "http_client": {"connect_timeout": "10s"} }),
+        answer_ms(1000),
+    )
+    .await;
+    judged_within(took, Duration::from_secs(1));
+    assert_no_answer(
+        &err,
+        Silence::BlackHoled,
+        &format!("{} did not answer the TCP connection within 1s", hole.addr),
+        "`storage.http_client.connect_timeout = 10s`: GreptimeDB would wait up to 10s for each TCP connection",
+    );
+    assert_eq!(undone, 0);
+}
+
+/// Nothing listens: refused at once (no retry), unreachable, naming `endpoint`.
+#[tokio::test]
+async fn s3_refused_endpoint_is_refused_at_once() {
+    let endpoint = format!("http://127.0.0.1:{}", closed_port());
+    let (err, took, undone) =
+        probe_silent(json!({ "store": s3_at(&endpoint) }), answer_ms(5000)).await;
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    assert_eq!(err.silence, Some(Silence::Refused), "{err:?}");
+    assert_eq!(err.kind, ErrorKind::Unreachable, "{err:?}");
+    assert!(
+        err.hint.as_deref().unwrap().contains("`endpoint`"),
+        "{err:?}"
+    );
+    assert_eq!(undone, 0);
+}
+
+/// A `storage.http_client.timeout` below the first-answer deadline caps it, and is named: the
+/// HTTP client's own timeout ends the request at the same moment, and the verdict still names
+/// the silence.
+#[tokio::test]
+async fn s3_smaller_http_client_timeout_caps_the_deadline_and_is_named() {
+    let silent = silent_listener().await;
+    let (err, took, _) = probe_silent(
+        json!({ "store": s3_at(&format!("http://{}", silent.addr)),
+                "http_client": {"timeout": "700ms"} }),
+        answer_ms(5000),
+    )
+    .await;
+    judged_within(took, Duration::from_millis(700));
+    assert_no_answer(
+        &err,
+        Silence::AcceptedSilent,
+        "within 700ms (`storage.http_client.timeout`, GreptimeDB's own limit)",
+        "`storage.http_client.timeout = 700ms`",
+    );
+}
+
+/// A provider entry with its own `http_client` table: the key is named as the provider's.
+#[tokio::test]
+async fn provider_http_client_timeout_is_named_as_the_providers() {
+    let silent = silent_listener().await;
+    let mut store = s3_at(&format!("http://{}", silent.addr));
+    store["name"] = json!("archive");
+    store["http_client"] = json!({"timeout": "600ms"});
+    let (err, took, _) = probe_silent(json!({ "store": store }), answer_ms(5000)).await;
+    judged_within(took, Duration::from_millis(600));
+    assert_no_answer(
+        &err,
+        Silence::AcceptedSilent,
+        "within 600ms (`http_client.timeout` of provider `archive`, GreptimeDB's own limit)",
+        "`http_client.timeout = 600ms` of provider `archive`",
+    );
+}
+
+#[tokio::test]
+async fn azblob_silent_endpoint_is_accepted_silent() {
+    let silent = silent_listener().await;
+    let endpoint = format!("http://{}/gtaccount", silent.addr);
+    let store = json!({"type": "Azblob", "container": "greptime", "endpoint": endpoint,
+                       "account_name": "gtaccount", "account_key": "c2VjcmV0LWtleS1zZWNyZXQta2V5"});
+    let (err, took, undone) = probe_silent(json!({ "store": store }), answer_ms(1000)).await;
+    judged_within(took, Duration::from_secs(1));
+    assert_no_answer(
+        &err,
+        Silence::AcceptedSilent,
+        &format!(
+            "Azblob endpoint http://{} accepted the connection but sent no answer to the \
+             listing of container `greptime` (List Blobs)",
+            silent.addr
+        ),
+        "`storage.http_client.timeout = 30s`",
+    );
+    assert_eq!(undone, 0);
+}
+
+#[tokio::test]
+async fn azblob_black_holed_endpoint_is_black_holed() {
+    let hole = black_hole().await;
+    let store = json!({"type": "Azblob", "container": "greptime",
+                       "endpoint": format!("http://{}/gtaccount", hole.addr),
+                       "account_name": "gtaccount", "account_key": "c2VjcmV0LWtleS1zZWNyZXQta2V5"});
+    let (err, took, _) = probe_silent(json!({ "store": store }), answer_ms(1000)).await;
+    judged_within(took, Duration::from_secs(1));
+    assert_no_answer(
+        &err,
+        Silence::BlackHoled,
+        "did not answer the TCP connection within 1s",
+        "`storage.http_client.timeout = 30s`",
+    );
+}
+
+#[tokio::test]
+async fn gcs_silent_endpoint_is_accepted_silent_and_capped_by_its_timeout() {
+    let silent = silent_listener().await;
+    let store = json!({"type": "Gcs", "bucket": "greptime",
+                       "endpoint": format!("http://{}", silent.addr)});
+    let (err, took, undone) = probe_silent(
+        json!({ "store": store, "http_client": {"timeout": "800ms"} }),
+        answer_ms(5000),
+    )
+    .await;
+    judged_within(took, Duration::from_millis(800));
+    assert_no_answer(
+        &err,
+        Silence::AcceptedSilent,
+        "the listing of bucket `greptime` (objects.list) within 800ms (`storage.http_client.timeout`",
+        "`storage.http_client.timeout = 800ms`",
+    );
+    assert_eq!(undone, 0);
+}
+
+#[tokio::test]
+async fn gcs_https_endpoint_stalling_the_handshake_is_tls_stalled() {
+    let silent = silent_listener().await;
+    let store = json!({"type": "Gcs", "bucket": "greptime",
+                       "endpoint": format!("https://{}", silent.addr)});
+    let (err, took, _) = probe_silent(json!({ "store": store }), answer_ms(1000)).await;
+    judged_within(took, Duration::from_secs(1));
+    assert_no_answer(
+        &err,
+        Silence::TlsStalled,
+        "did not answer the TLS handshake within 1s",
+        "`storage.http_client.timeout = 30s`",
+    );
+}
+
+/// The datanode playbook through the CLI on a config whose S3 endpoint never answers, with
+/// `--answer-timeout 1s`: the probe is judged accepted-but-silent in the JSON report
+/// (`metrics.no_answer`), quickly, and nothing of OpenDAL reaches stderr.
+#[test]
+fn cli_silent_s3_endpoint_is_judged_quickly_and_quietly() {
+    let (addr, _server) = common::hung_server();
+    let dir = tempfile::tempdir().unwrap();
+    let config = common::datanode_config(
+        dir.path(),
+        &format!(
+            "[storage]\ntype = \"S3\"\nbucket = \"greptime\"\nroot = \"data\"\n\
+             endpoint = \"http://{addr}\"\nregion = \"us-east-1\"\n\
+             access_key_id = \"AKIDEXAMPLE\"\nsecret_access_key = \"wJalrXUtnFEMIK7MDENGbPxRfiCY\"\n"
+        ),
+    );
+    let started = Instant::now();
+    let (run, report) =
+        common::run_component("datanode", dir.path(), &config, &["--answer-timeout", "1s"]);
+    let took = started.elapsed();
+    let probe = common::checks(&report, "object_store_probe");
+    assert_eq!(probe.len(), 1, "{report}");
+    assert_eq!(probe[0]["status"], "fail", "{}", probe[0]);
+    assert_eq!(
+        probe[0]["metrics"]["no_answer"], "accepted_silent",
+        "{}",
+        probe[0]
+    );
+    assert_eq!(probe[0]["metrics"]["error_kind"], "Timeout", "{}", probe[0]);
+    assert!(
+        took < Duration::from_secs(20),
+        "took {took:?}:\n{}",
+        run.all()
+    );
+    assert!(
+        !run.stderr.contains("opendal") && !run.stderr.contains("WARN"),
+        "stderr: {}",
+        run.stderr
+    );
+}
+
+/// An S3 stand-in on 127.0.0.1 that answers its first `answers` requests with an empty
+/// listing, then takes every request and never answers. Returns its address.
+async fn s3_that_stops_answering(answers: usize) -> (String, tokio::task::JoinHandle<()>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let served = Arc::new(AtomicUsize::new(0));
+    let task = tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let served = served.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                loop {
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    buf.clear();
+                    if served.fetch_add(1, Ordering::SeqCst) >= answers {
+                        // hold the connection, answer nothing
+                        std::future::pending::<()>().await;
+                    }
+                    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult \
+                        xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>greptime</Name>\
+                        <Prefix></Prefix><KeyCount>0</KeyCount><MaxKeys>1000</MaxKeys>\
+                        <IsTruncated>false</IsTruncated></ListBucketResult>";
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/xml\r\ncontent-length: {}\r\n\r\n",
+                        body.len()
+                    );
+                    if socket.write_all(head.as_bytes()).await.is_err()
+                        || socket.write_all(body.as_bytes()).await.is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, task)
+}
+
+/// The store answers the two listings (so the cleanup is registered), then stops answering:
+/// the write times out at `http_client.timeout`, and the cleanup waits only the first-answer
+/// deadline for the store, not its full limit, and says to delete the prefix by hand.
+#[tokio::test]
+async fn cleanup_after_the_store_went_silent_waits_only_the_answer_deadline() {
+    let (addr, server) = s3_that_stops_answering(2).await;
+    let cleanup = CleanupRegistry::default();
+    let cx = TestCx::new(Component::Datanode, &unique("run"))
+        .budget(Duration::from_secs(30))
+        .cleanup(&cleanup)
+        .build()
+        .with_answer(answer_ms(1000));
+    let params = json!({ "store": s3_at(&format!("http://{addr}")),
+                         "http_client": {"timeout": "1s"} });
+    let err = run_step("object_store.probe", params, &cx)
+        .await
+        .expect_err("the write gets no answer");
+    assert!(err.message.starts_with("write: "), "{}", err.message);
+    assert_eq!(err.kind, ErrorKind::Timeout, "{err:?}");
+    assert!(
+        err.message.contains("`storage.http_client.timeout = 1s`"),
+        "{}",
+        err.message
+    );
+    let actions = cleanup.drain();
+    assert_eq!(actions.len(), 1, "registered once the store answered");
+    let started = Instant::now();
+    for action in actions {
+        let undone = action.action.await;
+        let e = undone.expect_err("the store does not answer the delete");
+        assert!(e.contains("delete it by hand"), "{e}");
+    }
+    judged_within(started.elapsed(), Duration::from_secs(1));
+    server.abort();
 }

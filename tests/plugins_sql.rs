@@ -35,7 +35,7 @@ const PG: &str = "postgres_store";
 const MY: &str = "mysql_store";
 
 /// A unique lower-case id for names and run ids.
-fn uid() -> String {
+pub(crate) fn uid() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..16].to_string()
 }
 
@@ -69,20 +69,20 @@ async fn run_within(
 }
 
 /// The steps of one backend, run under one run id: what every scenario below repeats.
-struct Scenario {
+pub(crate) struct Scenario {
     backend: &'static str,
     run_id: String,
 }
 
 impl Scenario {
-    fn pg(run_id: impl Into<String>) -> Self {
+    pub(crate) fn pg(run_id: impl Into<String>) -> Self {
         Self {
             backend: PG,
             run_id: run_id.into(),
         }
     }
 
-    fn mysql(run_id: impl Into<String>) -> Self {
+    pub(crate) fn mysql(run_id: impl Into<String>) -> Self {
         Self {
             backend: MY,
             run_id: run_id.into(),
@@ -90,12 +90,12 @@ impl Scenario {
     }
 
     /// Step parameters for this backend: `url` as `store_addr`, and `extra`.
-    fn params(&self, url: &str, extra: Value) -> Value {
+    pub(crate) fn params(&self, url: &str, extra: Value) -> Value {
         store_params(self.backend, url, extra)
     }
 
     /// Runs a step in a fresh context with a 20 s budget.
-    async fn run(
+    pub(crate) async fn run(
         &self,
         name: &str,
         params: Value,
@@ -112,7 +112,7 @@ impl Scenario {
     }
 
     /// Runs a step that must succeed and returns its output.
-    async fn ok(&self, name: &str, params: Value) -> Value {
+    pub(crate) async fn ok(&self, name: &str, params: Value) -> Value {
         match self.run(name, params, false).await {
             Ok(out) => out.value,
             Err(e) => panic!(
@@ -124,7 +124,7 @@ impl Scenario {
 
     /// Runs a step that must fail with `kind`, its message or hint naming each of `needles`,
     /// and returns the error.
-    async fn fails(
+    pub(crate) async fn fails(
         &self,
         name: &str,
         params: Value,
@@ -143,19 +143,19 @@ impl Scenario {
 }
 
 /// The error text a person reads: message and hint.
-fn text(e: &StepError) -> String {
+pub(crate) fn text(e: &StepError) -> String {
     format!("{} | {}", e.message, e.hint.as_deref().unwrap_or(""))
 }
 
 /// Asserts `text` contains each of `needles`.
-fn assert_mentions(text: &str, needles: &[&str]) {
+pub(crate) fn assert_mentions(text: &str, needles: &[&str]) {
     for needle in needles {
         assert!(text.contains(needle), "{needle}: {text}");
     }
 }
 
 /// The password of a URL (`scheme://user:password@…`).
-fn password_of(url: &str) -> String {
+pub(crate) fn password_of(url: &str) -> String {
     let rest = url.split_once("://").unwrap().1;
     let userinfo = rest.split('@').next().unwrap();
     userinfo
@@ -173,7 +173,7 @@ fn with_password(url: &str, password: &str) -> String {
 }
 
 /// `url` with another path (database), keeping the query.
-fn with_database(url: &str, database: &str) -> String {
+pub(crate) fn with_database(url: &str, database: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap();
     let (authority, tail) = rest.split_once('/').unwrap_or((rest, ""));
     let query = tail
@@ -208,7 +208,7 @@ fn assert_no_password(e: &StepError, password: &str) {
 }
 
 /// Runs `body`, then `cleanup`, even when `body` panics.
-async fn guarded<C: Future<Output = ()>>(body: impl Future<Output = ()>, cleanup: C) {
+pub(crate) async fn guarded<C: Future<Output = ()>>(body: impl Future<Output = ()>, cleanup: C) {
     let outcome = AssertUnwindSafe(body).catch_unwind().await;
     cleanup.await;
     if let Err(panic) = outcome {
@@ -224,7 +224,7 @@ async fn guarded<C: Future<Output = ()>>(body: impl Future<Output = ()>, cleanup
 type State = (BTreeSet<String>, Vec<Vec<(Vec<u8>, Vec<u8>)>>);
 
 /// An admin connection to `database` of the server `admin_url` names.
-async fn admin<C: Connection>(admin_url: &str, database: &str) -> C {
+pub(crate) async fn admin<C: Connection>(admin_url: &str, database: &str) -> C {
     C::Options::from_str(&with_database(admin_url, database))
         .unwrap()
         .disable_statement_logging()
@@ -234,7 +234,7 @@ async fn admin<C: Connection>(admin_url: &str, database: &str) -> C {
 }
 
 /// Runs `sql` on an admin connection, then closes it.
-async fn exec<C>(mut conn: C, sql: &str)
+pub(crate) async fn exec<C>(mut conn: C, sql: &str)
 where
     C: Connection,
     for<'c> &'c mut C: Executor<'c, Database = C::Database>,
@@ -286,11 +286,11 @@ where
 }
 
 /// An admin connection to PostgreSQL's `greptime_meta` database.
-async fn pg_admin(admin_url: &str) -> PgConnection {
+pub(crate) async fn pg_admin(admin_url: &str) -> PgConnection {
     admin(admin_url, "greptime_meta").await
 }
 
-async fn pg_exec(admin_url: &str, sql: &str) {
+pub(crate) async fn pg_exec(admin_url: &str, sql: &str) {
     exec(pg_admin(admin_url).await, sql).await;
 }
 
@@ -312,11 +312,11 @@ async fn pg_state(admin_url: &str, needles: &[&str], tables: &[&str]) -> State {
 }
 
 /// An admin connection to MySQL's `greptime` database.
-async fn my_admin(admin_url: &str) -> MySqlConnection {
+pub(crate) async fn my_admin(admin_url: &str) -> MySqlConnection {
     admin(admin_url, "greptime").await
 }
 
-async fn my_exec(admin_url: &str, sql: &str) {
+pub(crate) async fn my_exec(admin_url: &str, sql: &str) {
     exec(my_admin(admin_url).await, sql).await;
 }
 

@@ -152,3 +152,15 @@ fn interrupted_run_says_so() {
         "\nRun interrupted: checks that had not finished were skipped.\nOverall Result: FAIL"
     ));
 }
+
+#[test]
+fn snapshot_fix_commands_stand_on_their_own_lines() {
+    let output = render(PLAIN, &recorded("pg_grant"));
+    let summary = output.split("\nSummary\n").nth(1).expect("a summary");
+    assert!(
+        summary.contains("\n           GRANT CREATE ON SCHEMA \"public\" TO \"gt_ro\";\n"),
+        "{summary}"
+    );
+    assert!(!output.contains("gst-pw-"), "no password: {output}");
+    insta::assert_snapshot!("pg_grant", output);
+}

@@ -254,12 +254,18 @@ fn marker(status: Status) -> (&'static str, Style) {
 fn fix_lines(check: &CheckResult) -> Vec<String> {
     let mut lines = Vec::new();
     if let Some(hint) = &check.hint {
-        for (i, line) in hint.lines().filter(|l| !l.trim().is_empty()).enumerate() {
-            lines.push(match (line.strip_prefix("$ "), i) {
-                (Some(command), _) => format!("    {command}"),
-                (None, 0) => format!("fix: {line}"),
-                (None, _) => format!("     {line}"),
-            });
+        for line in hint.lines().filter(|l| !l.trim().is_empty()) {
+            let first = lines.is_empty();
+            match line.strip_prefix("$ ") {
+                Some(command) => {
+                    if first {
+                        lines.push("fix:".to_string());
+                    }
+                    lines.push(format!("       {command}"));
+                }
+                None if first => lines.push(format!("fix: {line}")),
+                None => lines.push(format!("     {line}")),
+            }
         }
     }
     lines.extend(check.doc.iter().map(|doc| format!("doc: {doc}")));

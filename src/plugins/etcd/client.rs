@@ -7,6 +7,10 @@
 //! `ca_cert_path` (if set) is added as a trust anchor, a client identity only when both
 //! `cert_path` and `key_path` are set, and the native roots always. rustls verifies the host
 //! name in every TLS mode, so `verify_ca` behaves as `verify_full`.
+//!
+//! Each endpoint first gets a Status request of its own, all at once, under the first-answer
+//! deadline (`cx.answer`; GreptimeDB has no etcd timeout to cap it), so a silent endpoint is
+//! judged and named within one deadline however many there are.
 
 use std::error::Error as _;
 use std::future::Future;
@@ -15,9 +19,10 @@ use std::time::Duration;
 
 use etcd_client::{Certificate, Client, ConnectOptions, Identity, TlsOptions};
 
+use crate::plugins::answer::{first_answer, AnswerDeadline, NoAnswer, Silence, Witness};
 use crate::plugins::backend_tls::{BackendTls, TlsMode};
 use crate::plugins::net::HostPort;
-use crate::plugins::{human, StepCx, StepError};
+use crate::plugins::{human, ErrorKind, StepCx, StepError};
 
 /// Metasrv's `backend_client.keep_alive_interval` default.
 const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(10);
@@ -94,10 +99,12 @@ pub async fn connect(
     let all = if all.is_empty() { targets.clone() } else { all };
     let tls = tls_enabled(params, &all);
 
+    // GreptimeDB sets no connect timeout; this one only keeps a stuck connect from outliving
+    // the check, and never fires before the first-answer deadline.
     let mut options = ConnectOptions::new()
         .with_keep_alive_while_idle(true)
         .with_keep_alive(KEEP_ALIVE_INTERVAL, KEEP_ALIVE_TIMEOUT)
-        .with_connect_timeout(request_limit(cx).max(Duration::from_millis(1)));
+        .with_connect_timeout(cx.remaining().max(Duration::from_millis(1)));
     if tls {
         options = options.with_tls(tls_options(params).await?);
     }
@@ -115,13 +122,54 @@ pub async fn connect(
             )))
         }
     };
-    Ok(Etcd {
+    let etcd = Etcd {
         client,
         endpoints: targets,
         tls,
         params: params.clone(),
         options,
-    })
+    };
+    etcd.first_answers(cx).await?;
+    Ok(etcd)
+}
+
+/// The first-answer deadline of etcd's first request: `cx.answer` (GreptimeDB's etcd client
+/// has no timeout to cap it), cut by what is left of the check.
+fn first_deadline(cx: &StepCx) -> AnswerDeadline {
+    let left = request_limit(cx);
+    if left < cx.answer.limit {
+        AnswerDeadline {
+            limit: left,
+            set_by: "what is left of the check's `timeout`".into(),
+        }
+    } else {
+        cx.answer.clone()
+    }
+}
+
+/// What metasrv's etcd client does facing `silence`: GreptimeDB 1.3 gives it keep-alive
+/// settings only, no connect or request timeout (`src/meta-srv/src/utils/etcd.rs`), and reads
+/// `backend_client.connect_timeout` nowhere.
+fn greptimedb_wait(silence: Option<Silence>) -> &'static str {
+    match silence {
+        Some(Silence::BlackHoled) => {
+            "metasrv's etcd client has no connect timeout (GreptimeDB reads \
+             `backend_client.connect_timeout` nowhere), so metasrv waits for this endpoint's \
+             TCP connection until the operating system gives up (about 2 minutes with Linux \
+             defaults)"
+        }
+        Some(Silence::TlsStalled) => {
+            "metasrv's etcd client bounds neither the connection nor the TLS handshake \
+             (GreptimeDB sets no connect or request timeout on it and reads \
+             `backend_client.connect_timeout` nowhere), so metasrv would wait on this endpoint \
+             without bound"
+        }
+        _ => {
+            "metasrv's etcd client sets no request timeout (GreptimeDB gives it only HTTP/2 \
+             keep-alive, `backend_client.keep_alive_interval` / `keep_alive_timeout`), so \
+             metasrv's requests to this endpoint have no time limit of their own"
+        }
+    }
 }
 
 /// The error for a `store_addrs` that holds no endpoint once cleaned.
@@ -172,6 +220,119 @@ pub fn request_limit(cx: &StepCx) -> Duration {
 }
 
 impl Etcd {
+    /// Sends each endpoint, concurrently, its first request (Status, on a client of its own,
+    /// so the balancer cannot hide which endpoint is dead) under the first-answer deadline.
+    /// Fails naming every endpoint that did not answer or failed.
+    async fn first_answers(&self, cx: &StepCx) -> Result<(), StepError> {
+        let deadline = first_deadline(cx);
+        let results = futures::future::join_all(
+            self.endpoints
+                .iter()
+                .map(|endpoint| self.first_answer(endpoint, &deadline)),
+        )
+        .await;
+        let failed: Vec<(&String, StepError)> = self
+            .endpoints
+            .iter()
+            .zip(results)
+            .filter_map(|(endpoint, result)| result.err().map(|e| (endpoint, e)))
+            .collect();
+        match failed.len() {
+            0 => Ok(()),
+            1 if self.endpoints.len() == 1 => Err(failed.into_iter().next().expect("one").1),
+            _ => Err(self.some_failed(failed)),
+        }
+    }
+
+    /// The first request to one endpoint.
+    async fn first_answer(
+        &self,
+        endpoint: &str,
+        deadline: &AnswerDeadline,
+    ) -> Result<(), StepError> {
+        let addr = HostPort::parse(endpoint, true)
+            .map(|hp| hp.to_string())
+            .unwrap_or_else(|_| endpoint.to_string());
+        let request = async {
+            let client = Client::connect([endpoint], Some(self.options.clone()))
+                .await
+                .map_err(|e| connect_error(&e, endpoint, self.tls, &self.params))?;
+            client
+                .maintenance_client()
+                .status()
+                .await
+                .map_err(|e| classify(&e, endpoint, self.tls, &self.params))
+        };
+        match first_answer(deadline, Some(Witness::tls(addr, self.tls)), request).await {
+            Ok(answered) => answered.map(|_| ()),
+            Err(no) => {
+                let silence = no.silence;
+                let mut error = NoAnswer {
+                    endpoint: format!("etcd {endpoint}"),
+                    ..no
+                }
+                .into_error("the Status request", greptimedb_wait(silence));
+                if silence == Some(Silence::TlsStalled) {
+                    error.hint = error.hint.map(|hint| {
+                        format!(
+                            "{hint}. TLS is on (`backend_tls.mode` = `{}`): if this port serves \
+                             plaintext or another protocol, point `store_addrs` at etcd's TLS \
+                             client URL, or set `backend_tls.mode = \"disable\"`",
+                            self.params.mode.as_str()
+                        )
+                    });
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// The error when some endpoints of several failed their first request.
+    fn some_failed(&self, failed: Vec<(&String, StepError)>) -> StepError {
+        let n = self.endpoints.len();
+        let names: Vec<String> = failed.iter().map(|(e, _)| format!("`{e}`")).collect();
+        let note =
+            format!(
+            "metasrv's etcd client spreads its requests over all {n} endpoints of `store_addrs` \
+             ({}), so its requests routed to {} fail like this: fix or remove {}",
+            self.target(),
+            names.join(", "),
+            if failed.len() == 1 { "that endpoint" } else { "those endpoints" }
+        );
+        let first_kind = failed[0].1.kind;
+        let first_silence = failed[0].1.silence;
+        let kind = if failed.iter().all(|(_, e)| e.kind == first_kind) {
+            first_kind
+        } else {
+            ErrorKind::Unreachable
+        };
+        let silence =
+            first_silence.filter(|_| failed.iter().all(|(_, e)| e.silence == first_silence));
+        let hint = failed[0].1.hint.clone();
+        let message = if let [(_, only)] = failed.as_slice() {
+            only.message.clone()
+        } else {
+            format!(
+                "{} of the {n} etcd endpoints failed their first request: {}",
+                failed.len(),
+                failed
+                    .iter()
+                    .map(|(_, e)| e.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        };
+        StepError {
+            kind,
+            message,
+            hint: Some(match hint {
+                Some(hint) => format!("{hint}. {note}"),
+                None => note,
+            }),
+            silence,
+        }
+    }
+
     /// The endpoints, for messages.
     pub fn target(&self) -> String {
         self.endpoints.join(", ")
@@ -557,13 +718,16 @@ pub fn classify(e: &etcd_client::Error, target: &str, tls: bool, params: &Backen
     }
     if io_kind(e) == Some(io::ErrorKind::ConnectionRefused) || lower.contains("connection refused")
     {
-        return StepError::unreachable(format!(
-            "cannot connect to etcd {target}: connection refused"
-        ))
-        .with_hint(format!(
-            "nothing listens on {target}; is etcd running, and are `store_addrs` host and port \
-             its client URL (`--listen-client-urls`, default port 2379)?"
-        ));
+        return StepError {
+            silence: Some(Silence::Refused),
+            ..StepError::unreachable(format!(
+                "cannot connect to etcd {target}: connection refused"
+            ))
+            .with_hint(format!(
+                "nothing listens on {target}; is etcd running, and are `store_addrs` host and \
+                 port its client URL (`--listen-client-urls`, default port 2379)?"
+            ))
+        };
     }
     if lower.contains("dns error") || lower.contains("failed to lookup address") {
         return StepError::unreachable(format!("cannot resolve etcd {target}: {detail}"))

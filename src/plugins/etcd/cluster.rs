@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::client;
 use super::{hex_id, timed};
+use crate::plugins::answer::Silence;
 use crate::plugins::backend_tls::BackendTls;
 use crate::plugins::{ErrorKind, Step, StepCx, StepError};
 
@@ -41,6 +42,9 @@ pub struct ClusterMember {
     pub error_kind: Option<String>,
     /// Hint for that error (null when reachable or none).
     pub error_hint: Option<String>,
+    /// How it stayed silent when it did not answer within the first-answer deadline:
+    /// `refused`, `black_holed`, `accepted_silent` or `tls_stalled` (null otherwise).
+    pub no_answer: Option<String>,
     /// etcd server version.
     pub version: Option<String>,
     /// Cluster id, in hex.
@@ -92,12 +96,15 @@ tls:
             return Err(client::no_endpoint());
         }
         let tls = client::tls_enabled(&params.tls, &endpoints);
-        let members: Vec<ClusterMember> = futures::future::join_all(
-            endpoints
-                .iter()
-                .map(|endpoint| member(endpoint, &endpoints, &params.tls, cx)),
-        )
-        .await;
+        let (members, silences): (Vec<ClusterMember>, Vec<Option<Silence>>) =
+            futures::future::join_all(
+                endpoints
+                    .iter()
+                    .map(|endpoint| member(endpoint, &endpoints, &params.tls, cx)),
+            )
+            .await
+            .into_iter()
+            .unzip();
 
         let reachable: Vec<&ClusterMember> = members.iter().filter(|m| m.reachable).collect();
         if reachable.is_empty() {
@@ -126,6 +133,7 @@ tls:
                 ),
             );
             error.hint = members.iter().find_map(|m| m.error_hint.clone());
+            error.silence = common_silence(&silences);
             return Err(error);
         }
         let cluster_ids: Vec<String> = distinct(reachable.iter().map(|m| m.cluster_id.clone()));
@@ -163,7 +171,12 @@ tls:
 }
 
 /// Status of one endpoint, with TLS decided from all of them.
-async fn member(endpoint: &str, all: &[String], tls: &BackendTls, cx: &StepCx) -> ClusterMember {
+async fn member(
+    endpoint: &str,
+    all: &[String],
+    tls: &BackendTls,
+    cx: &StepCx,
+) -> (ClusterMember, Option<Silence>) {
     let target = [endpoint.to_string()];
     let result = async {
         let etcd = client::connect(&target, all, tls, cx).await?;
@@ -174,7 +187,7 @@ async fn member(endpoint: &str, all: &[String], tls: &BackendTls, cx: &StepCx) -
     match result {
         Ok((status, latency_ms)) => {
             let header = status.header();
-            ClusterMember {
+            let member = ClusterMember {
                 endpoint: endpoint.to_string(),
                 reachable: true,
                 error: None,
@@ -185,21 +198,33 @@ async fn member(endpoint: &str, all: &[String], tls: &BackendTls, cx: &StepCx) -
                 member_id: header.map(|h| hex_id(h.member_id())),
                 leader: (status.leader() != 0).then(|| hex_id(status.leader())),
                 latency_ms: Some(latency_ms),
-            }
+                no_answer: None,
+            };
+            (member, None)
         }
-        Err(e) => ClusterMember {
-            endpoint: endpoint.to_string(),
-            reachable: false,
-            error: Some(e.message),
-            error_kind: Some(e.kind.as_str().to_string()),
-            error_hint: e.hint,
-            version: None,
-            cluster_id: None,
-            member_id: None,
-            leader: None,
-            latency_ms: None,
-        },
+        Err(e) => (
+            ClusterMember {
+                endpoint: endpoint.to_string(),
+                reachable: false,
+                error: Some(e.message),
+                error_kind: Some(e.kind.as_str().to_string()),
+                error_hint: e.hint,
+                version: None,
+                cluster_id: None,
+                member_id: None,
+                leader: None,
+                latency_ms: None,
+                no_answer: e.silence.map(|s| s.as_str().to_string()),
+            },
+            e.silence,
+        ),
     }
+}
+
+/// The silence every endpoint met, if they all met the same one.
+fn common_silence(silences: &[Option<Silence>]) -> Option<Silence> {
+    let first = *silences.first()?;
+    first.filter(|_| silences.iter().all(|s| *s == first))
 }
 
 /// Distinct values, in first-seen order.

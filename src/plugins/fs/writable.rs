@@ -334,11 +334,14 @@ fn fs_error(op: &str, path: &Path, dir: &Path, e: &io::Error) -> StepError {
     match Errno::from_io_error(e) {
         Some(Errno::ACCESS) | Some(Errno::PERM) => {
             let user = current_user();
+            let (uid, gid) = current_ids();
+            let quoted = shell_quoted(&dir.to_string());
             StepError::rejected(format!("permission denied: cannot {op} `{path}` as {user}"))
                 .with_hint(format!(
-                "give {user} write access to `{dir}` (e.g. `chown` or `chmod u+wx`); GreptimeDB \
-                 needs the same access, so run this check as the user GreptimeDB runs as"
-            ))
+                    "give the user GreptimeDB runs as write access to `{dir}`; shown for {user}, \
+                     which runs this check (run it as GreptimeDB's user to be sure):\n\
+                     $ chown -R {uid}:{gid} {quoted}\n$ chmod u+rwx {quoted}"
+                ))
         }
         Some(Errno::ROFS) => StepError::rejected(format!(
             "cannot {op} `{path}`: the filesystem is mounted read-only"
@@ -351,13 +354,33 @@ fn fs_error(op: &str, path: &Path, dir: &Path, e: &io::Error) -> StepError {
             "cannot {op} `{path}`: no space left or disk quota exceeded"
         ))
         .with_hint(format!(
-            "free space on the filesystem holding `{dir}`, or raise the quota"
+            "free space on the filesystem holding `{dir}`, or raise the quota:\n$ df -h {}",
+            shell_quoted(&dir.to_string())
         )),
         Some(Errno::NOTDIR) => StepError::misconfigured(format!(
             "cannot {op} `{path}`: a component of the path is a file, not a directory"
         ))
         .with_hint("point the config at a directory"),
         _ => StepError::could_not_run(format!("cannot {op} `{path}`: {e}")),
+    }
+}
+
+/// This process's effective uid and gid, for the `chown` a hint prints.
+fn current_ids() -> (u32, u32) {
+    use std::os::unix::fs::MetadataExt;
+    // /proc/self belongs to the process's effective uid and gid.
+    std::fs::metadata("/proc/self")
+        .map(|meta| (meta.uid(), meta.gid()))
+        .unwrap_or((0, 0))
+}
+
+/// `path` as one shell word: as is when it holds only safe characters, else single-quoted.
+fn shell_quoted(path: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-+=:@%,".contains(c);
+    if !path.is_empty() && path.chars().all(safe) {
+        path.to_string()
+    } else {
+        format!("'{}'", path.replace('\'', "'\\''"))
     }
 }
 
@@ -387,6 +410,13 @@ fn current_user() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_are_quoted_for_the_shell_only_when_needed() {
+        assert_eq!(shell_quoted("/var/lib/greptimedb"), "/var/lib/greptimedb");
+        assert_eq!(shell_quoted("/data/my dir"), "'/data/my dir'");
+        assert_eq!(shell_quoted("/it's"), "'/it'\\''s'");
+    }
 
     #[test]
     fn probe_data_is_a_few_kib_and_names_the_run() {

@@ -93,6 +93,11 @@ pub struct TopicsOutput {
     pub topics_total: usize,
     /// Remarks (e.g. a prefix GreptimeDB accepts but Kafka refuses in topic names).
     pub notes: Vec<String>,
+    /// `kafka-topics.sh` lines that create the missing topics as metasrv would (one partition,
+    /// `replication_factor` replicas): one per topic, or one loop when more than three are
+    /// missing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub create_commands: Vec<String>,
 }
 
 impl Step for Topics {
@@ -146,6 +151,7 @@ replication_factor: 1
                 }
             }
         }
+        let create_commands = create_commands(&params, &missing);
         let broker_count = metadata.brokers.len();
         let replication_ok =
             params.replication_factor == -1 || broker_count >= params.replication_factor as usize;
@@ -164,6 +170,7 @@ replication_factor: 1
             replication_ok,
             topics_total: metadata.topics.iter().filter(|t| !t.internal).count(),
             notes,
+            create_commands,
         })
     }
 
@@ -190,6 +197,47 @@ replication_factor: 1
         lines.extend(output.notes.iter().map(|n| format!("note: {n}")));
         lines
     }
+}
+
+/// The `kafka-topics.sh` lines that create `missing` (all of them, not capped). With TLS or
+/// SASL the tool needs the same settings in a client properties file.
+fn create_commands(params: &TopicsParams, missing: &[String]) -> Vec<String> {
+    if missing.is_empty() {
+        return Vec::new();
+    }
+    let mut options = format!(
+        "--bootstrap-server {} --create --partitions 1",
+        params.connection.broker_endpoints.join(",")
+    );
+    if params.replication_factor > 0 {
+        options.push_str(&format!(
+            " --replication-factor {}",
+            params.replication_factor
+        ));
+    }
+    if params.connection.tls.is_some() || params.connection.sasl.is_some() {
+        options.push_str(" --command-config client.properties");
+    }
+    if missing.len() <= 3 {
+        return missing
+            .iter()
+            .map(|topic| format!("kafka-topics.sh {options} --topic {topic}"))
+            .collect();
+    }
+    let whole_range = missing.len() == params.num_topics;
+    let each = if whole_range {
+        format!("$(seq 0 {})", params.num_topics - 1)
+    } else {
+        missing
+            .iter()
+            .map(|t| t.rsplit('_').next().unwrap_or(t))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    vec![format!(
+        "for i in {each}; do kafka-topics.sh {options} --topic {}_$i; done",
+        params.topic_name_prefix
+    )]
 }
 
 /// Why GreptimeDB cannot write to an existing topic, if it cannot.

@@ -45,6 +45,14 @@ pub struct WriteProbeParams {
     /// the number of brokers, so it exercises the same replication as the WAL topics.
     #[serde(default = "default_replication")]
     pub replication_factor: i16,
+    /// `wal.topic_name_prefix` (default `greptimedb_wal_topic`), named in the ACLs a refused
+    /// probe prints.
+    #[serde(default = "default_wal_prefix")]
+    pub topic_name_prefix: String,
+}
+
+fn default_wal_prefix() -> String {
+    "greptimedb_wal_topic".into()
 }
 
 fn default_replication() -> i16 {
@@ -103,95 +111,18 @@ replication_factor: 1
         if cx.read_only {
             return Ok(WriteProbeOutput::read_only(topic));
         }
-        let settings = Settings::load(&params.connection).await?;
-        let (_, metadata) = discover(&settings, false, cx).await?;
-        let broker_count = metadata.brokers.len();
-        let replication_factor = params
-            .replication_factor
-            .max(1)
-            .min(broker_count.max(1) as i16);
-
-        let kafka = rskafka_client(&settings, request_limit(cx)).await?;
-        // Registered before the topic exists: whatever happens next, it is removed.
-        let (cleanup_settings, cleanup_topic) = (settings.clone(), topic.clone());
-        cx.on_cleanup(format!("Kafka topic `{topic}`"), async move {
-            remove_topic(&cleanup_settings, &cleanup_topic)
-                .await
-                .map_err(|e| e.message)
-        });
-
-        let started = Instant::now();
-        let controller = kafka
-            .controller_client()
-            .map_err(|e| rskafka_error("controller client", &e))?;
-        let limit = request_limit(cx);
-        within(
-            limit,
-            &format!("creating topic `{topic}`"),
-            controller.create_topic(&topic, 1, replication_factor, millis_i32(limit)),
-        )
-        .await?;
-        let create_ms = millis(started.elapsed());
-
-        let partition = within(
-            request_limit(cx),
-            &format!("finding the leader of `{topic}` partition 0"),
-            kafka.partition_client(&topic, 0, UnknownTopicHandling::Retry),
-        )
-        .await?;
-        let records: Vec<Record> = (0..RECORDS)
-            .map(|i| Record {
-                key: Some(RECORD_KEY.to_vec()),
-                value: Some(format!("probe record {i} of run {}", cx.run_id).into_bytes()),
-                headers: Default::default(),
-                timestamp: now(),
-            })
-            .collect();
-        let started = Instant::now();
-        let offsets = within(
-            request_limit(cx),
-            &format!("producing {RECORDS} LZ4-compressed records to `{topic}`"),
-            partition.produce(records.clone(), Compression::Lz4),
-        )
-        .await?;
-        let produce_ms = millis(started.elapsed());
-        let (Some(&first), Some(&last)) = (offsets.first(), offsets.last()) else {
-            return Err(StepError::rejected(format!(
-                "producing to `{topic}` returned no offsets"
-            )));
-        };
-
-        let started = Instant::now();
-        let (fetched, high_watermark) = fetch_all(&partition, first, RECORDS, cx, &topic).await?;
-        let fetch_ms = millis(started.elapsed());
-        compare(&records, &fetched, first, &topic)?;
-
-        let end_offset = within(
-            request_limit(cx),
-            &format!("ListOffsets(latest) of `{topic}`"),
-            partition.get_offset(OffsetAt::Latest),
-        )
-        .await?;
-
-        let started = Instant::now();
-        delete_and_verify(&kafka, &topic, request_limit(cx)).await?;
-        let delete_ms = millis(started.elapsed());
-
-        Ok(WriteProbeOutput {
-            read_only: false,
-            topic,
-            broker_count: Some(broker_count),
-            replication_factor: Some(replication_factor),
-            create_ms: Some(create_ms),
-            produce_ms: Some(produce_ms),
-            fetch_ms: Some(fetch_ms),
-            delete_ms: Some(delete_ms),
-            records: Some(RECORDS),
-            compression: Some("lz4".to_string()),
-            end_offset: Some(end_offset),
-            high_watermark: Some(high_watermark),
-            end_offset_matches: Some(end_offset == last + 1),
-            deleted: Some(true),
+        let acls = acl_commands(&params.connection, &params.topic_name_prefix);
+        probe(params, topic, cx).await.map_err(|e| {
+            if e.message.contains("AuthorizationFailed") {
+                let hint = format!(
+                    "grant the user the ACLs GreptimeDB needs on its WAL topics and the cluster \
+                     (and on the self-test's probe topics):\n$ {}",
+                    acls.join("\n$ ")
+                );
+                e.with_hint(hint)
+            } else {
+                e
+            }
         })
     }
 
@@ -205,6 +136,137 @@ replication_factor: 1
             _ => Vec::new(),
         }
     }
+}
+
+/// Creates, writes, reads and deletes the probe `topic`.
+async fn probe(
+    params: WriteProbeParams,
+    topic: String,
+    cx: &StepCx,
+) -> Result<WriteProbeOutput, StepError> {
+    let settings = Settings::load(&params.connection).await?;
+    let (_, metadata) = discover(&settings, false, cx).await?;
+    let broker_count = metadata.brokers.len();
+    let replication_factor = params
+        .replication_factor
+        .max(1)
+        .min(broker_count.max(1) as i16);
+
+    let kafka = rskafka_client(&settings, request_limit(cx)).await?;
+    // Registered before the topic exists: whatever happens next, it is removed.
+    let (cleanup_settings, cleanup_topic) = (settings.clone(), topic.clone());
+    cx.on_cleanup(format!("Kafka topic `{topic}`"), async move {
+        remove_topic(&cleanup_settings, &cleanup_topic)
+            .await
+            .map_err(|e| e.message)
+    });
+
+    let started = Instant::now();
+    let controller = kafka
+        .controller_client()
+        .map_err(|e| rskafka_error("controller client", &e))?;
+    let limit = request_limit(cx);
+    within(
+        limit,
+        &format!("creating topic `{topic}`"),
+        controller.create_topic(&topic, 1, replication_factor, millis_i32(limit)),
+    )
+    .await?;
+    let create_ms = millis(started.elapsed());
+
+    let partition = within(
+        request_limit(cx),
+        &format!("finding the leader of `{topic}` partition 0"),
+        kafka.partition_client(&topic, 0, UnknownTopicHandling::Retry),
+    )
+    .await?;
+    let records: Vec<Record> = (0..RECORDS)
+        .map(|i| Record {
+            key: Some(RECORD_KEY.to_vec()),
+            value: Some(format!("probe record {i} of run {}", cx.run_id).into_bytes()),
+            headers: Default::default(),
+            timestamp: now(),
+        })
+        .collect();
+    let started = Instant::now();
+    let offsets = within(
+        request_limit(cx),
+        &format!("producing {RECORDS} LZ4-compressed records to `{topic}`"),
+        partition.produce(records.clone(), Compression::Lz4),
+    )
+    .await?;
+    let produce_ms = millis(started.elapsed());
+    let (Some(&first), Some(&last)) = (offsets.first(), offsets.last()) else {
+        return Err(StepError::rejected(format!(
+            "producing to `{topic}` returned no offsets"
+        )));
+    };
+
+    let started = Instant::now();
+    let (fetched, high_watermark) = fetch_all(&partition, first, RECORDS, cx, &topic).await?;
+    let fetch_ms = millis(started.elapsed());
+    compare(&records, &fetched, first, &topic)?;
+
+    let end_offset = within(
+        request_limit(cx),
+        &format!("ListOffsets(latest) of `{topic}`"),
+        partition.get_offset(OffsetAt::Latest),
+    )
+    .await?;
+
+    let started = Instant::now();
+    delete_and_verify(&kafka, &topic, request_limit(cx)).await?;
+    let delete_ms = millis(started.elapsed());
+
+    Ok(WriteProbeOutput {
+        read_only: false,
+        topic,
+        broker_count: Some(broker_count),
+        replication_factor: Some(replication_factor),
+        create_ms: Some(create_ms),
+        produce_ms: Some(produce_ms),
+        fetch_ms: Some(fetch_ms),
+        delete_ms: Some(delete_ms),
+        records: Some(RECORDS),
+        compression: Some("lz4".to_string()),
+        end_offset: Some(end_offset),
+        high_watermark: Some(high_watermark),
+        end_offset_matches: Some(end_offset == last + 1),
+        deleted: Some(true),
+    })
+}
+
+/// `kafka-acls.sh` lines granting the WAL user what GreptimeDB does with its topics (create,
+/// describe, write, read, delete records) and the cluster (describe, create), plus the same on
+/// the self-test's probe topics.
+fn acl_commands(connection: &KafkaConnection, wal_prefix: &str) -> Vec<String> {
+    let principal = match &connection.sasl {
+        Some(sasl) => format!("User:{}", sasl.username),
+        None => "User:<the client certificate's principal>".to_string(),
+    };
+    let mut base = format!(
+        "kafka-acls.sh --bootstrap-server {}",
+        connection.broker_endpoints.join(",")
+    );
+    if connection.tls.is_some() || connection.sasl.is_some() {
+        base.push_str(" --command-config client.properties");
+    }
+    let topic_ops = "--operation Create --operation Describe --operation Write --operation Read \
+                     --operation Delete";
+    vec![
+        format!(
+            "{base} --add --allow-principal {principal} {topic_ops} --topic {wal_prefix} \
+             --resource-pattern-type prefixed"
+        ),
+        format!(
+            "{base} --add --allow-principal {principal} --operation Describe --operation Create \
+             --cluster"
+        ),
+        format!(
+            "{base} --add --allow-principal {principal} {topic_ops} --topic \
+             {PROBE_TOPIC_PREFIX} --resource-pattern-type prefixed"
+        ),
+    ]
 }
 
 impl WriteProbeOutput {
@@ -381,6 +443,24 @@ async fn remove_topic(settings: &Settings, topic: &str) -> Result<(), StepError>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn acls_name_the_sasl_user_the_wal_prefix_and_the_brokers() {
+        let connection: KafkaConnection = serde_json::from_value(serde_json::json!({
+            "broker_endpoints": ["k1:9092", "k2:9092"],
+            "sasl": {"type": "SCRAM-SHA-512", "username": "greptime", "password": "s3cret"}
+        }))
+        .unwrap();
+        let lines = acl_commands(&connection, "wal_t");
+        assert_eq!(lines.len(), 3);
+        assert!(lines[0].starts_with(
+            "kafka-acls.sh --bootstrap-server k1:9092,k2:9092 --command-config client.properties \
+             --add --allow-principal User:greptime --operation Create"
+        ));
+        assert!(lines[0].ends_with("--topic wal_t --resource-pattern-type prefixed"));
+        assert!(lines[1].ends_with("--operation Describe --operation Create --cluster"));
+        assert!(lines.iter().all(|l| !l.contains("s3cret")));
+    }
 
     #[test]
     fn probe_topics_are_unique_legal_and_never_wal_topics() {

@@ -17,6 +17,9 @@ use super::client::{self, LeaderAnswer, MetaClientTimeouts, Origin};
 use super::{clean_addresses, greptimedb_makes_channel, Role};
 use crate::plugins::{ErrorKind, Step, StepCx, StepError};
 
+/// How long `address` is asked alone before its peers are asked too.
+const PEERS_HEAD_START: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Connects to one metasrv address and asks it for the leader (`Heartbeat.AskLeader`).
 /// Any metasrv answers, leader or follower; a follower names the leader it knows.
 pub struct AskLeader;
@@ -74,6 +77,9 @@ pub struct AskLeaderOutput {
     pub error_kind: Option<String>,
     /// Hint for that error (null when ok or none).
     pub error_hint: Option<String>,
+    /// How this address stayed silent when it did not answer within the first-answer
+    /// deadline: `refused`, `black_holed`, `accepted_silent` or `tls_stalled` (null otherwise).
+    pub no_answer: Option<String>,
     /// The peer that named a leader when this address did not (null when ok).
     pub answered_by: Option<String>,
     /// The leader that peer named (null when ok).
@@ -110,21 +116,33 @@ role: frontend
             .await;
             (address, result)
         };
-        let error = match ask(address.clone()).await.1 {
-            Ok(answer) => return Ok(answered(address, answer)),
-            Err(e) => e,
-        };
-        if breaks_every_ask(&address, &error) {
-            return Err(error);
-        }
         let peers: Vec<String> = clean_addresses(&params.peers)
             .into_iter()
             .filter(|peer| *peer != address)
             .collect();
-        if peers.is_empty() {
+        // `address` alone first: a live one answers well within the head start and its peers
+        // are left alone. If it has not answered by then, the peers are asked at once (as the
+        // meta client asks every entry at once), so dead entries cost one deadline together.
+        let own = ask(address.clone());
+        tokio::pin!(own);
+        let early = tokio::select! {
+            (_, result) = &mut own => Some(result),
+            _ = tokio::time::sleep(PEERS_HEAD_START) => None,
+        };
+        let asking = futures::future::join_all(peers.into_iter().map(ask));
+        let (error, answers) = match early {
+            Some(Ok(answer)) => return Ok(answered(address, answer)),
+            Some(Err(e)) if breaks_every_ask(&address, &e) => return Err(e),
+            Some(Err(e)) => (e, asking.await),
+            None => match tokio::join!(own, asking) {
+                ((_, Ok(answer)), _) => return Ok(answered(address, answer)),
+                ((_, Err(e)), _) if breaks_every_ask(&address, &e) => return Err(e),
+                ((_, Err(e)), answers) => (e, answers),
+            },
+        };
+        if answers.is_empty() {
             return Err(error);
         }
-        let answers = futures::future::join_all(peers.into_iter().map(ask)).await;
         match first_leader(answers) {
             Some((peer, answer)) => Ok(covered(address, error, peer, answer)),
             None => Err(none_answers(error)),
@@ -168,6 +186,7 @@ fn answered(address: String, answer: LeaderAnswer) -> AskLeaderOutput {
         error: None,
         error_kind: None,
         error_hint: None,
+        no_answer: None,
         answered_by: None,
         peer_leader: None,
     }
@@ -187,6 +206,7 @@ fn covered(
         names_itself: false,
         connect_ms: None,
         latency_ms: None,
+        no_answer: error.silence.map(|s| s.as_str().to_string()),
         error: Some(error.message),
         error_kind: Some(error.kind.as_str().to_string()),
         error_hint: error.hint,

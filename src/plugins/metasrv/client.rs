@@ -16,6 +16,14 @@ use tonic::{Code, Status};
 use super::proto::heartbeat_client::HeartbeatClient;
 use super::proto::AskLeaderRequest;
 use super::{header_error, request_header, Role, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
+
+/// GreptimeDB's meta client asks for the leader on its heartbeat channel, whose timeout is the
+/// fixed `HEARTBEAT_TIMEOUT` (3 s, `src/common/meta/src/distributed_time_constants.rs`), not
+/// `meta_client.timeout` (`create_meta_client` in `src/meta-client/src/lib.rs`).
+const ASK_LEADER_TIMEOUT: Duration = Duration::from_secs(3);
+/// AskLeader rounds before the meta client gives up (`DEFAULT_ASK_LEADER_MAX_RETRY`).
+const ASK_LEADER_ROUNDS: usize = 3;
+use crate::plugins::answer::{first_answer, AnswerDeadline, NoAnswer, Silence, Witness};
 use crate::plugins::de_opt_duration;
 use crate::plugins::net::HostPort;
 use crate::plugins::{human, millis, StepCx, StepError};
@@ -86,16 +94,6 @@ impl Origin {
             human(timeout)
         )
     }
-
-    /// What to do when the TCP connection was not established in time.
-    fn connect_timeout_hint(self, address: &str, timeout: Duration) -> String {
-        format!(
-            "no TCP connection to {address} within {} (`meta_client.connect_timeout`): a \
-             firewall or security group may drop the packets, or the host is down. {}",
-            human(timeout),
-            self.unreachable_hint(address)
-        )
-    }
 }
 
 /// The meta client's timeouts, as every `metasrv.*` step takes them.
@@ -141,6 +139,8 @@ impl Timeouts {
 /// A connected channel to one metasrv.
 pub(crate) struct Metasrv {
     pub address: String,
+    /// `host:port` as parsed, where the witness connects.
+    target: String,
     pub origin: Origin,
     pub channel: Channel,
     /// Time to resolve and connect, in milliseconds.
@@ -195,7 +195,7 @@ fn address_hint(origin: Origin) -> &'static str {
 }
 
 impl Metasrv {
-    /// Connects to `address` within `connect_timeout` (and the check's deadline).
+    /// Connects to `address` under the first-answer deadline, capped by `connect_timeout`.
     pub async fn connect(
         address: &str,
         origin: Origin,
@@ -203,29 +203,39 @@ impl Metasrv {
         cx: &StepCx,
     ) -> Result<Self, StepError> {
         let target = parse(address, origin)?;
+        // No tonic connect timeout: the first-answer deadline (never above `connect_timeout`)
+        // bounds the connection, so the verdict names the kind of silence.
         let endpoint = Endpoint::from_shared(format!("http://{target}"))
             .map_err(|e| {
                 StepError::misconfigured(format!("invalid metasrv address `{address}`: {e}"))
                     .with_hint(address_hint(origin))
             })?
-            .connect_timeout(timeouts.connect)
             .tcp_nodelay(true);
-        let (limit, by_deadline) = bounded(timeouts.connect, cx);
+        let deadline = first_deadline(cx, "meta_client.connect_timeout", timeouts.connect);
+        let witness = Witness::plain(target.to_string());
         let started = Instant::now();
-        let channel = match tokio::time::timeout(limit, endpoint.connect()).await {
+        let channel = match first_answer(&deadline, Some(witness), endpoint.connect()).await {
             Ok(Ok(channel)) => channel,
             Ok(Err(e)) => return Err(transport_error(&e, address, &target.host, origin)),
-            Err(_) if by_deadline => return Err(deadline_error(address)),
-            Err(_) => {
-                return Err(StepError::timeout(format!(
-                    "cannot connect to metasrv at {address}: no connection within {}",
-                    human(limit)
-                ))
-                .with_hint(origin.connect_timeout_hint(address, limit)))
+            Err(no) => {
+                let greptimedb = format!(
+                    "`meta_client.connect_timeout` = {}: GreptimeDB's meta client gives up \
+                     connecting after {}",
+                    human(timeouts.connect),
+                    human(timeouts.connect)
+                );
+                return Err(no_answer(
+                    no,
+                    address,
+                    "the gRPC connection",
+                    &greptimedb,
+                    origin,
+                ));
             }
         };
         Ok(Self {
             address: address.to_string(),
+            target: target.to_string(),
             origin,
             channel,
             connect_ms: millis(started.elapsed()),
@@ -233,27 +243,48 @@ impl Metasrv {
         })
     }
 
-    /// Runs one RPC (`rpc` names it in messages, e.g. `Heartbeat.AskLeader`) within `timeout`;
-    /// returns the answer and its time in milliseconds.
+    /// Runs one RPC (`rpc` names it in messages, e.g. `Heartbeat.AskLeader`) under the
+    /// first-answer deadline, capped by `timeout` (and, for AskLeader, by the meta client's
+    /// fixed heartbeat-channel timeout); returns the answer and its time in milliseconds.
     pub async fn call<T>(
         &self,
         rpc: &str,
         cx: &StepCx,
         request: impl Future<Output = Result<tonic::Response<T>, Status>>,
     ) -> Result<(T, f64), CallError> {
-        let (limit, by_deadline) = bounded(self.timeouts.request, cx);
+        let ask_leader = rpc == "Heartbeat.AskLeader";
+        let mut deadline = first_deadline(cx, "meta_client.timeout", self.timeouts.request);
+        if ask_leader {
+            deadline = deadline.capped_by(
+                "HEARTBEAT_TIMEOUT, the meta client's fixed AskLeader timeout",
+                ASK_LEADER_TIMEOUT,
+            );
+        }
+        let witness = Witness::plain(self.target.clone());
         let started = Instant::now();
-        match tokio::time::timeout(limit, request).await {
+        match first_answer(&deadline, Some(witness), request).await {
             Ok(Ok(response)) => Ok((response.into_inner(), millis(started.elapsed()))),
             Ok(Err(status)) => Err(self.status_error(rpc, status)),
-            Err(_) if by_deadline => Err(deadline_error(&self.address).into()),
-            Err(_) => Err(StepError::timeout(format!(
-                "metasrv at {} did not answer {rpc} within {}",
-                self.address,
-                human(limit)
-            ))
-            .with_hint(self.origin.timeout_hint(&self.address, limit))
-            .into()),
+            Err(no) => {
+                let greptimedb = if ask_leader {
+                    format!(
+                        "GreptimeDB's meta client gives up on AskLeader after {} (its fixed \
+                         `HEARTBEAT_TIMEOUT`, whatever `meta_client.timeout` says), asking every \
+                         `meta_client.metasrv_addrs` entry at once, {} rounds before the \
+                         component exits",
+                        human(ASK_LEADER_TIMEOUT),
+                        ASK_LEADER_ROUNDS
+                    )
+                } else {
+                    format!(
+                        "`meta_client.timeout` = {}: GreptimeDB's meta client gives up waiting \
+                         for an answer after {}",
+                        human(self.timeouts.request),
+                        human(self.timeouts.request)
+                    )
+                };
+                Err(no_answer(no, &self.address, rpc, &greptimedb, self.origin).into())
+            }
         }
     }
 
@@ -368,22 +399,41 @@ pub(crate) fn no_leader_hint() -> String {
         .into()
 }
 
-/// The limit of one wait: `wanted`, or the time left before the check's deadline if that is
-/// shorter (then `true`).
-fn bounded(wanted: Duration, cx: &StepCx) -> (Duration, bool) {
-    let left = cx.remaining();
-    if left < wanted {
-        (left, true)
+/// The first-answer deadline of one phase: `cx.answer`, capped by the meta client's `key`
+/// (`value`) and by what is left of the check, less a margin so the step names the phase.
+fn first_deadline(cx: &StepCx, key: &str, value: Duration) -> AnswerDeadline {
+    let deadline = cx.answer.capped_by(key, value);
+    let remaining = cx.remaining();
+    let left = remaining.saturating_sub((remaining / 10).min(Duration::from_millis(500)));
+    if left < deadline.limit {
+        AnswerDeadline {
+            limit: left,
+            set_by: "what is left of the check's `timeout`".into(),
+        }
     } else {
-        (wanted, false)
+        deadline
     }
 }
 
-fn deadline_error(address: &str) -> StepError {
-    StepError::timeout(format!(
-        "metasrv at {address} did not answer before the check's deadline"
-    ))
-    .with_hint("raise the check's `timeout` in the playbook, or lower the step's timeouts")
+/// The verdict on a metasrv that did not answer `what` in time: the silence, the deadline and
+/// what set it, what GreptimeDB's meta client does, and the config key to check.
+fn no_answer(
+    no: NoAnswer,
+    address: &str,
+    what: &str,
+    greptimedb: &str,
+    origin: Origin,
+) -> StepError {
+    let mut error = NoAnswer {
+        endpoint: format!("metasrv at {address}"),
+        ..no
+    }
+    .into_error(what, greptimedb);
+    error.hint = Some(match error.hint {
+        Some(hint) => format!("{hint}; {}", origin.unreachable_hint(address)),
+        None => origin.unreachable_hint(address),
+    });
+    error
 }
 
 fn not_metasrv_hint(address: &str, origin: Origin) -> String {
@@ -462,10 +512,13 @@ fn transport_error(
     let lower = detail.to_ascii_lowercase();
     let kind = io_kind(e);
     if kind == Some(io::ErrorKind::ConnectionRefused) || lower.contains("connection refused") {
-        return StepError::unreachable(format!(
-            "cannot connect to metasrv at {address}: connection refused"
-        ))
-        .with_hint(origin.unreachable_hint(address));
+        return StepError {
+            silence: Some(Silence::Refused),
+            ..StepError::unreachable(format!(
+                "cannot connect to metasrv at {address}: connection refused"
+            ))
+            .with_hint(origin.unreachable_hint(address))
+        };
     }
     if lower.contains("dns error")
         || lower.contains("failed to lookup address")

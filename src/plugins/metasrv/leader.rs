@@ -64,6 +64,9 @@ pub struct AddressAnswer {
     pub error_kind: Option<String>,
     /// Hint for that error (null when ok or none).
     pub error_hint: Option<String>,
+    /// How it stayed silent when it did not answer within the first-answer deadline:
+    /// `refused`, `black_holed`, `accepted_silent` or `tls_stalled` (null otherwise).
+    pub no_answer: Option<String>,
     /// Time of the AskLeader RPC in milliseconds, connection excluded (null when not ok).
     pub latency_ms: Option<f64>,
 }
@@ -250,6 +253,7 @@ fn answer(address: &str, result: &Result<LeaderAnswer, StepError>) -> AddressAns
             error: None,
             error_kind: None,
             error_hint: None,
+            no_answer: None,
             latency_ms: Some(answer.latency_ms),
         },
         Err(e) => AddressAnswer {
@@ -259,6 +263,7 @@ fn answer(address: &str, result: &Result<LeaderAnswer, StepError>) -> AddressAns
             error: Some(e.message.clone()),
             error_kind: Some(e.kind.as_str().to_string()),
             error_hint: e.hint.clone(),
+            no_answer: e.silence.map(|s| s.as_str().to_string()),
             latency_ms: None,
         },
     }
@@ -302,6 +307,8 @@ fn none_answered(addresses: &[String], errors: &[&StepError]) -> StepError {
         .or(errors.first())
         .and_then(|e| e.hint.clone());
     let mut error = StepError::new(kind, message);
+    let silence = errors[0].silence;
+    error.silence = silence.filter(|_| errors.iter().all(|e| e.silence == silence));
     if let Some(hint) = hint {
         error = error.with_hint(format!(
             "{hint}. A frontend, datanode or flownode fails to start when no entry of \

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::client::{self, BuildOptions, Op};
+use super::client::{BuildOptions, Op};
 use super::probe::{first_entries, payload, Target, LIST_SCAN};
 use super::{HttpClientConfig, StoreConfig, PROBE_DIR};
 use crate::config::units::parse_size;
@@ -274,9 +274,7 @@ async fn bench(params: BenchParams, cx: &StepCx) -> Result<BenchOutput, StepErro
         BuildOptions::default(),
     )?;
     let (op, prefix) = (target.op(), &target.prefix);
-    let fail = |kind: Op, what: &str, e: opendal::Error| {
-        client::verdict(kind, what, &e, &target.store, &target.http)
-    };
+    let fail = |kind: Op, what: &str, e: opendal::Error| target.verdict(kind, what, &e);
     let mut out = BenchOutput {
         store: target.store.display_name(),
         kind: target.store.kind.as_str().to_string(),
@@ -289,8 +287,10 @@ async fn bench(params: BenchParams, cx: &StepCx) -> Result<BenchOutput, StepErro
 
     if cx.read_only {
         let mut objects = Vec::new();
-        for (path, mode) in first_entries(op, "/", true, LIST_SCAN)
-            .await
+        // The first request, under the first-answer deadline.
+        for (path, mode) in target
+            .first_answer(cx, first_entries(op, "/", true, LIST_SCAN))
+            .await?
             .map_err(|e| fail(Op::List, "the root (recursive)", e))?
         {
             if objects.len() == latency_ops {
@@ -322,8 +322,10 @@ async fn bench(params: BenchParams, cx: &StepCx) -> Result<BenchOutput, StepErro
     }
 
     // Never mix with objects already under this run's prefix (as the probe does).
-    let existing = first_entries(op, PROBE_DIR, true, LIST_SCAN)
-        .await
+    // The first request, under the first-answer deadline.
+    let existing = target
+        .first_answer(cx, first_entries(op, PROBE_DIR, true, LIST_SCAN))
+        .await?
         .map_err(|e| fail(Op::List, &format!("`{PROBE_DIR}`"), e))?;
     out.warnings.extend(target.check_probe_dir(&existing)?);
     // Registered before the first write.

@@ -1,16 +1,18 @@
 //! Builds the OpenDAL operator as GreptimeDB builds it (`object-store/src/factory.rs`,
-//! `config.rs`, `datanode/src/store.rs`), and turns OpenDAL errors into verdicts.
+//! `config.rs`), without the retry layer GreptimeDB adds (`datanode/src/store.rs`), and turns
+//! OpenDAL errors into verdicts.
 
 use std::error::Error as _;
 use std::path::Path;
 
-use opendal::layers::{HttpClientLayer, RetryLayer};
+use opendal::layers::HttpClientLayer;
 use opendal::raw::HttpClient;
 use opendal::services::{Azblob, Fs, Gcs, Oss, S3};
 use opendal::{ErrorKind as DalKind, Operator};
 
 use super::{normalize_dir, HttpClientConfig, StoreConfig, StoreType};
-use crate::plugins::StepError;
+use crate::plugins::answer::Silence;
+use crate::plugins::{human, StepError};
 
 /// GreptimeDB's atomic-write directory under `data_home` (File stores).
 pub const ATOMIC_WRITE_DIR: &str = ".tmp/";
@@ -68,8 +70,11 @@ fn http_client(cfg: &HttpClientConfig) -> Result<HttpClient, StepError> {
     Ok(HttpClient::with(client))
 }
 
-/// Builds the operator for `store` as GreptimeDB does. `data_home` is `storage.data_home`
-/// (File stores only).
+/// Builds the operator for `store` as GreptimeDB does, except for retries: GreptimeDB wraps
+/// every non-File store in OpenDAL's `RetryLayer` (`with_retry_layers` in
+/// `object-store/src/util.rs`); this operator deliberately has none, so each operation is one
+/// attempt and a silent store is judged by the first-answer deadline (retries are the
+/// playbook's `retry:`, visible as attempts). `data_home` is `storage.data_home` (File only).
 pub fn build(
     store: &StoreConfig,
     http: &HttpClientConfig,
@@ -202,14 +207,160 @@ pub fn build(
             Operator::new(b).map_err(builder_error)?.finish()
         }
     };
-    let operator = operator
-        .layer(HttpClientLayer::new(http_client(http)?))
-        .layer(RetryLayer::new().with_jitter());
+    let operator = operator.layer(HttpClientLayer::new(http_client(http)?));
     Ok(Built {
         operator,
         root,
         local_root: None,
     })
+}
+
+/// Where a store's requests go, as OpenDAL 0.57 builds the URL from the store's fields: what the
+/// first-answer witness watches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `scheme://host[:port]` of the requests (virtual-host style: the bucket's host).
+    pub url: String,
+    /// `host:port`.
+    pub addr: String,
+    /// Whether the requests are HTTPS.
+    pub https: bool,
+}
+
+fn env_first(names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .filter_map(|n| std::env::var(n).ok())
+        .find(|v| !v.trim().is_empty())
+}
+
+/// The endpoint of `store`'s requests; `None` for File, or when OpenDAL would refuse the fields
+/// anyway (no region for AWS, an unparsable URL).
+pub fn endpoint(store: &StoreConfig) -> Option<Endpoint> {
+    let with_scheme = |e: &str| {
+        let e = e.trim_end_matches('/');
+        if e.starts_with("http://") || e.starts_with("https://") {
+            e.to_string()
+        } else {
+            format!("https://{e}")
+        }
+    };
+    let bucket = nonempty(&store.bucket).unwrap_or("");
+    // (base URL, bucket in the host name)
+    let (base, bucket_host) = match store.kind {
+        StoreType::File => return None,
+        StoreType::S3 => {
+            // OpenDAL's S3 builder: the endpoint, else the AWS_ENDPOINT_URL family (GreptimeDB
+            // does not disable config loading), else AWS's global endpoint made regional.
+            let explicit = nonempty(&store.endpoint)
+                .map(str::to_string)
+                .or_else(|| env_first(&["AWS_ENDPOINT_URL", "AWS_ENDPOINT", "AWS_S3_ENDPOINT"]));
+            let mut base = explicit
+                .map(|e| with_scheme(&e))
+                .unwrap_or_else(|| "https://s3.amazonaws.com".into())
+                .replace(&format!("//{bucket}."), "//");
+            if base == "https://s3.amazonaws.com" {
+                let region = nonempty(&store.region)
+                    .map(str::to_string)
+                    .or_else(|| env_first(&["AWS_REGION", "AWS_DEFAULT_REGION"]))?;
+                base = format!("https://s3.{region}.amazonaws.com");
+            }
+            (base, store.enable_virtual_host_style)
+        }
+        // OSS addresses buckets virtual-host style unless told otherwise; GreptimeDB does not.
+        StoreType::Oss => (with_scheme(nonempty(&store.endpoint)?), true),
+        StoreType::Azblob => (with_scheme(nonempty(&store.endpoint)?), false),
+        StoreType::Gcs => (
+            with_scheme(nonempty(&store.endpoint).unwrap_or("https://storage.googleapis.com")),
+            false,
+        ),
+    };
+    let url = reqwest_opendal::Url::parse(&base).ok()?;
+    let host = url.host_str()?;
+    let host = if bucket_host && !bucket.is_empty() {
+        format!("{bucket}.{host}")
+    } else {
+        host.to_string()
+    };
+    let port = url.port_or_known_default()?;
+    let default_port = url.port().is_none();
+    Some(Endpoint {
+        url: if default_port {
+            format!("{}://{host}", url.scheme())
+        } else {
+            format!("{}://{host}:{port}", url.scheme())
+        },
+        addr: format!("{host}:{port}"),
+        https: url.scheme() == "https",
+    })
+}
+
+/// Whether reqwest sends requests of `scheme` through a proxy named by the environment
+/// (`<scheme>_proxy`, `all_proxy`, either case): a direct witness would then judge another path.
+pub fn proxied(scheme_https: bool) -> bool {
+    let scheme = if scheme_https { "https" } else { "http" };
+    [format!("{scheme}_proxy"), "all_proxy".to_string()]
+        .iter()
+        .flat_map(|name| [name.clone(), name.to_ascii_uppercase()])
+        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
+}
+
+/// How messages name a key of the store's `http_client` table: `storage.http_client.<field>`,
+/// or, for a provider entry that has its own table, `http_client.<field>` of that provider.
+#[derive(Debug, Clone)]
+pub struct HttpKey {
+    path: String,
+    provider: Option<String>,
+}
+
+impl HttpKey {
+    /// The key `field` of `store`'s `http_client`. A store with its own `http_client` table,
+    /// a `name` and none of `[storage]`'s own keys is taken for a `[[storage.providers]]` entry.
+    pub fn of(store: &StoreConfig, field: &str) -> Self {
+        let provider = store
+            .http_client
+            .as_ref()
+            .filter(|_| store.data_home.is_none() && store.providers.is_none())
+            .and(nonempty(&store.name))
+            .map(str::to_string);
+        Self {
+            path: match provider {
+                Some(_) => format!("http_client.{field}"),
+                None => format!("storage.http_client.{field}"),
+            },
+            provider,
+        }
+    }
+
+    /// As [`AnswerDeadline::capped_by`](crate::plugins::answer::AnswerDeadline::capped_by)
+    /// quotes it: `storage.http_client.timeout`.
+    pub fn key(&self) -> String {
+        match &self.provider {
+            Some(name) => format!("{}` of provider `{name}", self.path),
+            None => self.path.clone(),
+        }
+    }
+
+    /// `` `storage.http_client.timeout = 30s` ``.
+    pub fn with_value(&self, value: std::time::Duration) -> String {
+        let quoted = format!("`{} = {}`", self.path, human(value));
+        match &self.provider {
+            Some(name) => format!("{quoted} of provider `{name}`"),
+            None => quoted,
+        }
+    }
+}
+
+/// The reqwest error under an OpenDAL error, if the failure came from the HTTP client.
+pub fn reqwest_error(err: &opendal::Error) -> Option<&reqwest_opendal::Error> {
+    let mut source = err.source();
+    while let Some(s) = source {
+        if let Some(e) = s.downcast_ref::<reqwest_opendal::Error>() {
+            return Some(e);
+        }
+        source = s.source();
+    }
+    None
 }
 
 /// The operation a failure happened in, and the permission GreptimeDB needs for it.
@@ -322,30 +473,54 @@ pub fn verdict(
              system trust store, or as a last resort set `http_client.skip_ssl_validation = true` (insecure)",
         );
     }
-    if lower.contains("timed out") || lower.contains("timeout") && err.kind() == DalKind::Unexpected
-    {
-        return StepError::timeout(msg(format!(
-            "no answer within http_client.timeout ({}) / connect_timeout ({})",
-            crate::plugins::human(http.timeout()),
-            crate::plugins::human(http.connect_timeout())
-        )))
-        .with_hint("check `endpoint` and the network path, or raise `http_client.timeout`");
+    let endpoint = endpoint(store).map_or("(the provider's default)".to_string(), |e| e.url);
+    let reqwest = reqwest_error(err);
+    let timeout = reqwest.is_some_and(|e| e.is_timeout())
+        || (err.kind() == DalKind::Unexpected && lower.contains("timed out"));
+    if timeout && reqwest.is_some_and(|e| e.is_connect()) {
+        let key = HttpKey::of(store, "connect_timeout");
+        return StepError {
+            silence: Some(Silence::BlackHoled),
+            ..StepError::timeout(msg(format!(
+                "no TCP connection to {endpoint} within {}",
+                key.with_value(http.connect_timeout())
+            )))
+        }
+        .with_hint(format!(
+            "no SYN-ACK and no refusal came back: a firewall or security group drops the traffic, \
+             the route is wrong, or the host is down; check `endpoint` and the network path \
+             (GreptimeDB gives up the connection after {} too)",
+            key.with_value(http.connect_timeout())
+        ));
     }
+    if timeout {
+        let key = HttpKey::of(store, "timeout");
+        return StepError::timeout(msg(format!(
+            "{endpoint} did not complete the request within {}",
+            key.with_value(http.timeout())
+        )))
+        .with_hint(format!(
+            "the store answers too slowly or stopped answering: check its load and the network \
+             path; GreptimeDB gives up a request after {} as well (then retries it)",
+            key.with_value(http.timeout())
+        ));
+    }
+    let refused = lower.contains("connection refused");
     let unreachable = err.kind() == DalKind::Unexpected
-        && (lower.contains("error sending request")
-            || lower.contains("connection refused")
+        && (refused
+            || reqwest.is_some_and(|e| e.is_connect())
+            || lower.contains("error sending request")
             || lower.contains("dns error")
             || lower.contains("tcp connect")
             || lower.contains("client error (connect)")
             || lower.contains("connection reset")
             || lower.contains("failed to lookup"));
     if unreachable {
-        let endpoint = store
-            .endpoint
-            .as_deref()
-            .unwrap_or("(the provider's default)");
-        return StepError::unreachable(msg(format!("endpoint {endpoint} unreachable")))
-            .with_hint("check `endpoint` (scheme, host, port) and that the object store is running and reachable from the datanode");
+        return StepError {
+            silence: refused.then_some(Silence::Refused),
+            ..StepError::unreachable(msg(format!("endpoint {endpoint} unreachable")))
+        }
+        .with_hint("check `endpoint` (scheme, host, port) and that the object store is running and reachable from the datanode");
     }
 
     // Missing bucket / container.
@@ -617,5 +792,75 @@ mod tests {
         );
         let built = build(&s3, &http, "/tmp", BuildOptions::default()).unwrap();
         assert_eq!(built.root, "/");
+    }
+
+    #[test]
+    fn endpoints_are_where_opendal_sends_the_requests() {
+        let at = |v: serde_json::Value| endpoint(&store(v)).map(|e| (e.url, e.addr, e.https));
+        let own = |u: &str, a: &str, https: bool| Some((u.to_string(), a.to_string(), https));
+        assert_eq!(
+            at(json!({"type": "S3", "bucket": "b", "endpoint": "http://127.0.0.1:9000/"})),
+            own("http://127.0.0.1:9000", "127.0.0.1:9000", false)
+        );
+        assert_eq!(
+            at(
+                json!({"type": "S3", "bucket": "b", "endpoint": "minio.local",
+                      "enable_virtual_host_style": true})
+            ),
+            own("https://b.minio.local", "b.minio.local:443", true)
+        );
+        assert_eq!(
+            at(
+                json!({"type": "S3", "bucket": "b", "endpoint": "https://s3.amazonaws.com",
+                      "region": "us-west-2"})
+            ),
+            own(
+                "https://s3.us-west-2.amazonaws.com",
+                "s3.us-west-2.amazonaws.com:443",
+                true
+            )
+        );
+        assert_eq!(
+            at(
+                json!({"type": "Oss", "bucket": "b", "endpoint": "https://oss-cn-hangzhou.aliyuncs.com"})
+            ),
+            own(
+                "https://b.oss-cn-hangzhou.aliyuncs.com",
+                "b.oss-cn-hangzhou.aliyuncs.com:443",
+                true
+            )
+        );
+        assert_eq!(
+            at(
+                json!({"type": "Azblob", "container": "c", "endpoint": "http://127.0.0.1:10000/acct"})
+            ),
+            own("http://127.0.0.1:10000", "127.0.0.1:10000", false)
+        );
+        assert_eq!(
+            at(json!({"type": "Gcs", "bucket": "b"})),
+            own(
+                "https://storage.googleapis.com",
+                "storage.googleapis.com:443",
+                true
+            )
+        );
+        assert_eq!(at(json!({"type": "File"})), None);
+    }
+
+    #[test]
+    fn http_keys_name_the_storage_table_or_the_provider() {
+        let t = std::time::Duration::from_secs(3);
+        let plain = store(json!({"type": "S3", "bucket": "b"}));
+        assert_eq!(
+            HttpKey::of(&plain, "timeout").with_value(t),
+            "`storage.http_client.timeout = 3s`"
+        );
+        let provider = store(
+            json!({"type": "S3", "bucket": "b", "name": "arch", "http_client": {"timeout": "3s"}}),
+        );
+        assert_eq!(
+            HttpKey::of(&provider, "timeout").with_value(t),
+            "`http_client.timeout = 3s` of provider `arch`"
+        );
     }
 }

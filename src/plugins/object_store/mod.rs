@@ -2,8 +2,10 @@
 //! `[[storage.providers]]` entry), reached through OpenDAL 0.57 exactly as GreptimeDB builds
 //! its operator: the same service per `type` (File → fs, S3, Oss, Azblob, Gcs), the same
 //! builder fields, the root normalised as GreptimeDB normalises it, a reqwest client built
-//! from `[storage.http_client]` and handed to OpenDAL with `HttpClientLayer`, and OpenDAL's
-//! default `RetryLayer` (with jitter) for every type but File.
+//! from `[storage.http_client]` and handed to OpenDAL with `HttpClientLayer`. GreptimeDB also
+//! adds OpenDAL's `RetryLayer` to every type but File; these steps deliberately do not: each
+//! operation is one attempt, the first one (a listing) runs under the first-answer deadline
+//! (`plugins::answer`), and retries are the playbook's `retry:`.
 //!
 //! - `object_store.config`: the fields the store's type needs, default credentials and
 //!   `skip_ssl_validation`, without any I/O.

@@ -15,9 +15,10 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use super::client::{self, BuildOptions, Built, Op, ATOMIC_WRITE_DIR};
+use super::client::{self, BuildOptions, Built, Endpoint, HttpKey, Op, ATOMIC_WRITE_DIR};
 use super::{HttpClientConfig, StoreConfig, StoreType, PROBE_DIR};
-use crate::plugins::{millis, Step, StepCx, StepError};
+use crate::plugins::answer::{first_answer, AnswerDeadline, Silence, Witness};
+use crate::plugins::{human, millis, Step, StepCx, StepError};
 
 /// Size of the small object.
 const SMALL_BYTES: usize = 4 * 1024;
@@ -29,6 +30,9 @@ const MULTIPART_BYTES: usize = 6 * 1024 * 1024;
 pub(crate) const LIST_SCAN: usize = 1000;
 /// Bound on the cleanup (the engine gives each cleanup action 15 s).
 const CLEANUP_LIMIT: Duration = Duration::from_secs(12);
+/// A timeout error of the HTTP client this close to the first-answer deadline is the deadline's
+/// own (the client's `timeout` capped it): the witness names the silence.
+const DEADLINE_SLACK: Duration = Duration::from_millis(100);
 
 /// Builds the object store as GreptimeDB builds it from the same fields, then, under
 /// `<root>/.greptime-self-test/<run id>/`: lists the root (bucket or container reachable),
@@ -67,7 +71,7 @@ pub struct Operation {
     pub op: String,
     /// Whether it succeeded.
     pub ok: bool,
-    /// Its latency in milliseconds (retries included).
+    /// Its latency in milliseconds (one attempt: the probe does not retry).
     pub ms: f64,
     /// Why it failed (no secret, no URL query string).
     pub error: Option<String>,
@@ -186,13 +190,13 @@ pub async fn probe_with(
         );
     }
     let mut ctx = Ctx {
-        store,
-        http,
+        target: &target,
         ops: &mut out.operations,
     };
 
-    // Bucket or container reachable.
-    ctx.run(
+    // Bucket or container reachable: the first request, under the first-answer deadline.
+    ctx.run_first(
+        cx,
         "list_root",
         Op::List,
         "the root",
@@ -344,8 +348,7 @@ pub async fn probe_with(
 
 /// Runs operations and records them.
 struct Ctx<'a> {
-    store: &'a StoreConfig,
-    http: &'a HttpClientConfig,
+    target: &'a Target,
     ops: &'a mut Vec<Operation>,
 }
 
@@ -358,7 +361,34 @@ impl Ctx<'_> {
         fut: impl Future<Output = opendal::Result<T>>,
     ) -> Result<T, StepError> {
         let started = Instant::now();
-        let result = fut.await;
+        let result = fut.await.map_err(|e| self.target.verdict(op, what, &e));
+        self.record(name, started, result)
+    }
+
+    /// [`Ctx::run`] for the step's first request to the store: under the first-answer
+    /// deadline (see [`Target::first_answer`]).
+    async fn run_first<T>(
+        &mut self,
+        cx: &StepCx,
+        name: &str,
+        op: Op,
+        what: &str,
+        fut: impl Future<Output = opendal::Result<T>>,
+    ) -> Result<T, StepError> {
+        let started = Instant::now();
+        let result = match self.target.first_answer(cx, fut).await {
+            Ok(answered) => answered.map_err(|e| self.target.verdict(op, what, &e)),
+            Err(silent) => Err(silent),
+        };
+        self.record(name, started, result)
+    }
+
+    fn record<T>(
+        &mut self,
+        name: &str,
+        started: Instant,
+        result: Result<T, StepError>,
+    ) -> Result<T, StepError> {
         let ms = millis(started.elapsed());
         match result {
             Ok(v) => {
@@ -370,8 +400,7 @@ impl Ctx<'_> {
                 });
                 Ok(v)
             }
-            Err(e) => {
-                let verdict = client::verdict(op, what, &e, self.store, self.http);
+            Err(verdict) => {
                 self.ops.push(Operation {
                     op: name.into(),
                     ok: false,
@@ -448,6 +477,11 @@ pub(crate) struct Target {
     pub(crate) writes: WriteGate,
     /// Whether the cleanup is registered.
     cleanup_registered: AtomicBool,
+    /// Where the requests go (none for File).
+    endpoint: Option<Endpoint>,
+    /// Set when a request of the step timed out: the cleanup then waits only the first-answer
+    /// deadline for the store.
+    went_silent: Arc<AtomicBool>,
 }
 
 impl Target {
@@ -483,6 +517,7 @@ impl Target {
             ..options
         };
         let built = client::build(&store, &http, &data_home, options)?;
+        let endpoint = client::endpoint(&store);
         let target = Self {
             prefix: format!("{PROBE_DIR}{}/", sanitize(&cx.run_id)),
             session: cx.session().to_string(),
@@ -493,6 +528,8 @@ impl Target {
             created_home_dirs,
             writes: WriteGate::new(),
             cleanup_registered: AtomicBool::new(false),
+            endpoint,
+            went_silent: Arc::new(AtomicBool::new(false)),
         };
         // Building a File store's operator has created `data_home` and `.tmp/`: however the
         // step ends from here (refused, a listing failed), the cleanup puts them back.
@@ -514,6 +551,112 @@ impl Target {
     /// The operator.
     pub(crate) fn op(&self) -> &Operator {
         &self.built.operator
+    }
+
+    /// The verdict on `err` from `op` on `what`; a timeout also shortens the cleanup's wait.
+    pub(crate) fn verdict(&self, op: Op, what: &str, err: &opendal::Error) -> StepError {
+        let verdict = client::verdict(op, what, err, &self.store, &self.http);
+        if verdict.kind == crate::plugins::ErrorKind::Timeout {
+            self.went_silent.store(true, Ordering::Relaxed);
+        }
+        verdict
+    }
+
+    /// How long the first request waits for an answer: the run's first-answer deadline, capped
+    /// by the store's `http_client.timeout` (GreptimeDB's own limit per request) and by what is
+    /// left of the check.
+    pub(crate) fn answer_deadline(&self, cx: &StepCx) -> AnswerDeadline {
+        let key = HttpKey::of(&self.store, "timeout").key();
+        let deadline = cx.answer.capped_by(&key, self.http.timeout());
+        let remaining = cx.remaining();
+        let left = remaining.saturating_sub((remaining / 10).min(Duration::from_millis(500)));
+        if left < deadline.limit {
+            AnswerDeadline {
+                limit: left,
+                set_by: "what is left of the check's `timeout`".into(),
+            }
+        } else {
+            deadline
+        }
+    }
+
+    /// Runs `request`, the step's first request to the store, under the first-answer deadline
+    /// (`plugins::answer`): a store that does not answer in time gets a verdict naming the
+    /// silence the witness met at the endpoint, and the key GreptimeDB would wait on. File
+    /// stores have no network: the request just runs.
+    pub(crate) async fn first_answer<T>(
+        &self,
+        cx: &StepCx,
+        request: impl Future<Output = opendal::Result<T>>,
+    ) -> Result<opendal::Result<T>, StepError> {
+        if self.store.kind == StoreType::File {
+            return Ok(request.await);
+        }
+        let deadline = self.answer_deadline(cx);
+        let at = Instant::now() + deadline.limit;
+        let request = async move {
+            let answered = request.await;
+            let timed_out = matches!(&answered, Err(e) if client::reqwest_error(e).is_some_and(|r| r.is_timeout()));
+            if timed_out && Instant::now() + DEADLINE_SLACK >= at {
+                std::future::pending::<()>().await;
+            }
+            answered
+        };
+        let witness = self
+            .endpoint
+            .as_ref()
+            .filter(|e| !client::proxied(e.https))
+            .map(|e| Witness::tls(e.addr.clone(), e.https));
+        match first_answer(&deadline, witness, request).await {
+            Ok(answered) => Ok(answered),
+            Err(mut silent) => {
+                self.went_silent.store(true, Ordering::Relaxed);
+                let kind = self.store.kind.as_str();
+                silent.endpoint = match &self.endpoint {
+                    Some(e) => format!("{kind} endpoint {}", e.url),
+                    None => format!("the {kind} endpoint"),
+                };
+                let greptimedb = self.greptimedb_wait(silent.silence);
+                Err(silent.into_error(&self.listing(), &greptimedb))
+            }
+        }
+    }
+
+    /// The first request, as the verdict names it.
+    fn listing(&self) -> String {
+        let bucket = self.store.bucket.as_deref().unwrap_or("");
+        let container = self.store.container.as_deref().unwrap_or("");
+        match self.store.kind {
+            StoreType::S3 => format!("the listing of bucket `{bucket}` (ListObjectsV2)"),
+            StoreType::Oss => format!("the listing of bucket `{bucket}` (ListObjects)"),
+            StoreType::Azblob => format!("the listing of container `{container}` (List Blobs)"),
+            StoreType::Gcs => format!("the listing of bucket `{bucket}` (objects.list)"),
+            StoreType::File => "the listing of `data_home`".into(),
+        }
+    }
+
+    /// What GreptimeDB would do facing the same `silence`: the key and value it waits on, and
+    /// its retries.
+    fn greptimedb_wait(&self, silence: Option<Silence>) -> String {
+        let (timeout, connect) = (self.http.timeout(), self.http.connect_timeout());
+        let wait = if silence == Some(Silence::BlackHoled) && connect < timeout {
+            format!(
+                "{}: GreptimeDB would wait up to {} for each TCP connection",
+                HttpKey::of(&self.store, "connect_timeout").with_value(connect),
+                human(connect)
+            )
+        } else {
+            format!(
+                "{}: GreptimeDB would wait up to {} per request",
+                HttpKey::of(&self.store, "timeout").with_value(timeout),
+                human(timeout)
+            )
+        };
+        format!(
+            "{wait}, then retry it up to 3 times (the OpenDAL RetryLayer GreptimeDB adds: about \
+             1s, 2s and 4s apart, plus jitter); this probe makes one attempt, retries are the \
+             playbook's `retry:`"
+        )
     }
 
     /// Judges `existing`, a listing of `.greptime-self-test/`. Objects under this run's own
@@ -572,15 +715,23 @@ impl Target {
         let local_root = self.built.local_root.clone();
         let (tmp_existed, created_home_dirs) = (self.tmp_existed, self.created_home_dirs.clone());
         let writes = self.writes.clone();
+        let (went_silent, answer) = (self.went_silent.clone(), self.answer_deadline(cx));
         cx.on_cleanup(label, async move {
-            let removed =
-                tokio::time::timeout(CLEANUP_LIMIT, remove_prefix(&op, &prefix, &writes, &store))
-                    .await
-                    .unwrap_or_else(|_| {
-                        Err(format!(
-                            "deleting `{prefix}` took longer than {CLEANUP_LIMIT:?}"
-                        ))
-                    });
+            // A store that stopped answering during the step gets the first-answer deadline,
+            // not the full cleanup limit.
+            let limit = if went_silent.load(Ordering::Relaxed) {
+                answer.limit.min(CLEANUP_LIMIT)
+            } else {
+                CLEANUP_LIMIT
+            };
+            let removed = tokio::time::timeout(limit, remove_prefix(&op, &prefix, &writes, &store))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(format!(
+                        "deleting `{prefix}` got no answer within {}; delete it by hand",
+                        human(limit)
+                    ))
+                });
             if let Some(root) = local_root {
                 // only when empty: anything else put there is not ours to remove (`.tmp/` may
                 // hold a sibling run's write in flight)

@@ -136,6 +136,14 @@ pub struct ElectionOutput {
     /// MySQL: the user's privileges on the election table per information_schema.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub privileges: Option<Vec<String>>,
+    /// MySQL: privileges the election needs that the user lacks (empty when a role is active,
+    /// as role grants are not listed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_privileges: Vec<String>,
+    /// MySQL: the GRANT an administrator runs to give the session's user (`CURRENT_USER()`)
+    /// what metasrv needs, when privileges are missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grant: Option<String>,
     /// Things to know.
     pub notes: Vec<String>,
 }
@@ -166,6 +174,8 @@ impl ElectionOutput {
             refusal: None,
             unknown_variable: None,
             privileges: None,
+            missing_privileges: Vec::new(),
+            grant: None,
             notes: Vec::new(),
         }
     }
@@ -411,22 +421,41 @@ async fn check_my(
     let privileges = my_grants::granted(conn, &database, &table)
         .await
         .map_err(query_failed(backend, "reading the user's privileges"))?;
+    let user: String = sqlx::query_scalar("SELECT CURRENT_USER()")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(query_failed(backend, "reading the session's user"))?;
+    // MySQL 5.7 has no CURRENT_ROLE(), and no roles.
+    let role = sqlx::query("SELECT CURRENT_ROLE()")
+        .fetch_one(&mut *conn)
+        .await
+        .ok()
+        .and_then(|row| my_text(&row, 0));
+    let roles_active = role.is_some_and(|r| !r.is_empty() && r != "NONE");
     let has = |p: &str| privileges.iter().any(|x| x == p);
-    out.can_create_election_table = Some(has("CREATE"));
-    out.can_lock_election_table =
-        Some(has("SELECT") && has("INSERT") && has("UPDATE") && has("DELETE"));
     out.privileges = Some(privileges.clone());
-    if out.can_create_election_table == Some(false) {
-        out.notes.push(format!(
-            "the user has no CREATE privilege for `{database}`.`{table}`: metasrv's election \
-             runs CREATE TABLE IF NOT EXISTS `{table}` on every new session"
-        ));
-    }
-    if out.can_lock_election_table == Some(false) {
-        out.notes.push(format!(
-            "the user lacks some of SELECT, INSERT, UPDATE, DELETE on `{database}`.`{table}`: \
-             the election's INSERT IGNORE, SELECT … FOR UPDATE and lease updates need them all"
-        ));
+    if roles_active {
+        out.notes.push(
+            "a role is active: privileges granted through roles are not listed in \
+             information_schema, so the election's privileges were not judged"
+                .into(),
+        );
+    } else {
+        out.can_create_election_table = Some(has("CREATE"));
+        out.can_lock_election_table =
+            Some(has("SELECT") && has("INSERT") && has("UPDATE") && has("DELETE"));
+        out.missing_privileges = ["CREATE", "SELECT", "INSERT", "UPDATE", "DELETE"]
+            .into_iter()
+            .filter(|p| !has(p))
+            .map(String::from)
+            .collect();
+        if !out.missing_privileges.is_empty() {
+            out.grant = Some(my_grants::grant_statement(
+                my_grants::METASRV_PRIVILEGES,
+                &database,
+                &user,
+            ));
+        }
     }
 
     if out.election_table_exists {

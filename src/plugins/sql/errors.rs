@@ -194,7 +194,8 @@ fn pg_connect_error(e: &PgDatabaseError, ctx: &ErrCtx) -> StepError {
             "user `{user}` may not connect to database `{database}` on {endpoint}: {msg}"
         ))
         .with_hint(format!(
-            "GRANT CONNECT ON DATABASE \"{database}\" TO \"{user}\""
+            "$ GRANT CONNECT ON DATABASE \"{database}\" TO {};",
+            super::metadata_table::pg_role(user)
         )),
         "53300" => StepError::rejected(format!("{endpoint} has no free connection slot: {msg}"))
             .with_hint("raise max_connections on the server or reduce its other clients; metasrv keeps two pools"),

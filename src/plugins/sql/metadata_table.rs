@@ -290,10 +290,16 @@ pub(crate) fn pg15_public_note(schema: &str, version_num: i64) -> &'static str {
 /// The hint for a role that may not create the metadata table.
 pub(crate) fn pg_create_table_hint(schema: &str, user: &str) -> String {
     format!(
-        "GRANT CREATE ON SCHEMA \"{schema}\" TO \"{user}\", or set meta_schema_name to a schema \
-         the role owns (with auto_create_schema = true the role creates it, given CREATE on the \
-         database)"
+        "grant CREATE on the schema, or set meta_schema_name to a schema the role owns (with \
+         auto_create_schema = true the role creates it, given CREATE on the database):\n$ GRANT \
+         CREATE ON SCHEMA \"{schema}\" TO {};",
+        pg_role(user)
     )
+}
+
+/// A PostgreSQL role name quoted for a statement a person pastes.
+pub(crate) fn pg_role(user: &str) -> String {
+    format!("\"{}\"", user.replace('"', "\"\""))
 }
 
 async fn check_pg(
@@ -312,8 +318,9 @@ async fn check_pg(
                  at start-up with SQLSTATE 3F000 (invalid_schema_name)"
             ))
             .with_hint(format!(
-                "create the schema (CREATE SCHEMA \"{schema}\" AUTHORIZATION \"{user}\"), set \
-                 auto_create_schema = true, or fix meta_schema_name"
+                "create the schema, set auto_create_schema = true, or fix \
+                 meta_schema_name:\n$ CREATE SCHEMA \"{schema}\" AUTHORIZATION {};",
+                pg_role(user)
             )));
         }
         if params.auto_create_schema && !facts.can_create_schema {
@@ -330,9 +337,10 @@ async fn check_pg(
                 facts.database
             ))
             .with_hint(format!(
-                "GRANT CREATE ON DATABASE \"{}\" TO \"{user}\", or create the schema beforehand \
-                 and set auto_create_schema = false",
-                facts.database
+                "grant CREATE on the database, or create the schema beforehand and set \
+                 auto_create_schema = false:\n$ GRANT CREATE ON DATABASE \"{}\" TO {};",
+                facts.database,
+                pg_role(user)
             )));
         }
         if facts.schema_exists && !facts.has_usage {
@@ -341,7 +349,8 @@ async fn check_pg(
                  use its tables"
             ))
             .with_hint(format!(
-                "GRANT USAGE, CREATE ON SCHEMA \"{schema}\" TO \"{user}\""
+                "$ GRANT USAGE, CREATE ON SCHEMA \"{schema}\" TO {};",
+                pg_role(user)
             )));
         }
     }
@@ -551,8 +560,8 @@ async fn check_my(
                     error.message
                 ))
                 .with_hint(format!(
-                    "grant user {user} SELECT, INSERT, UPDATE, DELETE, CREATE and ALTER on \
-                     `{database}`.`{table}`"
+                    "grant what metasrv needs:\n{}",
+                    my_grants::metasrv_grant_hint(database, user)
                 ))
             })?;
         let ddl = my_text(&row, 1).unwrap_or_default();
@@ -574,8 +583,8 @@ async fn check_my(
             )
         };
         return Err(StepError::rejected(message).with_hint(format!(
-            "GRANT CREATE, SELECT, INSERT, UPDATE, DELETE, ALTER ON `{database}`.* TO the user \
-             (metasrv also creates `{table}_election`)"
+            "grant what metasrv needs (it also creates `{table}_election`):\n{}",
+            my_grants::metasrv_grant_hint(database, user)
         )));
     }
     if v_is_blob && !can_alter && !facts.roles_active {
@@ -585,8 +594,9 @@ async fn check_my(
              start-up and fails"
         ))
         .with_hint(format!(
-            "grant ALTER (with CREATE and INSERT) on `{database}`.`{table}`, or run that ALTER \
-             TABLE yourself before starting metasrv"
+            "grant what metasrv needs, or run that ALTER TABLE yourself before starting \
+             metasrv:\n{}",
+            my_grants::metasrv_grant_hint(database, user)
         )));
     }
     if facts.exists {

@@ -16,6 +16,31 @@ fn grantee(current_user: &str) -> String {
     )
 }
 
+/// Every privilege metasrv's MySQL backend uses on its database: the metadata table's
+/// statements, CREATE TABLE IF NOT EXISTS for it and `<table>_election` on every start, and the
+/// ALTER that widens column v.
+pub(crate) const METASRV_PRIVILEGES: &[&str] =
+    &["SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "ALTER"];
+
+/// The GRANT statement an administrator runs to give the session's user (`CURRENT_USER()`,
+/// `user@host`) `privileges` on every table of `database`, ready to paste into a client.
+pub(crate) fn grant_statement(privileges: &[&str], database: &str, current_user: &str) -> String {
+    format!(
+        "GRANT {} ON `{}`.* TO {};",
+        privileges.join(", "),
+        database.replace('`', "``"),
+        grantee(current_user)
+    )
+}
+
+/// The hint line (a command on its own line) granting everything metasrv needs on `database`.
+pub(crate) fn metasrv_grant_hint(database: &str, current_user: &str) -> String {
+    format!(
+        "$ {}",
+        grant_statement(METASRV_PRIVILEGES, database, current_user)
+    )
+}
+
 /// Privileges the current MySQL user holds on `database`.`table` per information_schema
 /// (global, database-level with grant wildcards, and table-level), upper-case.
 /// Privileges that only come from roles are not visible here.
@@ -62,5 +87,13 @@ mod tests {
     fn grantees_from_current_user() {
         assert_eq!(grantee("gt_rw@%"), "'gt_rw'@'%'");
         assert_eq!(grantee("a@b@127.0.0.1"), "'a@b'@'127.0.0.1'");
+    }
+
+    #[test]
+    fn grant_names_the_session_user_and_quotes_the_database() {
+        assert_eq!(
+            grant_statement(&["CREATE", "SELECT"], "gt`db", "o'k@10.0.0.%"),
+            "GRANT CREATE, SELECT ON `gt``db`.* TO 'o''k'@'10.0.0.%';"
+        );
     }
 }

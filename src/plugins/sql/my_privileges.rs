@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use super::client::{exec, ConnectOpts, SqlConn};
 use super::errors::{db_message, query_error};
 use super::metadata_table::{my_facts, MyTableFacts};
+use super::my_grants;
 use super::privileges::{lock_budget, probe_values, Outcomes, PrivilegesOutput, PrivilegesParams};
 use super::sql_text::{kv_columns, point_select, probe_key, probe_name, quoted, upsert};
 use super::Backend;
@@ -334,9 +335,8 @@ fn refusal<'a>(
         (
             message,
             format!(
-                "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER ON `{}`.* TO the user \
-                 (metasrv also creates and locks `{table}_election`)",
-                facts.database
+                "grant what metasrv needs (it also creates and locks `{table}_election`):\n{}",
+                my_grants::metasrv_grant_hint(&facts.database, &facts.user)
             ),
         )
     }

@@ -8,7 +8,7 @@ use sqlx::{Postgres, Row};
 
 use super::client::exec;
 use super::errors::query_error;
-use super::metadata_table::{pg15_public_note, pg_facts, PgTableFacts};
+use super::metadata_table::{pg15_public_note, pg_facts, pg_role, PgTableFacts};
 use super::privileges::{lock_budget, probe_values, Outcomes, PrivilegesOutput, PrivilegesParams};
 use super::sql_text::{kv_columns, point_select, probe_key, upsert};
 use super::Backend;
@@ -221,8 +221,9 @@ fn refusal<'a>(
                      fails at start-up with SQLSTATE 3F000"
                 ),
                 format!(
-                    "create the schema (CREATE SCHEMA \"{schema}\" AUTHORIZATION \"{user}\") or \
-                     set auto_create_schema = true"
+                    "create the schema, or set auto_create_schema = true:\n$ CREATE SCHEMA \
+                     \"{schema}\" AUTHORIZATION {};",
+                    pg_role(user)
                 ),
             );
         }
@@ -233,6 +234,8 @@ fn refusal<'a>(
         };
         let message = if refused.is_empty() {
             format!("statements metasrv runs on {} fail", facts.ident)
+        } else if refused.iter().all(|p| p.contains(" on ")) {
+            format!("role `{user}` is refused {}{pg15}", refused.join(", "))
         } else {
             format!(
                 "role `{user}` is refused {} on {}{pg15}",
@@ -240,22 +243,23 @@ fn refusal<'a>(
                 facts.ident
             )
         };
-        (
-            message,
-            format!(
-                "grant the role what metasrv needs: GRANT CREATE ON SCHEMA \"{schema}\" TO \
-                 \"{user}\" (or set meta_schema_name to a schema it owns); GRANT SELECT, INSERT, \
-                 UPDATE, DELETE ON {} TO \"{user}\"{}",
-                facts.ident,
-                if schema_param.is_some() && auto_create_schema {
-                    format!(
-                        "; GRANT CREATE ON DATABASE \"{}\" TO \"{user}\"",
-                        facts.database
-                    )
-                } else {
-                    String::new()
-                }
-            ),
-        )
+        let role = pg_role(user);
+        let mut hint = format!(
+            "grant the role what metasrv needs (or set meta_schema_name to a schema it \
+             owns):\n$ GRANT CREATE ON SCHEMA \"{schema}\" TO {role};"
+        );
+        if facts.table_schema.is_some() {
+            hint.push_str(&format!(
+                "\n$ GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO {role};",
+                facts.ident
+            ));
+        }
+        if schema_param.is_some() && auto_create_schema {
+            hint.push_str(&format!(
+                "\n$ GRANT CREATE ON DATABASE \"{}\" TO {role};",
+                facts.database
+            ));
+        }
+        (message, hint)
     }
 }

@@ -451,10 +451,10 @@ fn tls_stalled_postgres_and_kafka_are_named() {
 
 /// Needs h-objstore and h-etcdmeta.
 ///
-/// A datanode whose S3 endpoint is `https://` and whose metasrv… is plain (metasrv speaks no
-/// TLS to its clients here); a metasrv on an etcd reached over `https://`: both TLS listeners
-/// accept TCP and never answer the ClientHello, and the object store and etcd checks say
-/// `tls_stalled` within 1.2 × `--answer-timeout 1s`.
+/// A datanode whose S3 endpoint is `https://` (its metasrv and Kafka stay plaintext and
+/// hung), and a metasrv on an etcd reached over `https://`: both TLS listeners accept TCP and
+/// never answer the ClientHello, and the object store and etcd checks say `tls_stalled`
+/// within 1.2 × `--answer-timeout 1s`.
 #[test]
 fn tls_stalled_object_store_and_etcd_are_named() {
     let (meta, s3, kafka, etcd) = (
@@ -637,7 +637,7 @@ fn black_holed_ports_in_a_network_namespace_are_named() {
 /// Ready on `main` (the engine stops the waits, whatever the families do).
 ///
 /// Ctrl-C while every dependency of a datanode hangs (deadlines raised to a minute so that
-/// nothing ends by itself): the run ends within 1 s of SIGINT, exit 3, with the JSON report
+/// the object store and Kafka checks cannot end by themselves): the run ends within 1 s of SIGINT, exit 3, with the JSON report
 /// written and marked interrupted, and nothing from a dependency crate on stderr.
 #[test]
 fn ctrl_c_during_an_all_hung_wait_ends_within_a_second_with_the_report() {
@@ -686,7 +686,9 @@ fn ctrl_c_during_an_all_hung_wait_ends_within_a_second_with_the_report() {
     assert_eq!(o.code, 3, "{}", o.all());
     let report = o.json();
     assert_eq!(report["interrupted"], true, "{}", o.all());
-    for id in ["metasrv_ask_leader", "object_store_probe", "kafka_brokers"] {
+    // (AskLeader is not in the list: the meta client's fixed 3 s AskLeader timeout caps it
+    // whatever `meta_client.timeout` says, so on a slow machine it may end before the signal)
+    for id in ["object_store_probe", "kafka_brokers"] {
         let c = checks(&report, id);
         assert!(!c.is_empty(), "no `{id}` in the report: {report}");
         assert_eq!(c[0]["message"], "interrupted", "{}", c[0]);

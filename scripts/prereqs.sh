@@ -2,7 +2,8 @@
 # Prerequisites, installed only when missing. Always: protoc and the well-known protobuf
 # includes from Debian (etcd-client and our metasrv proto are compiled at build time). With
 # --test, also what the test suite alone needs: xmllint (JUnit XSD validation), shellcheck
-# (the scripts) and kubernetes-validate (the example manifests' schemas).
+# (the scripts), unshare, ip and iptables (tests/dead_path.rs makes a network namespace with a
+# black-holed port) and kubernetes-validate (the example manifests' schemas).
 #
 #   bash scripts/prereqs.sh          # to build (scripts/example.sh)
 #   bash scripts/prereqs.sh --test   # to build and test (scripts/test.sh)
@@ -14,6 +15,10 @@ for_tests=${1:-}
 if [ "$for_tests" = --test ]; then
   command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
   command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+  # root's PATH has /usr/sbin; look there too, as the test's namespace shell does
+  PATH="$PATH:/usr/sbin:/sbin" command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
+  PATH="$PATH:/usr/sbin:/sbin" command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+  PATH="$PATH:/usr/sbin:/sbin" command -v iptables >/dev/null 2>&1 || missing+=(iptables)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing ${missing[*]}"

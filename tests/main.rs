@@ -9,6 +9,8 @@
 
 #[macro_use]
 mod common;
+#[path = "support/dead_servers.rs"]
+mod dead_servers;
 #[path = "support/metasrv_standin.rs"]
 mod metasrv_standin;
 
@@ -16,6 +18,7 @@ mod bench_object_store;
 mod cli;
 mod cluster_cli;
 mod datanode_cli;
+mod dead_path;
 mod examples;
 mod fix_sql;
 mod frontend_cli;

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use futures::future::join_all;
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -134,10 +135,17 @@ impl Engine {
         };
         // main checks stop on cancel; cleanup checks always run
         let main = runner.graph(&playbook.checks, &cancel, &HashMap::new(), false);
-        let mut checks = Vec::new();
-        for id in playbook.checks.iter().map(|c| c.def.id.as_str()) {
-            checks.extend(main[id].clone().await.iter().cloned());
-        }
+        // every check's future is polled at once (a shared future runs only while awaited):
+        // awaited one after the other, independent checks would wait for each other, and a run
+        // whose dependencies are all silent would take the sum of their deadlines
+        let ran = join_all(
+            playbook
+                .checks
+                .iter()
+                .map(|c| main[c.def.id.as_str()].clone()),
+        )
+        .await;
+        let mut checks: Vec<_> = ran.iter().flat_map(|r| r.iter().cloned()).collect();
         let never = CancellationToken::new();
         let cleanup = runner.graph(&playbook.cleanup, &never, &main, true);
         for id in playbook.cleanup.iter().map(|c| c.def.id.as_str()) {

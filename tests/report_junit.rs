@@ -1,8 +1,8 @@
 //! The JUnit reporter: schema-valid in both shapes, and the status mapping CI systems rely on.
 //!
-//! Schema validation runs `xmllint` (Debian `libxml2-utils`) against the XSDs in
-//! `../shared/reference/junit/`. Without either, the test fails under `CI=true` and is skipped
-//! with a note otherwise.
+//! Schema validation runs `xmllint` (Debian `libxml2-utils`) against the project's JUnit schema,
+//! `schemas/junit.xsd`. Without xmllint, the test fails under `CI=true` and is skipped with a
+//! note otherwise.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -12,9 +12,6 @@ use greptime_self_test::engine::result::{RunReport, Status};
 use greptime_self_test::report::{JunitReporter, Reporter};
 use regex::Regex;
 use serde_json::Value;
-
-const JENKINS_XSD: &str = "junit-10.xsd";
-const ANT_XSD: &str = "windyroad-JUnit.xsd";
 
 const GITLAB: JunitReporter = JunitReporter { gitlab: true };
 const DEFAULT: JunitReporter = JunitReporter { gitlab: false };
@@ -48,23 +45,9 @@ fn testcase<'a>(xml: &'a str, name: &str) -> &'a str {
     &rest[..end]
 }
 
-/// The XSD directory, or `None` (after a note) when the tools are missing outside CI.
-fn schema_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/junit");
-    let xmllint = Command::new("xmllint").arg("--version").output().is_ok();
-    if xmllint && dir.join(JENKINS_XSD).is_file() && dir.join(ANT_XSD).is_file() {
-        return Some(dir);
-    }
-    let problem = format!(
-        "needs xmllint (libxml2-utils) and the XSDs in {}",
-        dir.display()
-    );
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "JUnit schema validation {problem}"
-    );
-    eprintln!("note: skipping JUnit schema validation: it {problem}");
-    None
+/// The JUnit schema, or `None` (after a note) when xmllint is missing outside CI.
+fn schema() -> Option<PathBuf> {
+    crate::common::junit_validator()
 }
 
 /// Runs `xmllint --schema`; returns its complaints when the document is invalid.
@@ -86,15 +69,15 @@ fn validate(xml: &str, schema: &Path) -> Result<(), String> {
 }
 
 #[test]
-fn gitlab_shape_is_valid_jenkins_junit() {
-    let Some(dir) = schema_dir() else { return };
+fn gitlab_shape_is_valid_junit() {
+    let Some(xsd) = schema() else { return };
     let xml = render(GITLAB, &fixture());
-    validate(&xml, &dir.join(JENKINS_XSD)).unwrap_or_else(|errors| panic!("{errors}\n{xml}"));
+    validate(&xml, &xsd).unwrap_or_else(|errors| panic!("{errors}\n{xml}"));
 }
 
 #[test]
-fn default_shape_is_valid_against_both_schemas() {
-    let Some(dir) = schema_dir() else { return };
+fn default_shape_is_valid_and_keeps_output_off_the_testcases() {
+    let Some(xsd) = schema() else { return };
     let mut interrupted = fixture();
     interrupted.interrupted = true;
     for xml in [
@@ -103,18 +86,46 @@ fn default_shape_is_valid_against_both_schemas() {
         render_many(DEFAULT, &[fixture(), interrupted.clone()]),
         render_many(DEFAULT, &[]),
     ] {
-        for schema in [JENKINS_XSD, ANT_XSD] {
-            validate(&xml, &dir.join(schema))
-                .unwrap_or_else(|errors| panic!("{schema}: {errors}\n{xml}"));
-        }
+        validate(&xml, &xsd).unwrap_or_else(|errors| panic!("{errors}\n{xml}"));
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), &xml).unwrap();
+        crate::common::assert_no_case_output(file.path());
     }
+}
+
+/// The schema is not vacuous: documents a JUnit reader would choke on are rejected.
+#[test]
+fn schema_rejects_malformed_reports() {
+    let Some(xsd) = schema() else { return };
+    let case = |body: &str| {
+        format!(
+            "<testsuites><testsuite name=\"s\" tests=\"1\" failures=\"0\" errors=\"0\">{body}\
+             </testsuite></testsuites>"
+        )
+    };
+    for bad in [
+        case(r#"<testcase name="a" classname="c" time="0.1"><failure/><skipped/></testcase>"#),
+        case(r#"<testcase classname="c" time="0.1"/>"#),
+        case(r#"<testcase name="a" classname="c" time="-1"/>"#),
+        case(
+            r#"<testcase name="a" classname="c" time="0.1"/><testcase name="a" classname="c" time="0.1"/>"#,
+        ),
+        "<testsuite name=\"s\"/>".to_string(),
+    ] {
+        assert!(validate(&bad, &xsd).is_err(), "accepted: {bad}");
+    }
+    validate(
+        &case(r#"<testcase name="a" classname="c" time="0.1"><skipped message="m"/></testcase>"#),
+        &xsd,
+    )
+    .expect("a well-formed report");
 }
 
 #[test]
 fn several_reports_share_one_document() {
-    let Some(dir) = schema_dir() else { return };
+    let Some(xsd) = schema() else { return };
     let xml = render_many(GITLAB, &[fixture(), fixture()]);
-    validate(&xml, &dir.join(JENKINS_XSD)).unwrap_or_else(|errors| panic!("{errors}\n{xml}"));
+    validate(&xml, &xsd).unwrap_or_else(|errors| panic!("{errors}\n{xml}"));
     assert_eq!(xml.matches("<testsuite ").count(), 2);
     assert!(xml.contains(r#"<testsuite id="1" "#));
     let root = Regex::new(r"<testsuites [^>]*>")

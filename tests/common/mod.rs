@@ -154,22 +154,41 @@ macro_rules! need {
     };
 }
 
-/// `xmllint` and the JUnit XSDs, when both are present. Under CI=true their absence fails.
-pub fn junit_validator() -> Option<(PathBuf, PathBuf)> {
-    let xsd_dir = root().join("../shared/reference/junit");
-    let have_xmllint = Command::new("xmllint").arg("--version").output().is_ok();
-    if have_xmllint && xsd_dir.is_dir() {
-        return Some((
-            xsd_dir.join("junit-10.xsd"),
-            xsd_dir.join("windyroad-JUnit.xsd"),
-        ));
+/// `xmllint` and the project's JUnit schema (`schemas/junit.xsd`). Under CI=true a missing
+/// xmllint fails.
+pub fn junit_validator() -> Option<PathBuf> {
+    let xsd = root().join("schemas/junit.xsd");
+    if Command::new("xmllint").arg("--version").output().is_ok() {
+        return Some(xsd);
     }
     assert!(
         std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true but xmllint or ../shared/reference/junit is missing"
+        "CI=true but xmllint is missing"
     );
-    eprintln!("note: xmllint or the JUnit XSDs are missing; schema validation skipped");
+    eprintln!("note: xmllint is missing; JUnit schema validation skipped");
     None
+}
+
+/// Asserts that no `<testcase>` of a JUnit file carries output of its own (`system-out` or
+/// `system-err`): the default shape, which strict Ant-style readers require.
+pub fn assert_no_case_output(file: &Path) {
+    let xml = std::fs::read_to_string(file).unwrap();
+    for case in xml.split("<testcase").skip(1) {
+        let start_tag_end = case.find('>').expect("a closed start tag");
+        let body = if case[..start_tag_end].ends_with('/') {
+            ""
+        } else {
+            case[start_tag_end..]
+                .split("</testcase>")
+                .next()
+                .unwrap_or("")
+        };
+        assert!(
+            !body.contains("<system-out") && !body.contains("<system-err"),
+            "a testcase with its own output in {}: {body}",
+            file.display()
+        );
+    }
 }
 
 /// Validates an XML file against an XSD with xmllint; panics with its output on failure.

@@ -17,6 +17,7 @@ mod cli;
 mod cluster_cli;
 mod datanode_cli;
 mod examples;
+mod fix_etcd;
 mod fix_sql;
 mod frontend_cli;
 mod generate_cli;

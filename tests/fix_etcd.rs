@@ -42,11 +42,16 @@ fn free_port() -> u16 {
 impl PrivateEtcd {
     /// Starts etcd next to `etcdctl` with `extra` flags; waits until it answers.
     async fn start(etcdctl: &str, extra: &[&str]) -> Self {
+        Self::start_with(etcdctl, extra, "http").await
+    }
+
+    /// Starts etcd with client URLs of `scheme`; waits until its port accepts connections.
+    async fn start_with(etcdctl: &str, extra: &[&str], scheme: &str) -> Self {
         let etcdctl = PathBuf::from(etcdctl);
         let etcd = etcdctl.with_file_name("etcd");
         let dir = tempfile::tempdir().expect("tempdir");
         let (client, peer) = (free_port(), free_port());
-        let client_url = format!("http://127.0.0.1:{client}");
+        let client_url = format!("{scheme}://127.0.0.1:{client}");
         let peer_url = format!("http://127.0.0.1:{peer}");
         let child = Command::new(&etcd)
             .args([
@@ -71,10 +76,15 @@ impl PrivateEtcd {
             _dir: dir,
         };
         for _ in 0..100 {
-            if let Ok(mut c) = Client::connect([me.endpoint.as_str()], None).await {
-                if c.status().await.is_ok() {
-                    return me;
+            if scheme == "http" {
+                if let Ok(mut c) = Client::connect([me.endpoint.as_str()], None).await {
+                    if c.status().await.is_ok() {
+                        return me;
+                    }
                 }
+            } else if std::net::TcpStream::connect(&me.endpoint).is_ok() {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                return me;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -255,4 +265,81 @@ async fn auth_hint_command_disables_auth_and_the_step_passes() {
     run("etcd.endpoint", params)
         .await
         .expect("endpoint after auth disable");
+}
+
+#[tokio::test]
+async fn permission_hint_commands_grant_the_prefix_and_the_probe_passes() {
+    let (etcdctl, ca, cert, key) = need!(
+        "GST_ETCDCTL",
+        "GST_TLS_CA",
+        "GST_TLS_CLIENT_CERT",
+        "GST_TLS_CLIENT_KEY"
+    );
+    let server_cert = Path::new(&ca).with_file_name("server.crt");
+    let server_key = Path::new(&ca).with_file_name("server.key");
+    let etcd = PrivateEtcd::start_tls(&etcdctl, &ca, &server_cert, &server_key).await;
+    let ep = etcd.endpoint.clone();
+    let tls = [
+        format!("--endpoints=https://{ep}"),
+        format!("--cacert={ca}"),
+        format!("--cert={cert}"),
+        format!("--key={key}"),
+    ];
+    let admin = |words: &[&str]| {
+        let mut args = tls.to_vec();
+        args.extend(words.iter().map(|w| w.to_string()));
+        etcd.etcdctl(&args)
+    };
+    admin(&["user", "add", "root", "--new-user-password", ROOT_PASSWORD]);
+    // The client certificate's CN (`gt_client`) is the etcd user, without any role.
+    admin(&["user", "add", "gt_client", "--no-password"]);
+    admin(&["auth", "enable"]);
+
+    let params = json!({
+        "endpoints": [format!("https://{ep}")],
+        "tls": {"mode": "require", "ca_cert_path": ca, "cert_path": cert, "key_path": key},
+        "key_prefix": "meta/",
+        "max_txn_ops": 4,
+        "value_size": 0,
+    });
+    let err = run("etcd.probe", params.clone()).await.expect_err("denied");
+    assert_eq!(err.kind, ErrorKind::Rejected, "{err:?}");
+    let hint = err.hint.clone().expect("hint");
+    assert!(!hint.contains(ROOT_PASSWORD), "{hint}");
+    assert!(
+        hint.contains("readwrite 'meta/' --prefix"),
+        "the real prefix: {hint}"
+    );
+    assert!(
+        hint.contains(&format!("--endpoints=https://{ep}")),
+        "{hint}"
+    );
+    // Fill the placeholders as the operator would.
+    let filled = hint
+        .replace(&format!("'<role of user <CN of {cert}>>'"), "gt_meta")
+        .replace(&format!("'<CN of {cert}>'"), "gt_client");
+    let lines = commands(&filled);
+    assert_eq!(lines.len(), 3, "{filled}");
+    for mut line in lines {
+        assert!(line.contains(&"--user".to_string()), "{line:?}");
+        line.push(format!("--password={ROOT_PASSWORD}"));
+        etcd.etcdctl(&line);
+    }
+    run("etcd.probe", params)
+        .await
+        .expect("probe after the grant");
+}
+
+impl PrivateEtcd {
+    /// Starts etcd serving TLS with client certificate auth.
+    async fn start_tls(etcdctl: &str, ca: &str, cert: &Path, key: &Path) -> Self {
+        let extra = [
+            format!("--cert-file={}", cert.display()),
+            format!("--key-file={}", key.display()),
+            format!("--trusted-ca-file={ca}"),
+            "--client-cert-auth".to_string(),
+        ];
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        Self::start_with(etcdctl, &extra, "https").await
+    }
 }

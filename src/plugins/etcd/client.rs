@@ -461,7 +461,9 @@ impl Etcd {
         };
         let role = format!("<role of user {user}>");
         format!(
-            "$ {etcdctl} --user root role grant-permission '{role}' readwrite {prefix}\n\
+            "run as etcd's root user (`role add` only when the user has no role yet):\n\
+             $ {etcdctl} --user root role add '{role}'\n\
+             $ {etcdctl} --user root role grant-permission '{role}' readwrite {prefix}\n\
              $ {etcdctl} --user root user grant-role '{user}' '{role}'",
             etcdctl = self.etcdctl()
         )

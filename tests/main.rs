@@ -20,6 +20,7 @@ mod cluster_cli;
 mod datanode_cli;
 mod dead_path;
 mod examples;
+mod fix_etcd;
 mod fix_sql;
 mod frontend_cli;
 mod generate_cli;

@@ -75,6 +75,8 @@ pub struct Etcd {
     pub tls: bool,
     params: BackendTls,
     options: ConnectOptions,
+    /// Metasrv's `store_key_prefix`, for the commands in hints.
+    key_prefix: String,
 }
 
 /// Connects to `targets` (a subset of `all`, or all of it), deciding TLS from `all` as metasrv
@@ -128,6 +130,7 @@ pub async fn connect(
         tls,
         params: params.clone(),
         options,
+        key_prefix: String::new(),
     };
     etcd.first_answers(cx).await?;
     Ok(etcd)
@@ -338,6 +341,12 @@ impl Etcd {
         self.endpoints.join(", ")
     }
 
+    /// Sets metasrv's `store_key_prefix`, named in the commands of hints.
+    pub fn with_key_prefix(mut self, prefix: &str) -> Self {
+        self.key_prefix = prefix.to_string();
+        self
+    }
+
     /// Runs one request within the deadline and maps its error.
     pub async fn call<T>(
         &self,
@@ -360,7 +369,14 @@ impl Etcd {
         let limit = request_limit(cx);
         match tokio::time::timeout(limit, request).await {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => Err(special(&e).unwrap_or_else(|| self.error(what, &e))),
+            Ok(Err(e)) => {
+                let mut error = special(&e).unwrap_or_else(|| self.error(what, &e));
+                if is_nospace(&e) {
+                    let revision = self.revision(cx).await;
+                    error.hint = Some(self.nospace_hint(revision, true));
+                }
+                Err(error)
+            }
             Err(_) => Err(StepError::timeout(format!(
                 "{what}: etcd {} did not answer within {}",
                 self.target(),
@@ -392,6 +408,7 @@ impl Etcd {
             .flatten();
         let target = failed.clone().unwrap_or_else(|| self.target());
         let mut error = classify(e, &target, self.tls, &self.params);
+        self.add_commands(&mut error, e);
         if server_answer {
             error.message = format!("{what}: {}", error.message);
         } else if self.endpoints.len() > 1 {
@@ -409,6 +426,85 @@ impl Etcd {
             });
         }
         error
+    }
+
+    /// Appends the `$ etcdctl …` commands that fix an auth or permission failure.
+    fn add_commands(&self, error: &mut StepError, e: &etcd_client::Error) {
+        let Some(message) = status_message(e).filter(|_| cause(e).is_none()) else {
+            return;
+        };
+        let commands = if is_auth_required(e) {
+            format!("$ {} --user root auth disable", self.etcdctl())
+        } else if message.contains("permission denied") {
+            self.grant_commands()
+        } else {
+            return;
+        };
+        error.hint = Some(match error.hint.take() {
+            Some(hint) => format!("{hint}\n{commands}"),
+            None => commands,
+        });
+    }
+
+    /// Commands granting read-write on `store_key_prefix` to the etcd user of the client
+    /// certificate (its CN; the role name is not known here).
+    fn grant_commands(&self) -> String {
+        let prefix = if self.key_prefix.is_empty() {
+            // An empty prefix means the whole keyspace: `--from-key` from the empty key.
+            "'' --from-key".to_string()
+        } else {
+            format!("'{}' --prefix", self.key_prefix)
+        };
+        let user = match self.params.client_identity() {
+            Some((cert, _)) => format!("<CN of {cert}>"),
+            None => "<user>".to_string(),
+        };
+        let role = format!("<role of user {user}>");
+        format!(
+            "run as etcd's root user (`role add` only when the user has no role yet):\n\
+             $ {etcdctl} --user root role add '{role}'\n\
+             $ {etcdctl} --user root role grant-permission '{role}' readwrite {prefix}\n\
+             $ {etcdctl} --user root user grant-role '{user}' '{role}'",
+            etcdctl = self.etcdctl()
+        )
+    }
+
+    /// The store revision now (a count-only read of one key), 0 if it cannot be read.
+    pub async fn revision(&self, cx: &StepCx) -> i64 {
+        let mut kv = self.client.kv_client();
+        let read = kv.get(
+            self.key_prefix.as_bytes(),
+            Some(etcd_client::GetOptions::new().with_count_only()),
+        );
+        match tokio::time::timeout(request_limit(cx), read).await {
+            Ok(Ok(answer)) => answer.header().map_or(0, |h| h.revision()),
+            _ => 0,
+        }
+    }
+
+    /// The hint for a database full or near its quota: compact at `revision`, defragment,
+    /// and disarm the alarm when one is raised.
+    pub fn nospace_hint(&self, revision: i64, alarm: bool) -> String {
+        let etcdctl = self.etcdctl();
+        let revision = if revision > 0 {
+            revision.to_string()
+        } else {
+            "<current revision>".to_string()
+        };
+        let mut hint = format!(
+            "{}compact the history up to the current revision and defragment every member              (raise `--quota-backend-bytes` if the live data alone fills it):\n\
+             $ {etcdctl} compact {revision}\n\
+             $ {etcdctl} defrag",
+            if alarm {
+                "the NOSPACE alarm is raised and etcd refuses writes until it is disarmed; "
+            } else {
+                ""
+            }
+        );
+        if alarm {
+            hint.push_str(&format!("\n$ {etcdctl} alarm disarm"));
+        }
+        hint
     }
 
     /// A client per endpoint, for a cleanup that must not depend on the balancer picking a
@@ -571,6 +667,24 @@ pub fn is_too_large(e: &etcd_client::Error) -> bool {
         || (status_code(e) == Some(code::RESOURCE_EXHAUSTED) && message.contains("larger than max"))
 }
 
+/// Whether etcd refused a write for its quota (the NOSPACE alarm).
+pub fn is_nospace(e: &etcd_client::Error) -> bool {
+    status_message(e)
+        .is_some_and(|m| m.contains("database space exceeded") || m.contains("NOSPACE"))
+}
+
+/// Whether etcd asked for credentials, which metasrv never sends.
+fn is_auth_required(e: &etcd_client::Error) -> bool {
+    let etcd_client::Error::GRpcStatus(status) = e else {
+        return false;
+    };
+    let message = status.message();
+    message.contains("user name is empty")
+        || message.contains("invalid auth token")
+        || message.contains("authentication failed")
+        || status.code() as i32 == code::UNAUTHENTICATED
+}
+
 /// The message of the auth-required failure; GreptimeDB cannot send credentials to etcd.
 pub fn auth_required(target: &str, detail: &str) -> StepError {
     StepError::rejected(format!(
@@ -579,7 +693,8 @@ pub fn auth_required(target: &str, detail: &str) -> StepError {
          by GreptimeDB"
     ))
     .with_hint(
-        "give metasrv an etcd with authentication disabled (`etcdctl auth disable`, or a \
+        "give metasrv an etcd with authentication disabled (the command below, run as etcd's \
+         root user, disables it for every client of this etcd), or a \
          dedicated etcd protected by network policy or mutual TLS); with etcd \
          `--client-cert-auth`, a client certificate whose CN is an etcd user with read-write \
          access also works (`backend_tls.cert_path` / `key_path`)",
@@ -595,11 +710,7 @@ pub fn classify(e: &etcd_client::Error, target: &str, tls: bool, params: &Backen
         let message = status.message();
         let has_source = cause(e).is_some();
         if !has_source {
-            if message.contains("user name is empty")
-                || message.contains("invalid auth token")
-                || message.contains("authentication failed")
-                || status.code() as i32 == code::UNAUTHENTICATED
-            {
+            if is_auth_required(e) {
                 return auth_required(target, message);
             }
             if message.contains("permission denied") {

@@ -74,7 +74,14 @@ pub struct EndpointOutput {
     pub alarms: Vec<String>,
     /// Time of the status request, in milliseconds.
     pub latency_ms: f64,
+    /// When the NOSPACE alarm is raised or the database is over 80% of its quota (2 GiB when
+    /// not reported): the `$ etcdctl …` lines that free space, filled with the endpoint and the
+    /// store revision read; null otherwise.
+    pub fix: Option<String>,
 }
+
+/// etcd's default `--quota-backend-bytes`.
+const DEFAULT_QUOTA: i64 = 2 << 30;
 
 impl Step for Endpoint {
     const NAME: &'static str = "etcd.endpoint";
@@ -100,7 +107,9 @@ tls:
         } else {
             &params.endpoints[..]
         };
-        let etcd = client::connect(&target, all, &params.tls, cx).await?;
+        let etcd = client::connect(&target, all, &params.tls, cx)
+            .await?
+            .with_key_prefix(&params.key_prefix);
 
         let mut maintenance = etcd.client.maintenance_client();
         let (status, latency_ms) = timed(etcd.call(cx, "status", maintenance.status())).await?;
@@ -114,12 +123,24 @@ tls:
         // A key read, as metasrv's first request is: fails when etcd requires authentication.
         let mut kv = etcd.client.kv_client();
         let key = format!("{}__metasrv_election", params.key_prefix);
-        etcd.call(
-            cx,
-            &format!("reading `{key}`"),
-            kv.get(key.as_bytes(), Some(GetOptions::new().with_count_only())),
-        )
-        .await?;
+        let read = etcd
+            .call(
+                cx,
+                &format!("reading `{key}`"),
+                kv.get(key.as_bytes(), Some(GetOptions::new().with_count_only())),
+            )
+            .await?;
+        let revision = read.header().map_or(0, |h| h.revision());
+        let nospace = alarms
+            .alarms()
+            .iter()
+            .any(|a| a.alarm() == AlarmType::Nospace);
+        let quota = match status.db_size_quota() {
+            q if q > 0 => q,
+            _ => DEFAULT_QUOTA,
+        };
+        let fix = (nospace || status.db_size() as f64 > 0.8 * quota as f64)
+            .then(|| etcd.nospace_hint(revision, nospace));
 
         let header = status.header();
         let member = header.map_or(0, |h| h.member_id());
@@ -153,6 +174,7 @@ tls:
                 })
                 .collect(),
             latency_ms,
+            fix,
         })
     }
 

@@ -70,7 +70,9 @@ key_prefix: \"\"
     type Output = MetadataOutput;
 
     async fn run(&self, params: Self::Params, cx: &StepCx) -> Result<Self::Output, StepError> {
-        let etcd = client::connect(&params.endpoints, &params.endpoints, &params.tls, cx).await?;
+        let etcd = client::connect(&params.endpoints, &params.endpoints, &params.tls, cx)
+            .await?
+            .with_key_prefix(&params.key_prefix);
         let mut kv = etcd.client.kv_client();
         let prefix = &params.key_prefix;
 

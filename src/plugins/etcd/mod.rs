@@ -89,7 +89,9 @@ pub(crate) async fn open_namespace(
     tag: &str,
     cx: &StepCx,
 ) -> Result<(Etcd, Namespace, NamespaceState), StepError> {
-    let etcd = client::connect(endpoints, endpoints, tls, cx).await?;
+    let etcd = client::connect(endpoints, endpoints, tls, cx)
+        .await?
+        .with_key_prefix(key_prefix);
     let ns = Namespace::new(key_prefix, &cx.run_id, cx.session(), tag);
     let state = read_namespace(&etcd, cx, &ns).await?;
     Ok((etcd, ns, state))

@@ -186,6 +186,27 @@ async fn nospace_hint_commands_free_the_space_and_the_probe_passes() {
         "{fix}"
     );
 
+    // The metasrv playbook's endpoint check fails on the alarm and its hint carries them.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("metasrv.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "backend = \"etcd_store\"\nstore_addrs = [\"{ep}\"]\n[grpc]\n\
+             bind_addr = \"127.0.0.1:0\"\n[http]\naddr = \"127.0.0.1:0\"\n"
+        ),
+    )
+    .unwrap();
+    let (_, report) = crate::common::run_component("metasrv", dir.path(), &config, &[]);
+    let check = &crate::common::checks(&report, "etcd_endpoint")[0];
+    assert_eq!(check["status"], "fail", "{check}");
+    let hint = check["hint"].as_str().unwrap_or_default();
+    assert!(hint.starts_with("NOSPACE: free the space"), "{hint}");
+    assert!(
+        hint.contains(&format!("\n$ etcdctl --endpoints=http://{ep} compact ")),
+        "{hint}"
+    );
+
     // The probe fails with the same commands.
     let err = run("etcd.probe", probe_params(&ep))
         .await

@@ -1106,3 +1106,48 @@ async fn gcs_printed_bucket_create_gets_the_probe_past_the_missing_bucket() {
         assert!(!err.message.contains("does not exist"), "{err:?}");
     }
 }
+
+/// The SAS permissions the hint names (`racwdl`), signed for the container by its account key
+/// (what `az storage container generate-sas` does), make the probe that a read-only SAS failed
+/// pass.
+#[tokio::test]
+async fn azblob_sas_with_the_printed_permissions_makes_the_probe_pass() {
+    let (script, ro_sas, account, key) = need!(
+        "GST_OBJSTORE_PY",
+        "GST_AZBLOB_RO_SAS",
+        "GST_AZBLOB_ACCOUNT",
+        "GST_AZBLOB_KEY"
+    );
+    let Some(mut scene) = seeded(azblob(&unique("azsasfix"))).await else {
+        return;
+    };
+    let container = scene.store["container"].as_str().unwrap().to_string();
+    scene.store["account_key"] = json!("");
+    scene.store["sas_token"] = json!(ro_sas);
+    let (err, _) = probe_err(json!({ "store": scene.store }), false).await;
+    let hint = err.hint.clone().unwrap_or_default();
+    let permissions = regex::Regex::new(r"permissions ([a-z]+) ")
+        .unwrap()
+        .captures(&hint)
+        .unwrap_or_else(|| panic!("no SAS permissions in the hint: {hint}"))[1]
+        .to_string();
+    assert_eq!(permissions, "racwdl");
+    let out = std::process::Command::new("python3")
+        .args([
+            &script,
+            "az-sas",
+            &account,
+            &key,
+            &container,
+            &permissions,
+            "1",
+        ])
+        .output()
+        .expect("python3 runs");
+    assert!(out.status.success(), "{out:?}");
+    let sas = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    scene.store["sas_token"] = json!(sas);
+    let (out, _) = probe_ok(json!({ "store": scene.store }), false, "probe with racwdl").await;
+    assert_eq!(out["credentials"], "sas_token");
+    scene.finish().await;
+}

@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use super::{human, ErrorKind, StepError};
+use super::{human, ErrorKind, StepCx, StepError};
 
 /// The first-answer deadline when neither `--answer-timeout` nor a check's `answer_timeout` sets
 /// one.
@@ -69,6 +69,20 @@ impl AnswerDeadline {
             }
         } else {
             self.clone()
+        }
+    }
+
+    /// This deadline, cut to what is left of the check's `timeout` ([`StepCx::request_limit`])
+    /// when that is shorter, so the step still names the silence.
+    pub fn within_check(self, cx: &StepCx) -> Self {
+        let left = cx.request_limit();
+        if left < self.limit {
+            Self {
+                limit: left,
+                set_by: "what is left of the check's `timeout`".into(),
+            }
+        } else {
+            self
         }
     }
 

@@ -433,6 +433,13 @@ impl StepCx {
         self.deadline.saturating_duration_since(Instant::now())
     }
 
+    /// What a request may wait: [`Self::remaining`] less a margin (a tenth, at most 500 ms), so
+    /// the step says what it waited for before the engine gives up on the attempt.
+    pub fn request_limit(&self) -> Duration {
+        let remaining = self.remaining();
+        remaining.saturating_sub((remaining / 10).min(Duration::from_millis(500)))
+    }
+
     /// Registers an idempotent undo action. Register it before creating the thing it removes;
     /// the engine runs it after the step ends, however it ends.
     pub fn on_cleanup(

@@ -139,15 +139,7 @@ pub async fn connect(
 /// The first-answer deadline of etcd's first request: `cx.answer` (GreptimeDB's etcd client
 /// has no timeout to cap it), cut by what is left of the check.
 fn first_deadline(cx: &StepCx) -> AnswerDeadline {
-    let left = request_limit(cx);
-    if left < cx.answer.limit {
-        AnswerDeadline {
-            limit: left,
-            set_by: "what is left of the check's `timeout`".into(),
-        }
-    } else {
-        cx.answer.clone()
-    }
+    cx.answer.clone().within_check(cx)
 }
 
 /// What metasrv's etcd client does facing `silence`: GreptimeDB 1.3 gives it keep-alive
@@ -218,8 +210,7 @@ async fn read_pem(path: &str, key: &str, marker: &str) -> Result<Vec<u8>, StepEr
 /// Time a request may take: what is left before the deadline, less a margin so that the step
 /// reports which request hung before the engine gives up on the whole step.
 pub fn request_limit(cx: &StepCx) -> Duration {
-    let remaining = cx.remaining();
-    remaining.saturating_sub((remaining / 10).min(Duration::from_millis(500)))
+    cx.request_limit()
 }
 
 impl Etcd {

@@ -333,21 +333,12 @@ impl Target {
 /// What is left before the check's deadline, less a margin so that the step says what it
 /// waited for before the engine gives up on it.
 fn step_limit(cx: &StepCx) -> Duration {
-    let remaining = cx.remaining();
-    remaining.saturating_sub((remaining / 10).min(Duration::from_millis(500)))
+    cx.request_limit()
 }
 
 /// The first-answer deadline of the run, cut short by the check's own deadline.
 fn answer_deadline(cx: &StepCx) -> AnswerDeadline {
-    let left = step_limit(cx);
-    if left < cx.answer.limit {
-        AnswerDeadline {
-            limit: left,
-            set_by: "what is left of the check's `timeout`".into(),
-        }
-    } else {
-        cx.answer.clone()
-    }
+    cx.answer.clone().within_check(cx)
 }
 
 /// Whether reqwest sends a request of `scheme` through a proxy from the environment (it reads

@@ -19,8 +19,7 @@ use crate::plugins::{human, StepCx};
 /// Time a request may take: what is left before the deadline, less a margin so that the step
 /// reports which request hung before the engine gives up on the whole step.
 pub(crate) fn request_limit(cx: &StepCx) -> Duration {
-    let remaining = cx.remaining();
-    remaining.saturating_sub((remaining / 10).min(Duration::from_millis(500)))
+    cx.request_limit()
 }
 
 /// A phase of one broker connection, by the limit GreptimeDB's client puts on it.

@@ -402,17 +402,7 @@ pub(crate) fn no_leader_hint() -> String {
 /// The first-answer deadline of one phase: `cx.answer`, capped by the meta client's `key`
 /// (`value`) and by what is left of the check, less a margin so the step names the phase.
 fn first_deadline(cx: &StepCx, key: &str, value: Duration) -> AnswerDeadline {
-    let deadline = cx.answer.capped_by(key, value);
-    let remaining = cx.remaining();
-    let left = remaining.saturating_sub((remaining / 10).min(Duration::from_millis(500)));
-    if left < deadline.limit {
-        AnswerDeadline {
-            limit: left,
-            set_by: "what is left of the check's `timeout`".into(),
-        }
-    } else {
-        deadline
-    }
+    cx.answer.capped_by(key, value).within_check(cx)
 }
 
 /// The verdict on a metasrv that did not answer `what` in time: the silence, the deadline and

@@ -567,17 +567,9 @@ impl Target {
     /// left of the check.
     pub(crate) fn answer_deadline(&self, cx: &StepCx) -> AnswerDeadline {
         let key = HttpKey::of(&self.store, "timeout").key();
-        let deadline = cx.answer.capped_by(&key, self.http.timeout());
-        let remaining = cx.remaining();
-        let left = remaining.saturating_sub((remaining / 10).min(Duration::from_millis(500)));
-        if left < deadline.limit {
-            AnswerDeadline {
-                limit: left,
-                set_by: "what is left of the check's `timeout`".into(),
-            }
-        } else {
-            deadline
-        }
+        cx.answer
+            .capped_by(&key, self.http.timeout())
+            .within_check(cx)
     }
 
     /// Runs `request`, the step's first request to the store, under the first-answer deadline

@@ -100,7 +100,8 @@ impl Origin {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct MetaClientTimeouts {
     /// How long to wait for an answer once connected, as a humantime duration:
-    /// `meta_client.timeout` (default `3s`, also the meta client's own limit for AskLeader).
+    /// `meta_client.timeout` (default `3s`); AskLeader is bounded by the meta client's fixed 3 s
+    /// heartbeat timeout instead, whatever this says.
     #[serde(default, deserialize_with = "de_opt_duration")]
     #[schemars(with = "Option<String>")]
     pub timeout: Option<Duration>,

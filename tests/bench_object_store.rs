@@ -176,7 +176,9 @@ async fn s3_run_cancelled_in_the_throughput_phase_leaves_nothing() {
     };
     tokio::select! {
         ended = run => panic!("a 30 s run ended first: {ended:?}"),
-        _ = tokio::time::timeout(Duration::from_secs(20), started) => {}
+        seen = tokio::time::timeout(Duration::from_secs(20), started) => {
+            seen.expect("the throughput phase started within 20 s, so the cancellation hit it");
+        }
     }
     assert_eq!(run_cleanup(&cleanup).await, 1);
     s3.finish().await;

@@ -311,6 +311,7 @@ async fn s3_other_runs_objects_are_kept_with_a_warning() {
 #[tokio::test]
 async fn s3_cancelled_probe_leaves_nothing_after_cleanup() {
     let (key, secret) = need!("GST_S3_RW_KEY", "GST_S3_RW_SECRET");
+    let mut cancelled = 0;
     for cancel_ms in [30, 80, 150, 300, 600] {
         let Some(scene) = seeded(s3(&unique("s3cancel"), &key, &secret)).await else {
             return;
@@ -318,10 +319,18 @@ async fn s3_cancelled_probe_leaves_nothing_after_cleanup() {
         let cleanup = CleanupRegistry::default();
         let cx = cx(false, &cleanup);
         let run = run_step("object_store.probe", json!({ "store": scene.store }), &cx);
-        let _ = tokio::time::timeout(Duration::from_millis(cancel_ms), run).await;
+        if tokio::time::timeout(Duration::from_millis(cancel_ms), run)
+            .await
+            .is_err()
+        {
+            cancelled += 1;
+        }
         run_cleanup(&cleanup).await;
         scene.finish().await;
     }
+    // a probe takes longer than 30 ms (a 6 MiB multipart write among its operations): the
+    // short waits did cut it off, so cleanup after a cancellation was exercised
+    assert!(cancelled >= 1, "no probe was cancelled");
 }
 
 fn azblob(root: &str) -> Option<(Operator, Value)> {

@@ -75,7 +75,10 @@ impl PrivateEtcd {
             etcdctl,
             _dir: dir,
         };
-        for _ in 0..100 {
+        // a fresh etcd on a loaded 2-core machine (the whole suite runs at once) can take
+        // many seconds to elect itself
+        let give_up = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < give_up {
             if scheme == "http" {
                 if let Ok(mut c) = Client::connect([me.endpoint.as_str()], None).await {
                     if c.status().await.is_ok() {
@@ -113,8 +116,8 @@ fn run_etcdctl(etcdctl: &Path, args: &[String]) -> String {
 /// The `$ ` lines of a hint, split into words without the `etcdctl` itself (no argument of
 /// these commands holds a space).
 fn commands(hint: &str) -> Vec<Vec<String>> {
-    hint.lines()
-        .filter_map(|l| l.strip_prefix("$ "))
+    crate::common::hint_commands(hint)
+        .into_iter()
         .map(|c| {
             let mut words: Vec<String> = c
                 .split_whitespace()

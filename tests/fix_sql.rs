@@ -10,14 +10,6 @@ use crate::plugins_sql::{
     assert_mentions, guarded, my_exec, password_of, pg_exec, uid, with_database, Scenario,
 };
 
-/// The commands of a hint: its lines that start with `$ `, without it.
-pub(crate) fn commands(hint: &str) -> Vec<String> {
-    hint.lines()
-        .filter_map(|line| line.strip_prefix("$ "))
-        .map(str::to_string)
-        .collect()
-}
-
 /// `url` with its user and password replaced.
 fn as_user(url: &str, user: &str, password: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap();
@@ -58,7 +50,7 @@ async fn mysql_printed_grant_fixes_metasrvs_privileges_and_election() {
             .await;
         let hint = e.hint.clone().unwrap_or_default();
         assert!(!hint.contains(&password), "{hint}");
-        let fix = commands(&hint);
+        let fix = crate::common::hint_commands(&hint);
         assert_eq!(fix.len(), 1, "one GRANT: {hint}");
         assert_mentions(
             &fix[0],
@@ -123,7 +115,7 @@ async fn postgres_printed_grant_fixes_a_role_that_may_not_create_the_table() {
             };
             assert_eq!(e.kind, ErrorKind::Rejected, "{}", e.message);
             let hint = e.hint.clone().unwrap_or_default();
-            let fix = commands(&hint);
+            let fix = crate::common::hint_commands(&hint);
             assert!(!fix.is_empty(), "no command in the hint: {hint}");
             for statement in fix {
                 pg_exec(&admin, &statement).await;

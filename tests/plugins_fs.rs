@@ -291,7 +291,7 @@ fn printed_chown_fixes_an_unwritable_data_home() {
     let before = as_nobody();
     assert_eq!(before["status"], "fail", "{before}");
     let hint = before["hint"].as_str().unwrap_or_default().to_string();
-    let fix: Vec<&str> = hint.lines().filter_map(|l| l.strip_prefix("$ ")).collect();
+    let fix = crate::common::hint_commands(&hint);
     let home_text = home.display().to_string();
     assert_eq!(
         fix,

@@ -992,10 +992,10 @@ async fn cleanup_after_the_store_went_silent_waits_only_the_answer_deadline() {
 /// The command line of a hint (`$ …`).
 fn printed_command(err: &StepError) -> String {
     let hint = err.hint.as_deref().unwrap_or_default();
-    hint.lines()
-        .find_map(|l| l.strip_prefix("$ "))
+    common::hint_commands(hint)
+        .into_iter()
+        .next()
         .unwrap_or_else(|| panic!("no command in the hint: {hint}"))
-        .to_string()
 }
 
 /// The value after `flag` in a command line.

@@ -154,6 +154,14 @@ macro_rules! need {
     };
 }
 
+/// The commands of a hint: its lines that start with `$ ` (the fix a person copies), without it.
+pub fn hint_commands(hint: &str) -> Vec<String> {
+    hint.lines()
+        .filter_map(|line| line.strip_prefix("$ "))
+        .map(str::to_string)
+        .collect()
+}
+
 /// `xmllint` and the project's JUnit schema (`schemas/junit.xsd`). Under CI=true a missing
 /// xmllint fails.
 pub fn junit_validator() -> Option<PathBuf> {

@@ -68,19 +68,11 @@ impl Phase {
     /// How long this phase waits: `cx.answer`, capped by the phase's `[wal]` key when that is
     /// smaller, and by what is left of the step when that is smaller still.
     pub fn deadline(self, cx: &StepCx) -> AnswerDeadline {
-        let deadline = match self.key() {
+        match self.key() {
             Some((key, value)) => cx.answer.capped_by(key, value),
             None => cx.answer.clone(),
-        };
-        let left = request_limit(cx);
-        if left < deadline.limit {
-            AnswerDeadline {
-                limit: left,
-                set_by: "what is left of the check's `timeout`".into(),
-            }
-        } else {
-            deadline
         }
+        .within_check(cx)
     }
 }
 

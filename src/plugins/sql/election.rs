@@ -10,7 +10,8 @@ use time::macros::format_description;
 use time::PrimitiveDateTime;
 
 use super::client::{my_text, with_connection, SqlConn, SqlConnection};
-use super::errors::{db_message, is_permission_denied, no_database, query_error, query_failed};
+use super::errors::{db_message, is_permission_denied, query_error, query_failed};
+use super::metadata_table::my_facts;
 use super::my_grants;
 use super::my_session::replay_election_settings;
 use super::sql_text::{check_name, pg_ident};
@@ -403,38 +404,19 @@ async fn check_my(
             .push("meta_schema_name is ignored by metasrv for MySQL".into());
     }
 
-    let row = sqlx::query(
-        "SELECT DATABASE(), (SELECT COUNT(*) FROM information_schema.TABLES \
-           WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?), \
-           DATE_FORMAT(NOW(4), '%Y-%m-%d %T.%f')",
-    )
-    .bind(&table)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(query_failed(backend, "looking up the election table"))?;
-    let Some(database) = my_text(&row, 0) else {
-        return Err(no_database());
-    };
-    out.election_table_exists = row.try_get::<i64, _>(1).unwrap_or(0) > 0;
-    let now = my_text(&row, 2).unwrap_or_default();
-
-    let privileges = my_grants::granted(conn, &database, &table)
-        .await
-        .map_err(query_failed(backend, "reading the user's privileges"))?;
-    let user: String = sqlx::query_scalar("SELECT CURRENT_USER()")
+    // the session's database and user, whether the election table exists, the user's
+    // privileges on it and whether a role is active, read as for the metadata table
+    let facts = my_facts(conn, &table).await?;
+    let database = facts.database.clone();
+    out.election_table_exists = facts.exists;
+    let clock = sqlx::query("SELECT DATE_FORMAT(NOW(4), '%Y-%m-%d %T.%f')")
         .fetch_one(&mut *conn)
         .await
-        .map_err(query_failed(backend, "reading the session's user"))?;
-    // MySQL 5.7 has no CURRENT_ROLE(), and no roles.
-    let role = sqlx::query("SELECT CURRENT_ROLE()")
-        .fetch_one(&mut *conn)
-        .await
-        .ok()
-        .and_then(|row| my_text(&row, 0));
-    let roles_active = role.is_some_and(|r| !r.is_empty() && r != "NONE");
-    let has = |p: &str| privileges.iter().any(|x| x == p);
-    out.privileges = Some(privileges.clone());
-    if roles_active {
+        .map_err(query_failed(backend, "reading the server clock"))?;
+    let now = my_text(&clock, 0).unwrap_or_default();
+    let has = |p: &str| facts.has(p);
+    out.privileges = Some(facts.privileges.clone());
+    if facts.roles_active {
         out.notes.push(
             "a role is active: privileges granted through roles are not listed in \
              information_schema, so the election's privileges were not judged"
@@ -453,7 +435,7 @@ async fn check_my(
             out.grant = Some(my_grants::grant_statement(
                 my_grants::METASRV_PRIVILEGES,
                 &database,
-                &user,
+                &facts.user,
             ));
         }
     }

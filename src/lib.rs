@@ -9,6 +9,7 @@ pub mod config;
 pub mod diag;
 pub mod engine;
 pub mod inventory;
+pub mod kubernetes;
 pub(crate) mod notation;
 pub mod playbook;
 pub mod plugins;

@@ -44,6 +44,9 @@ pub fn template_defs() -> Map<String, Value> {
                 value with its type (list, number, mapping…), checked when the step runs.",
             "type": "string",
             "pattern": SOLE_EXPRESSION_PATTERN,
+            // VS Code's message for a string that fails the pattern, instead of the pattern
+            "patternErrorMessage": "not this parameter's type, nor one `{{ expression }}` \
+                (text around a template makes the value a string)",
         }),
     );
     defs.insert(

@@ -43,3 +43,18 @@ if [ "$for_tests" = --test ] && ! "$K8S_VENV/bin/python" -c 'import kubernetes_v
   "$K8S_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
     kubernetes-validate==1.37.0
 fi
+# What scripts/test-deb.sh checks the installed .deb with: man-db (`man -w`) and bash-completion
+# (its loader and, through pkg-config, its completions directory). scripts/package-deb.sh
+# installs cargo-deb itself.
+if [ "$for_tests" = --test ]; then
+  deb_missing=()
+  command -v man >/dev/null 2>&1 || deb_missing+=(man-db)
+  command -v pkg-config >/dev/null 2>&1 || deb_missing+=(pkg-config)
+  [ -f /usr/share/bash-completion/bash_completion ] || deb_missing+=(bash-completion)
+  if [ ${#deb_missing[@]} -gt 0 ]; then
+    echo "==> installing ${deb_missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${deb_missing[@]}" >/dev/null
+  fi
+fi

@@ -35,8 +35,8 @@ if [ "$(dpkg-query -W -f '${db:Status-Status}' "$PKG" 2>/dev/null)" = installed 
   fail "$PKG is already installed, and this test would remove it: run dpkg --purge $PKG first"
 fi
 
-# The binary `cargo test` runs: a no-op when the tests are already built, and the same features
-# as theirs (a plain `cargo build` would rebuild dependencies the dev-dependencies unify).
+# The binary `cargo test` runs, built as the tests build it: a no-op when they are built already
+# (after it, a plain `cargo build` compiled the crate once more here).
 echo "==> cargo test --no-run (the binary to package)"
 cargo test --locked --all-targets --no-run
 deb=$(bash scripts/package-deb.sh --no-build --profile dev --fast | tail -n 1)

@@ -2,6 +2,8 @@
 //! `.proto` (`proto/greptime/v1/meta/selftest.proto`). Needs `protoc` (scripts/prereqs.sh).
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Without this, cargo reruns the script (and rebuilds the crate) when any file changes.
+    println!("cargo:rerun-if-changed=proto");
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)

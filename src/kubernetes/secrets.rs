@@ -124,7 +124,8 @@ impl SecretData {
                         format!("{origin}: the value of `{key}` is not a string"),
                     )
                     .with_hint(format!(
-                        "quote it (`{key}: \"…\"`): YAML reads 0123 or yes as numbers and booleans"
+                        "quote it (`{key}: \"…\"`): unquoted, 123 or true is a number or a \
+                         boolean in YAML, not text"
                     )))
                 }
             };
@@ -218,6 +219,9 @@ pub struct SecretUse<'a> {
     pub field: &'a str,
     /// What the values become, e.g. "the datanode's storage.access_key_id and …".
     pub purpose: &'a str,
+    /// Keys whose values are not secret (user names): not masked, as a user name such as
+    /// `greptime` would hide every mention of the product.
+    pub public: &'a [&'a str],
 }
 
 impl SecretStore {
@@ -266,7 +270,9 @@ impl SecretStore {
         let values = self.values(use_)?;
         for (value, key) in values.iter().zip(use_.keys) {
             let value = String::from_utf8_lossy(value).into_owned();
-            self.remember(&value);
+            if !use_.public.contains(key) {
+                self.remember(&value);
+            }
             let read = SecretRead {
                 secret: use_.name.to_string(),
                 key: key.to_string(),

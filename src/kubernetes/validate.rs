@@ -211,6 +211,7 @@ pub fn check(spec: &ClusterSpec, secrets: &SecretStore) -> Result<(), Diagnostic
             keys: &["tls.crt", "tls.key"],
             field: "spec.frontend.tls.secretName",
             purpose: "the frontend's TLS certificate (mounted at /etc/greptimedb/tls)",
+            public: &[],
         })?;
     }
     let os = spec.object_storage.as_ref();
@@ -247,6 +248,7 @@ pub fn check(spec: &ClusterSpec, secrets: &SecretStore) -> Result<(), Diagnostic
                 keys,
                 field,
                 purpose: "the object store credentials in the datanode config",
+                public: &[],
             })?;
         }
     }
@@ -272,6 +274,7 @@ pub fn check(spec: &ClusterSpec, secrets: &SecretStore) -> Result<(), Diagnostic
                 keys: &["username", "password"],
                 field,
                 purpose: "the user and password in metasrv's store_addrs URL",
+                public: &["username"],
             })?;
         }
     }

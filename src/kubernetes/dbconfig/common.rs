@@ -89,6 +89,7 @@ pub fn object_storage(
                 keys: &["access-key-id", "secret-access-key"],
                 field: "spec.objectStorage.s3.secretName",
                 purpose: PURPOSE,
+                public: &[],
             })?);
             storage.access_key_id = Some(id);
             storage.secret_access_key = Some(key);
@@ -108,6 +109,7 @@ pub fn object_storage(
                 keys: &["access-key-id", "access-key-secret"],
                 field: "spec.objectStorage.oss.secretName",
                 purpose: PURPOSE,
+                public: &[],
             })?);
             storage.access_key_id = Some(id);
             storage.access_key_secret = Some(key);
@@ -125,6 +127,7 @@ pub fn object_storage(
                     keys: &["service-account-key"],
                     field: "spec.objectStorage.gcs.secretName",
                     purpose: PURPOSE,
+                    public: &[],
                 })?
                 .remove(0);
             if !key.is_empty() {
@@ -144,6 +147,7 @@ pub fn object_storage(
                 keys: &["account-name", "account-key"],
                 field: "spec.objectStorage.azblob.secretName",
                 purpose: PURPOSE,
+                public: &[],
             })?);
             storage.account_name = Some(account);
             storage.account_key = Some(key);
@@ -239,6 +243,7 @@ pub fn kafka(kafka: &KafkaWal, secrets: &SecretStore, wal: &mut Wal) -> Result<(
                 keys: &[&user_key, &pass_key],
                 field: "spec.wal.kafka.sasl.secretRef.name",
                 purpose: "the Kafka SASL user and password in the metasrv and datanode configs",
+                public: &[&user_key],
             })?);
             wal.sasl_username = Some(user);
             wal.sasl_password = Some(password);

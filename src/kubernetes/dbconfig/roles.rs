@@ -187,6 +187,7 @@ fn sql_url(
         keys: &["username", "password"],
         field,
         purpose: "the user and password in metasrv's store_addrs URL",
+        public: &["username"],
     })?;
     Ok(format!(
         "{scheme}://{}:{}@{}:{}/{}",

@@ -18,6 +18,7 @@ pub fn find(cx: &Context, out: &mut Vec<ResourceFinding>) {
         initializer(w, out);
         args(cx.raw, w, out);
         env(cx, w, out);
+        references(cx, w, out);
     }
 }
 
@@ -339,4 +340,55 @@ fn env(cx: &Context, w: &Workload, out: &mut Vec<ResourceFinding>) {
             fix,
         ));
     }
+}
+
+/// A `$(NAME)` in the args that names no variable of the container: the kubelet leaves it as
+/// written, and greptime reads the literal text.
+fn references(cx: &Context, w: &Workload, out: &mut Vec<ResourceFinding>) {
+    let pod = format!("{}-0", w.resource);
+    let env = w.env(&pod, cx.namespace, cx.store);
+    let maybe_defined = |name: &str| {
+        env.vars.contains_key(name)
+            || env
+                .unresolved
+                .iter()
+                .any(|u| match u.name.strip_suffix('*') {
+                    Some(prefix) => name.starts_with(prefix),
+                    None => u.name == name,
+                })
+    };
+    let mut undefined = Vec::new();
+    for arg in crate::kubernetes::pods::command_line(w.main.as_ref(), &w.args) {
+        let expanded = crate::kubernetes::env::expand(&arg, |n| env.vars.get(n).cloned());
+        let mut rest = expanded.as_str();
+        while let Some(start) = rest.find("$(") {
+            let after = &rest[start + 2..];
+            let Some(end) = after.find(')') else { break };
+            let name = &after[..end];
+            if !maybe_defined(name) && !undefined.contains(&name.to_string()) {
+                undefined.push(name.to_string());
+            }
+            rest = &after[end + 1..];
+        }
+    }
+    if undefined.is_empty() {
+        return;
+    }
+    let names = undefined
+        .iter()
+        .map(|n| format!("$({n})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    out.push(finding(
+        "args_undefined_reference",
+        FindingSeverity::Warning,
+        format!("{}.template.main", w.field),
+        format!(
+            "the args of {} reference {names}, which is no variable of the container; the \
+             kubelet leaves such a reference as written and greptime receives the literal text",
+            w.resource
+        ),
+        "define the variable in template.main.env, or write the value in the args (`$$` \
+         escapes a literal `$`)",
+    ));
 }

@@ -253,6 +253,27 @@ fn object_store(cx: &Context, out: &mut Vec<ResourceFinding>) {
     };
     let field = format!("spec.objectStorage.{provider}");
     for w in cx.workloads {
+        if let Role::Frontend(f) = w.role {
+            if f.enable_object_storage == Some(true) {
+                out.push(finding(
+                    "frontend_storage_ignored",
+                    FindingSeverity::Warning,
+                    format!("{}.enableObjectStorage", w.field),
+                    format!(
+                        "enableObjectStorage writes {field} and its credentials into {}'s \
+                         config, but the open-source frontend (GreptimeDB {}) has no [storage] \
+                         option and ignores the table",
+                        w.resource,
+                        crate::config::GREPTIMEDB_VERSION
+                    ),
+                    format!(
+                        "remove {}.enableObjectStorage when the frontend runs open-source \
+                         GreptimeDB",
+                        w.field
+                    ),
+                ));
+            }
+        }
         let reads_storage = match w.role {
             Role::Datanode(_) => true,
             Role::Frontend(f) => f.enable_object_storage == Some(true),

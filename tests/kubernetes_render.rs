@@ -485,3 +485,19 @@ fn user_names_are_not_masked_passwords_are() {
     assert!(r.secrets.contains(&"S3cret-Pass".to_string()));
     assert!(!r.secrets.contains(&"greptime".to_string()));
 }
+
+#[test]
+fn positions_count_lines_of_the_whole_stream() {
+    let yaml = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: s}}\nstringData: {{password: hunter2}}\n---\n{HEAD}  meta:\n    replicas: 1\n    rpcport: 3002\n"
+    );
+    let d = render_err(&yaml);
+    assert!(
+        d.message.contains("cluster.yaml (document 2)"),
+        "{}",
+        d.message
+    );
+    assert_eq!(d.hint.as_deref(), Some("did you mean `rpcPort`?"));
+    assert_eq!(d.span.as_ref().unwrap().line, 13);
+    assert!(!d.render_quoted().contains("hunter2"));
+}

@@ -426,3 +426,19 @@ pub fn redact_stream(text: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::redact_stream;
+
+    #[test]
+    fn quoted_streams_hide_secret_data_and_keep_lines() {
+        let text = "kind: Secret\ndata:\n  access-key-id: QUtJQQ==\n  other: eA==\nstringData:\n  k: v\nkind: x\nconfig: |\n  secret_access_key = \"s\"\n";
+        let redacted = redact_stream(text);
+        assert_eq!(redacted.lines().count(), text.lines().count());
+        for hidden in ["QUtJQQ==", "eA==", ": v", "\"s\""] {
+            assert!(!redacted.contains(hidden), "{hidden}: {redacted}");
+        }
+        assert!(redacted.contains("kind: x"));
+    }
+}

@@ -501,3 +501,9 @@ fn positions_count_lines_of_the_whole_stream() {
     assert_eq!(d.span.as_ref().unwrap().line, 13);
     assert!(!d.render_quoted().contains("hunter2"));
 }
+
+#[test]
+fn plain_sasl_passwords_in_the_resource_are_masked_too() {
+    let r = render_case("validation-sasl-plain");
+    assert_eq!(r.secrets, ["gt-operator-e2e"]);
+}

@@ -248,7 +248,6 @@ fn default_meta(meta: &mut MetaSpec) {
     component_defaults(&mut meta.template, &mut meta.logging, &mut meta.tracing);
     fill(&mut meta.rpc_port, &Some(DEFAULT_META_RPC_PORT));
     fill(&mut meta.http_port, &Some(DEFAULT_HTTP_PORT));
-    fill(&mut meta.enable_region_failover, &Some(false));
     meta.enable_region_failover.get_or_insert(false);
     meta.replicas.get_or_insert(1);
 }

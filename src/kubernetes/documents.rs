@@ -78,7 +78,19 @@ pub fn read(streams: &[(String, String)]) -> Result<Documents, Diagnostic> {
         }
     }
 
+    let standalone = docs
+        .iter()
+        .any(|d| d.value.get("kind").and_then(Value::as_str) == Some("GreptimeDBStandalone"));
     let doc = match clusters.as_slice() {
+        [] if standalone => {
+            return Err(Diagnostic::new(
+                "no GreptimeDBCluster in the input",
+                "the input holds a GreptimeDBStandalone, which is not rendered",
+            )
+            .with_hint(
+                "check a standalone with `greptime-self-test standalone -c FILE` on its config",
+            ));
+        }
         [] => {
             return Err(Diagnostic::new(
                 "no GreptimeDBCluster in the input",

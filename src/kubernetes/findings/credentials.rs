@@ -245,3 +245,48 @@ fn whitespace(cx: &Context, out: &mut Vec<ResourceFinding>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::mysql::MySqlConnectOptions;
+
+    /// Our reading of a MySQL URL agrees with sqlx's (metasrv's parser) on what both expose.
+    #[test]
+    fn mysql_urls_read_as_sqlx_reads_them() {
+        for url in [
+            "mysql://greptime:plain@mysql:3306/meta",
+            "mysql://greptime:p@ss@mysql:3306/meta",
+            "mysql://greptime:p%41ss@mysql:3306/meta",
+            "mysql://gr@eptime:x@mysql:3306/meta",
+            "mysql://greptime:pa#ss@mysql:3306/meta",
+        ] {
+            let ours = read_mysql(url);
+            let theirs = url.parse::<MySqlConnectOptions>();
+            match (ours, theirs) {
+                (Ok(ours), Ok(theirs)) => {
+                    assert_eq!(ours.host, theirs.get_host(), "{url}");
+                    assert_eq!(ours.port.unwrap_or(3306), theirs.get_port(), "{url}");
+                    assert_eq!(ours.user, theirs.get_username(), "{url}");
+                    assert_eq!(
+                        Some(ours.database.as_str()).filter(|d| !d.is_empty()),
+                        theirs.get_database(),
+                        "{url}"
+                    );
+                }
+                (Err(_), Err(_)) => {}
+                (ours, theirs) => panic!("{url}: ours {ours:?}, sqlx {:?}", theirs.is_ok()),
+            }
+        }
+    }
+
+    #[test]
+    fn postgres_passwords_end_at_the_first_at_sign() {
+        let read = read_postgres("postgres://greptime:pa@ss@pg:5432/meta").unwrap();
+        assert_eq!(read.password, "pa");
+        assert_ne!(read.host, "pg");
+        let read = read_postgres("postgres://greptime:p%40ss@pg:5432/meta").unwrap();
+        assert_eq!(read.password, "p@ss");
+        assert_eq!(read.host, "pg");
+    }
+}

@@ -308,3 +308,18 @@ fn positions_count_lines_of_the_whole_stream() {
     assert_eq!(d.span.as_ref().unwrap().line, 13);
     assert!(!d.render_quoted().contains("hunter2"));
 }
+
+#[test]
+fn a_secret_reference_without_a_name_is_named() {
+    let yaml = format!(
+        "{HEAD}  datanode: {{replicas: 1}}\n  wal:\n    kafka:\n      brokerEndpoints: [k:9092]\n      sasl: {{type: PLAIN, secretRef: {{usernameKey: u, passwordKey: p}}}}\n"
+    );
+    let d = render_err(&yaml);
+    assert_eq!(d.title, "no Secret named");
+    assert!(
+        d.message
+            .contains("`spec.wal.kafka.sasl.secretRef.name` is empty"),
+        "{}",
+        d.message
+    );
+}

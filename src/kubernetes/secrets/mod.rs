@@ -108,6 +108,19 @@ impl SecretStore {
     }
 
     fn values(&self, use_: &SecretUse) -> Result<Vec<Vec<u8>>, Diagnostic> {
+        if use_.name.is_empty() {
+            return Err(Diagnostic::new(
+                "no Secret named",
+                format!(
+                    "`{}` is empty; the operator reads keys {} from the Secret it names for {} \
+                     and stops when it cannot",
+                    use_.field,
+                    keys_list(use_.keys),
+                    use_.purpose
+                ),
+            )
+            .with_hint(format!("set `{}` to the Secret's name", use_.field)));
+        }
         let secret = self.secret(use_.name).ok_or_else(|| self.missing(use_))?;
         let mut values = Vec::new();
         for key in use_.keys {

@@ -26,6 +26,8 @@ mod fix_sql;
 mod frontend_cli;
 mod generate_cli;
 mod interrupt_cli;
+mod kubernetes_errors;
+mod kubernetes_render;
 mod metasrv_cli;
 mod plugins_cluster;
 mod plugins_config;

@@ -9,6 +9,11 @@ use crate::config::Component;
 /// The operator line whose behaviour the renderer follows.
 pub const OPERATOR_VERSION: &str = "v0.6.0";
 
+/// Stands for the pod's IP, which is known only once the pod runs: in `grpc.server_addr` (the
+/// initializer writes the IP there) and in args (`--rpc-server-addr $(POD_IP):3002`, which the
+/// kubelet expands). GreptimeDB's config loading takes it as any string.
+pub const POD_IP_PLACEHOLDER: &str = "<POD_IP>";
+
 /// One rendered cluster.
 #[derive(Debug, Clone)]
 pub struct RenderedCluster {
@@ -38,7 +43,11 @@ pub struct RenderedNode {
     /// The container's arguments after the image's `greptime` entrypoint, e.g.
     /// `["datanode", "start", "--metasrv-addrs", "mycluster-meta.default:3002", …]`.
     pub args: Vec<String>,
-    /// Literal environment of the main container (`template.main.env` with plain values).
+    /// The main container's environment as far as it is known: `template.main.env` (plain
+    /// values, `secretKeyRef`/`configMapKeyRef` to objects in the input, the pod's name and
+    /// namespace), `envFrom` of objects in the input, then the operator's `POD_IP` (the
+    /// placeholder), `POD_NAME`, `POD_NAMESPACE`, `ROLE`. What cannot be known is left out (a
+    /// finding names it).
     pub env: IndexMap<String, String>,
 }
 

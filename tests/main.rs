@@ -25,6 +25,7 @@ mod fix_sql;
 mod frontend_cli;
 mod generate_cli;
 mod interrupt_cli;
+mod kubernetes_cli;
 mod metasrv_cli;
 mod plugins_cluster;
 mod plugins_config;

@@ -267,3 +267,174 @@ fn header(cluster: &RenderedCluster, name: &str, secrets: &[String]) -> String {
         cluster.name
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+    use serde_yaml::Value as Y;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use crate::kubernetes::Input;
+
+    const RESOURCE: &str = "\
+apiVersion: greptime.io/v1alpha1
+kind: GreptimeDBCluster
+metadata:
+  name: mycluster
+  namespace: gt
+  uid: 0b6f
+  resourceVersion: \"42\"
+  annotations:
+    kubectl.kubernetes.io/last-applied-configuration: '{}'
+    team: storage
+spec:
+  objectStorage:
+    s3: {bucket: b, secretName: s3-credentials}
+  frontend:
+    tls: {secretName: frontend-tls}
+status: {clusterPhase: Running}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: s3-credentials, namespace: gt}
+stringData: {access-key-id: AKIAEMITJOB, secret-access-key: emit-job-canary-secret}
+";
+
+    fn args(extra: &[&str]) -> KubernetesArgs {
+        let argv = [
+            "greptime-self-test",
+            "kubernetes",
+            "-f",
+            "c.yaml",
+            "--emit-job",
+        ];
+        let cli = Cli::try_parse_from(argv.iter().chain(extra)).unwrap();
+        match cli.command {
+            Command::Kubernetes(args) => args,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn emitted(extra: &[&str]) -> Vec<Y> {
+        let given = Given {
+            input: Input {
+                documents: vec![("c.yaml".into(), RESOURCE.into())],
+                secret_files: Vec::new(),
+            },
+            namespaces: Default::default(),
+        };
+        let cluster = RenderedCluster {
+            name: "mycluster".into(),
+            namespace: "gt".into(),
+            nodes: Vec::new(),
+            findings: Vec::new(),
+            secrets: vec!["AKIAEMITJOB".into(), "emit-job-canary-secret".into()],
+        };
+        let text = manifests(&args(extra), &given, &cluster).unwrap();
+        for secret in &cluster.secrets {
+            assert!(!text.contains(secret.as_str()), "{secret} printed:\n{text}");
+        }
+        serde_yaml::Deserializer::from_str(&text)
+            .map(|doc| serde::Deserialize::deserialize(doc).unwrap())
+            .collect()
+    }
+
+    fn at<'a>(value: &'a Y, path: &str) -> &'a Y {
+        path.split('.')
+            .fold(value, |v, key| match key.parse::<usize>() {
+                Ok(i) => &v[i],
+                Err(_) => &v[key],
+            })
+    }
+
+    #[test]
+    fn the_job_runs_the_resource_with_its_secrets_mounted_locked_down() {
+        let docs = emitted(&["--output", "junit", "--timeout", "2m", "--var", "a=b"]);
+        let [config_map, job] = docs.as_slice() else {
+            panic!("{docs:?}")
+        };
+        let resource: Y =
+            serde_yaml::from_str(config_map["data"]["cluster.yaml"].as_str().unwrap()).unwrap();
+        assert_eq!(at(&resource, "metadata.name"), "mycluster");
+        assert!(resource.get("status").is_none());
+        assert!(at(&resource, "metadata").get("uid").is_none());
+        assert_eq!(
+            at(&resource, "metadata.annotations"),
+            &serde_yaml::from_str::<Y>("{team: storage}").unwrap()
+        );
+        assert_eq!(at(job, "metadata.namespace"), "gt");
+        assert_eq!(at(job, "spec.backoffLimit"), 0);
+        assert_eq!(at(job, "spec.activeDeadlineSeconds"), 180);
+        let pod = at(job, "spec.template.spec");
+        assert_eq!(
+            at(pod, "automountServiceAccountToken").as_bool(),
+            Some(false)
+        );
+        assert_eq!(
+            at(pod, "securityContext.runAsNonRoot").as_bool(),
+            Some(true)
+        );
+        assert_eq!(
+            at(pod, "securityContext.seccompProfile.type"),
+            "RuntimeDefault"
+        );
+        let container = at(pod, "containers.0");
+        assert_eq!(
+            at(container, "securityContext.readOnlyRootFilesystem").as_bool(),
+            Some(true)
+        );
+        assert_eq!(
+            at(container, "securityContext.allowPrivilegeEscalation").as_bool(),
+            Some(false)
+        );
+        assert_eq!(at(container, "securityContext.capabilities.drop.0"), "ALL");
+        assert_eq!(
+            at(container, "image").as_str().unwrap(),
+            format!("greptime-self-test:{}", env!("CARGO_PKG_VERSION"))
+        );
+        let argv: Vec<String> = ["command", "args"]
+            .iter()
+            .flat_map(|k| container[*k].as_sequence().unwrap())
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            argv.join(" "),
+            "greptime-self-test kubernetes -f /etc/greptime-self-test/cluster.yaml \
+             --secret s3-credentials=/etc/greptime-self-test/secrets/s3-credentials \
+             --output junit --timeout 2m --var a=b"
+        );
+        Cli::try_parse_from(&argv).expect("the Job's command line parses");
+        // the frontend's TLS Secret is not read into any config: not mounted
+        let volumes = serde_yaml::to_string(at(pod, "volumes")).unwrap();
+        assert!(volumes.contains("secretName: s3-credentials"), "{volumes}");
+        assert!(!volumes.contains("frontend-tls"), "{volumes}");
+    }
+
+    #[test]
+    fn report_files_and_resolve_are_refused_with_the_job() {
+        let given = Given {
+            input: Input::default(),
+            namespaces: Default::default(),
+        };
+        let cluster = RenderedCluster {
+            name: "c".into(),
+            namespace: "d".into(),
+            nodes: Vec::new(),
+            findings: Vec::new(),
+            secrets: Vec::new(),
+        };
+        let err = manifests(&args(&["--junit-file", "j.xml"]), &given, &cluster).unwrap_err();
+        assert_eq!(err.code, exit::BAD_INPUT);
+        let argv = [
+            "greptime-self-test",
+            "kubernetes",
+            "-f",
+            "c.yaml",
+            "--emit-job",
+            "--resolve",
+            "a:1:127.0.0.1",
+        ];
+        assert!(Cli::try_parse_from(argv).is_err());
+    }
+}

@@ -10,84 +10,17 @@
 //! as written. Empty (the default) for every command but `kubernetes`.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::notation::endpoint::join_host_port;
 use crate::notation::hosts::named_hosts;
-
-/// `--resolve HOST:PORT:ADDR[:PORT2]`: connect to `ADDR:PORT2` (default `PORT`) wherever a
-/// parameter names `HOST:PORT`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Redirect {
-    pub host: String,
-    pub port: u16,
-    pub addr: String,
-    pub to_port: u16,
-}
-
-impl Redirect {
-    /// Parses curl's `HOST:PORT:ADDR`, or `HOST:PORT:ADDR:PORT2` for a port-forward whose local
-    /// port differs; an IPv6 ADDR is written in brackets (`[::1]`, `[::1]:13002`).
-    pub fn parse(flag: &str) -> Result<Self, String> {
-        let shape = "write --resolve HOST:PORT:ADDR or HOST:PORT:ADDR:LOCAL_PORT, e.g. \
-                     --resolve mycluster-meta.default:3002:127.0.0.1:13002";
-        let mut parts = flag.splitn(3, ':');
-        let (Some(host), Some(port), Some(rest)) = (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(format!("`{flag}` is not HOST:PORT:ADDR; {shape}"));
-        };
-        let port = parse_port(port, flag, shape)?;
-        let (addr, to_port) = if let Some(bracketed) = rest.strip_prefix('[') {
-            let (addr, after) = bracketed
-                .split_once(']')
-                .ok_or_else(|| format!("`{flag}`: unclosed `[` in ADDR; {shape}"))?;
-            match after.strip_prefix(':') {
-                Some(to) => (addr, parse_port(to, flag, shape)?),
-                None if after.is_empty() => (addr, port),
-                None => return Err(format!("`{flag}`: `{after}` after `]`; {shape}")),
-            }
-        } else if rest.parse::<std::net::Ipv6Addr>().is_ok() {
-            (rest, port)
-        } else {
-            match rest.split_once(':') {
-                Some((addr, to)) => (addr, parse_port(to, flag, shape)?),
-                None => (rest, port),
-            }
-        };
-        if host.is_empty() || addr.is_empty() {
-            return Err(format!("`{flag}` has an empty HOST or ADDR; {shape}"));
-        }
-        Ok(Self {
-            host: host.to_string(),
-            port,
-            addr: addr.to_string(),
-            to_port,
-        })
-    }
-
-    /// `HOST:PORT`, what it replaces.
-    pub fn from(&self) -> String {
-        join_host_port(&self.host, self.port)
-    }
-
-    /// `ADDR:PORT2`, what it connects to instead.
-    pub fn to(&self) -> String {
-        join_host_port(&self.addr, self.to_port)
-    }
-}
-
-fn parse_port(text: &str, flag: &str, shape: &str) -> Result<u16, String> {
-    text.parse::<u16>()
-        .ok()
-        .filter(|p| *p > 0)
-        .ok_or_else(|| format!("`{flag}`: `{text}` is not a port; {shape}"))
-}
+pub use crate::notation::hosts::Redirect;
 
 /// The redirects and in-cluster names of one invocation.
 #[derive(Debug, Clone, Default)]
 pub struct Reach {
-    redirects: Vec<Redirect>,
+    redirects: Arc<[Redirect]>,
     /// Lower-case names that do not resolve here and name something inside the cluster.
     in_cluster: BTreeSet<String>,
     /// The namespace the fix of a one-label name points `kubectl -n` at.
@@ -108,7 +41,7 @@ impl Reach {
         namespace: Option<String>,
     ) -> Self {
         Self {
-            redirects,
+            redirects: redirects.into(),
             in_cluster: in_cluster
                 .into_iter()
                 .map(|h| h.to_ascii_lowercase())
@@ -145,38 +78,22 @@ impl Reach {
         }
     }
 
-    /// `text` with its redirected hosts replaced, or `None` when none is.
+    /// `text` with its redirected hosts replaced (one note per distinct redirect), or `None`.
     fn rewrite_text(&self, text: &str, notes: &mut Vec<String>) -> Option<String> {
-        if self.redirects.is_empty() {
-            return None;
-        }
-        let mut out = String::with_capacity(text.len());
-        let mut copied = 0;
-        for named in named_hosts(text) {
-            let Some(redirect) = self
-                .redirects
-                .iter()
-                .find(|r| r.host.eq_ignore_ascii_case(&named.host) && Some(r.port) == named.port)
-            else {
-                continue;
-            };
-            out.push_str(&text[copied..named.range.start]);
-            out.push_str(&redirect.to());
-            copied = named.range.end;
-            let note = format!(
-                "--resolve: connected to {} for {} (TLS then verifies the name {})",
-                redirect.to(),
-                redirect.from(),
-                redirect.addr
-            );
+        let (rewritten, used) = Redirect::apply_all(&self.redirects, text)?;
+        for redirect in used {
+            let note = redirect.note();
             if !notes.contains(&note) {
                 notes.push(note);
             }
         }
-        (copied > 0).then(|| {
-            out.push_str(&text[copied..]);
-            out
-        })
+        Some(rewritten)
+    }
+
+    /// The redirects, for steps that dial addresses they learn while running (a metasrv
+    /// leader's advertised address).
+    pub fn redirects(&self) -> Arc<[Redirect]> {
+        self.redirects.clone()
     }
 
     fn first_in_cluster(&self, value: &Value) -> Option<InCluster> {

@@ -141,6 +141,7 @@ impl Engine {
                 read_only: opts.read_only,
                 progress: opts.progress.clone(),
                 created_dirs: CreatedDirs::default(),
+                redirects: self.reach.redirects(),
             },
         };
         // main checks stop on cancel; cleanup checks always run

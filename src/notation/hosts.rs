@@ -1,12 +1,14 @@
 //! Every host a value names, wherever it stands in it: a URL's authority
 //! (`postgres://u:p@host:5432/db`, `http://host:9000`), a `host:port` (`meta:3002`,
 //! `[fd00::1]:9092`), or a comma-separated list of them. Each comes with the byte range of its
-//! `host[:port]`, so a caller can also rewrite it there (`--resolve`).
+//! `host[:port]`, so a [`Redirect`] (`--resolve HOST:PORT:ADDR`) can rewrite it there.
 //!
 //! Lenient on purpose: it scans any config string, so a word that is neither a URL nor a
 //! `host:port` with a numeric port names no host (`info,mito2=debug`, `30s`, `/data`).
 
 use std::ops::Range;
+
+use super::endpoint::join_host_port;
 
 /// One host found in a text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +27,116 @@ impl NamedHost {
     /// Whether the host is a DNS name (not an IP literal), the only kind that resolves.
     pub fn is_name(&self) -> bool {
         self.host.parse::<std::net::IpAddr>().is_err()
+    }
+}
+
+/// `--resolve HOST:PORT:ADDR[:PORT2]`: connect to `ADDR:PORT2` (default `PORT`) wherever a
+/// parameter names `HOST:PORT`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redirect {
+    pub host: String,
+    pub port: u16,
+    pub addr: String,
+    pub to_port: u16,
+}
+
+impl Redirect {
+    /// Parses curl's `HOST:PORT:ADDR`, or `HOST:PORT:ADDR:PORT2` for a port-forward whose local
+    /// port differs; an IPv6 ADDR is written in brackets (`[::1]`, `[::1]:13002`).
+    pub fn parse(flag: &str) -> Result<Self, String> {
+        let shape = "write --resolve HOST:PORT:ADDR or HOST:PORT:ADDR:LOCAL_PORT, e.g. \
+                     --resolve mycluster-meta.default:3002:127.0.0.1:13002";
+        let mut parts = flag.splitn(3, ':');
+        let (Some(host), Some(port), Some(rest)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(format!("`{flag}` is not HOST:PORT:ADDR; {shape}"));
+        };
+        let port = parse_port(port, flag, shape)?;
+        let (addr, to_port) = if let Some(bracketed) = rest.strip_prefix('[') {
+            let (addr, after) = bracketed
+                .split_once(']')
+                .ok_or_else(|| format!("`{flag}`: unclosed `[` in ADDR; {shape}"))?;
+            match after.strip_prefix(':') {
+                Some(to) => (addr, parse_port(to, flag, shape)?),
+                None if after.is_empty() => (addr, port),
+                None => return Err(format!("`{flag}`: `{after}` after `]`; {shape}")),
+            }
+        } else if rest.parse::<std::net::Ipv6Addr>().is_ok() {
+            (rest, port)
+        } else {
+            match rest.split_once(':') {
+                Some((addr, to)) => (addr, parse_port(to, flag, shape)?),
+                None => (rest, port),
+            }
+        };
+        if host.is_empty() || addr.is_empty() {
+            return Err(format!("`{flag}` has an empty HOST or ADDR; {shape}"));
+        }
+        Ok(Self {
+            host: host.to_string(),
+            port,
+            addr: addr.to_string(),
+            to_port,
+        })
+    }
+
+    /// `HOST:PORT`, what it replaces.
+    pub fn from(&self) -> String {
+        join_host_port(&self.host, self.port)
+    }
+
+    /// `ADDR:PORT2`, what it connects to instead.
+    pub fn to(&self) -> String {
+        join_host_port(&self.addr, self.to_port)
+    }
+}
+
+fn parse_port(text: &str, flag: &str, shape: &str) -> Result<u16, String> {
+    text.parse::<u16>()
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| format!("`{flag}`: `{text}` is not a port; {shape}"))
+}
+
+impl Redirect {
+    /// `text` with every `HOST:PORT` of `redirects` replaced by its `ADDR:PORT2` (a URL without
+    /// a port gets one), and the redirects used; `None` when none applies.
+    pub fn apply_all<'a>(
+        redirects: &'a [Redirect],
+        text: &str,
+    ) -> Option<(String, Vec<&'a Redirect>)> {
+        if redirects.is_empty() {
+            return None;
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut used = Vec::new();
+        let mut copied = 0;
+        for named in named_hosts(text) {
+            let Some(redirect) = redirects
+                .iter()
+                .find(|r| r.host.eq_ignore_ascii_case(&named.host) && Some(r.port) == named.port)
+            else {
+                continue;
+            };
+            out.push_str(&text[copied..named.range.start]);
+            out.push_str(&redirect.to());
+            copied = named.range.end;
+            used.push(redirect);
+        }
+        (copied > 0).then(|| {
+            out.push_str(&text[copied..]);
+            (out, used)
+        })
+    }
+
+    /// The detail line that says a connection went elsewhere.
+    pub fn note(&self) -> String {
+        format!(
+            "--resolve: connected to {} for {} (TLS then verifies the name {})",
+            self.to(),
+            self.from(),
+            self.addr
+        )
     }
 }
 

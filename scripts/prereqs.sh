@@ -3,7 +3,8 @@
 # includes from Debian (etcd-client and our metasrv proto are compiled at build time). With
 # --test, also what the test suite alone needs: xmllint (JUnit XSD validation), shellcheck
 # (the scripts), unshare, ip and iptables (tests/dead_path.rs makes a network namespace with a
-# black-holed port) and kubernetes-validate (the example manifests' schemas).
+# black-holed port), kubernetes-validate (the example manifests' schemas) and jsonschema with
+# PyYAML (the project's own JSON Schemas, checked by an independent validator).
 #
 #   bash scripts/prereqs.sh          # to build (scripts/example.sh)
 #   bash scripts/prereqs.sh --test   # to build and test (scripts/test.sh)
@@ -26,20 +27,35 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# The Kubernetes JSON schemas that tests/examples.rs validates the example manifests against
-# (PyPI's kubernetes-validate ships them, per Kubernetes version, for offline use), in a venv of
-# its own: Debian's Python refuses system-wide pip installs. tests/examples.rs knows this path.
-K8S_VENV=/var/cache/greptime-self-test/venv-kubernetes-validate-1.37.0
-if [ "$for_tests" = --test ] && ! "$K8S_VENV/bin/python" -c 'import kubernetes_validate' >/dev/null 2>&1; then
-  echo "==> installing kubernetes-validate from PyPI into $K8S_VENV"
+# venv_with VENV MODULE REQUIREMENT...: a venv of its own holding the pinned REQUIREMENTs from
+# PyPI, made unless its Python already imports MODULE (Debian's Python refuses system-wide pip
+# installs). The tests know these paths.
+venv_with() {
+  local venv=$1 module=$2
+  shift 2
+  if "$venv/bin/python" -c "import $module" >/dev/null 2>&1; then
+    return
+  fi
+  echo "==> installing $* from PyPI into $venv"
   if ! /usr/bin/python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends python3 python3-venv >/dev/null
   fi
-  rm -rf "$K8S_VENV"
-  mkdir -p "$(dirname "$K8S_VENV")"
-  /usr/bin/python3 -m venv "$K8S_VENV"
-  "$K8S_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+  rm -rf "$venv"
+  mkdir -p "$(dirname "$venv")"
+  /usr/bin/python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
+}
+if [ "$for_tests" = --test ]; then
+  # The Kubernetes JSON schemas that tests/examples.rs validates the example manifests against
+  # (PyPI's kubernetes-validate ships them, per Kubernetes version, for offline use).
+  venv_with /var/cache/greptime-self-test/venv-kubernetes-validate-1.37.0 kubernetes_validate \
     kubernetes-validate==1.37.0
+  # An independent JSON Schema validator (draft 2020-12) and YAML reader: tests/schema_validate.rs
+  # checks schemas/*.schema.json against the playbooks, inventories and reports, as an editor's
+  # yaml-language-server would. Every package pinned, dependencies included.
+  venv_with /var/cache/greptime-self-test/venv-jsonschema-4.26.0 'jsonschema, yaml' \
+    jsonschema==4.26.0 PyYAML==6.0.3 attrs==26.1.0 jsonschema-specifications==2025.9.1 \
+    referencing==0.37.0 rpds-py==2026.9.1 typing-extensions==4.16.0
 fi

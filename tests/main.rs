@@ -40,6 +40,7 @@ mod plugins_sql;
 mod report_json;
 mod report_junit;
 mod report_text;
+mod schema_validate;
 mod start_flags_cli;
 mod steps;
 mod wal_cli;

@@ -4,6 +4,7 @@
 pub mod load;
 pub mod model;
 pub mod schema;
+mod schema_templates;
 pub mod source;
 pub mod template;
 pub mod validate;

@@ -105,10 +105,23 @@ impl Templates {
 }
 
 /// `"{{ expr }}"` → `Some("expr")` when the whole string is one expression.
+/// [`SOLE_EXPRESSION_PATTERN`] says the same to a JSON Schema validator.
 pub fn sole_expression(s: &str) -> Option<&str> {
     let inner = s.trim().strip_prefix("{{")?.strip_suffix("}}")?;
     (!inner.contains("{{") && !inner.contains("}}") && !inner.contains("{%")).then(|| inner.trim())
 }
+
+/// The strings [`sole_expression`] accepts, as a regular expression without look-around (the
+/// playbook schema's `TemplateExpression`; ECMA-262, Python and Rust read it alike): `{{`, then
+/// text free of `{{`, `}}` and `{%`, then `}}`, with whitespace around. The text is plain
+/// characters and runs of alternating braces (`}`, `{}`, `}{`…); a run ending in `{` is
+/// followed by neither `%` nor another brace.
+pub const SOLE_EXPRESSION_PATTERN: &str = concat!(
+    r"^\s*\{\{",
+    r"[^{}]*(?:(?:\{?(?:\}\{)*\}[^{}]|\}?(?:\{\})*\{[^{}%])[^{}]*)*",
+    r"(?:\{?(?:\}\{)*\}|\}?(?:\{\})*\{)?",
+    r"\}\}\s*$"
+);
 
 /// Runs a JSONPath query on the config.
 pub fn query(doc: &Value, path: &str) -> Result<Vec<Value>, String> {
@@ -181,6 +194,42 @@ mod tests {
             )
             .unwrap();
         assert_eq!(v, serde_json::json!({"x": ["a:1", "b:2"], "y": "n=2"}));
+    }
+
+    /// The pattern and the function agree on every string of up to 7 characters over the
+    /// characters that matter, and on a few longer ones.
+    #[test]
+    fn sole_expression_pattern_matches_the_function() {
+        let re = regex::Regex::new(SOLE_EXPRESSION_PATTERN).unwrap();
+        let alphabet = ['{', '}', '%', ' ', 'a', '\n'];
+        let mut strings = vec![String::new()];
+        let mut frontier = vec![String::new()];
+        for _ in 0..7 {
+            frontier = frontier
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            strings.extend(frontier.iter().cloned());
+        }
+        strings.extend(
+            [
+                "{{ config.store_addrs }}",
+                "  {{ vars.a | default({'x': 1}) }}\n",
+                "{{ {'a': 1}}}",
+                "{{ a }} and {{ b }}",
+                "x{{ a }}",
+                "{% if a %}{{ a }}{% endif %}",
+                "{{ '}}' }}",
+            ]
+            .map(String::from),
+        );
+        for s in &strings {
+            assert_eq!(
+                re.is_match(s),
+                sole_expression(s).is_some(),
+                "{s:?}: pattern and sole_expression disagree"
+            );
+        }
     }
 
     #[test]

@@ -50,7 +50,7 @@ pub async fn run(
         cluster_playbooks: cluster_playbooks(&loaded)?,
         cluster_vars: layered_vars(&[&loaded.inventory.vars, &cli_vars]),
     };
-    cluster_plan::run(plan, Vec::new(), invocation, &exec, ctx).await
+    cluster_plan::run(plan, invocation, &exec, ctx).await
 }
 
 /// The node's effective config: its TOML and its own environment overlay, as the node reads it.

@@ -62,15 +62,22 @@ struct PlannedRun {
     vars: Map<String, Value>,
 }
 
-/// Runs the plan; `before` are reports made without running anything (a resource's own
-/// findings), written first. Returns the exit code all reports call for.
+/// Runs the plan, writes the reports and returns the exit code they call for.
 pub async fn run(
     plan: ClusterPlan,
-    before: Vec<RunReport>,
     invocation: Invocation,
     exec: &ExecArgs,
     ctx: &RunContext,
 ) -> Result<ExitCode, Failure> {
+    let reports = execute(plan, &invocation).await?;
+    invocation.finish(&reports, true, exec, ctx)
+}
+
+/// Runs the plan: one masked report per node and playbook, then the cross-node ones.
+pub async fn execute(
+    plan: ClusterPlan,
+    invocation: &Invocation,
+) -> Result<Vec<RunReport>, Failure> {
     let runs = runs_of(plan)?;
     // run ids `<session>-<n>`: probes of sibling runs on a shared store know each other
     // and equal attempts of shareable steps (nodes probing one store) run once
@@ -98,11 +105,11 @@ pub async fn run(
         )
     }))
     .await;
-    let mut reports = before;
-    for (outcome, run) in outcomes.into_iter().zip(&runs) {
-        reports.push(outcome.map_err(|d| in_node(d, run.node.as_deref()))?);
-    }
-    invocation.finish(&reports, true, exec, ctx)
+    outcomes
+        .into_iter()
+        .zip(&runs)
+        .map(|(outcome, run)| outcome.map_err(|d| in_node(d, run.node.as_deref()).into()))
+        .collect()
 }
 
 /// Every node's runs, then the cross-node runs over the combined configs.

@@ -6,12 +6,14 @@
 //!
 //! Files: `input.rs` (the `-f` streams, `--secret`), `nodes.rs` (a pod as a planned node),
 //! `resource_report.rs` (the findings as checks), `names.rs` (which names resolve from here),
+//! `origins.rs` (the resource field behind a failing check's config key),
 //! `render.rs` (`--render`), `emit_job.rs` (`--emit-job`). See docs/kubernetes-run.md.
 
 mod emit_job;
 mod input;
 mod names;
 mod nodes;
+mod origins;
 mod render;
 mod resource_report;
 
@@ -29,6 +31,7 @@ use crate::engine::mask::Masker;
 use crate::engine::reach::Redirect;
 use crate::kubernetes;
 use crate::playbook;
+use origins::Origins;
 
 /// `kubernetes`'s own options; how to run and report is [`ExecArgs`].
 #[derive(Debug, Clone, Args)]
@@ -117,5 +120,10 @@ pub async fn run(
         cluster_playbooks: vec![playbook::load_builtin(Component::Cluster)?],
         cluster_vars: cli_vars,
     };
-    cluster_plan::run(plan, vec![resource], invocation, &args.exec, ctx).await
+    let mut reports = vec![resource];
+    reports.extend(cluster_plan::execute(plan, &invocation).await?);
+    if let Some(document) = input.cluster_document() {
+        Origins::of(&document, &rendered.name).annotate(&mut reports);
+    }
+    invocation.finish(&reports, true, &args.exec, ctx)
 }

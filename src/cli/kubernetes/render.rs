@@ -1,6 +1,7 @@
 //! `kubernetes --render`: what the operator would deploy, pod by pod (name, component,
 //! ConfigMap, command line, environment, the config file), then the resource's findings, with
-//! every secret masked. Runs nothing, like `helm template`; exits 0 whatever the findings say
+//! every secret masked (the values read from Secrets by the masker, the values of secret keys
+//! of a user's own `config` by their key). Runs nothing, like `helm template`; exits 0 whatever the findings say
 //! (the run reports them as checks).
 
 use std::fmt::Write as _;
@@ -8,7 +9,8 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use crate::cli::exit;
-use crate::engine::mask::Masker;
+use crate::config::{is_secret_key, redact_toml_source};
+use crate::engine::mask::{Masker, MASK};
 use crate::kubernetes::rendered::{FindingSeverity, RenderedCluster, OPERATOR_VERSION};
 
 /// Prints the rendered cluster to stdout, masked.
@@ -38,11 +40,18 @@ pub fn text(cluster: &RenderedCluster) -> String {
         if !node.env.is_empty() {
             let _ = writeln!(out, "env:");
             for (name, value) in &node.env {
+                let leaf = name
+                    .rsplit("__")
+                    .next()
+                    .unwrap_or(name)
+                    .to_ascii_lowercase();
+                let value = if is_secret_key(&leaf) { MASK } else { value };
                 let _ = writeln!(out, "  {name}={}", shell_word(value));
             }
         }
         let _ = writeln!(out, "/etc/greptimedb/config.toml:");
-        for line in node.config_toml.lines() {
+        // secret keys of the user's own `config` are masked too, not only Secret values
+        for line in redact_toml_source(&node.config_toml).lines() {
             let _ = writeln!(out, "  {line}");
         }
     }
@@ -96,14 +105,17 @@ mod tests {
                 name: "mycluster-datanode-0".into(),
                 component: Component::Datanode,
                 config_map: "mycluster-datanode".into(),
-                config_toml: "[storage]\n  secret_access_key = \"SECRETEXAMPLE\"\n".into(),
+                config_toml: "[storage]\n  secret_access_key = \"SECRETEXAMPLE\"\n[wal.sasl]\n  password = \"inline-user-secret\"\n".into(),
                 args: vec![
                     "datanode".into(),
                     "start".into(),
                     "--rpc-server-addr".into(),
                     "$(POD_IP):4001".into(),
                 ],
-                env: IndexMap::from([("GREPTIMEDB_DATANODE__X".into(), "a b".into())]),
+                env: IndexMap::from([
+                    ("GREPTIMEDB_DATANODE__X".into(), "a b".into()),
+                    ("GREPTIMEDB_DATANODE__WAL__SASL__PASSWORD".into(), "env-canary".into()),
+                ]),
             }],
             findings: vec![ResourceFinding {
                 code: "kafka_tls_empty".into(),
@@ -117,7 +129,9 @@ mod tests {
         let masker = Masker::default();
         cluster.secrets.iter().for_each(|s| masker.add(s));
         let shown = masker.mask(&text(&cluster));
-        assert!(!shown.contains("SECRETEXAMPLE"), "{shown}");
+        for secret in ["SECRETEXAMPLE", "inline-user-secret", "env-canary"] {
+            assert!(!shown.contains(secret), "{secret}: {shown}");
+        }
         for expected in [
             "## pod mycluster-datanode-0 (datanode)",
             "ConfigMap: mycluster-datanode",

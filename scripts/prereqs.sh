@@ -59,3 +59,18 @@ if [ "$for_tests" = --test ]; then
     jsonschema==4.26.0 PyYAML==6.0.3 attrs==26.1.0 jsonschema-specifications==2025.9.1 \
     referencing==0.37.0 rpds-py==2026.9.1 typing-extensions==4.16.0
 fi
+# What scripts/test-deb.sh checks the installed .deb with: man-db (`man -w`) and bash-completion
+# (its loader and, through pkg-config, its completions directory). scripts/package-deb.sh
+# installs cargo-deb itself.
+if [ "$for_tests" = --test ]; then
+  deb_missing=()
+  command -v man >/dev/null 2>&1 || deb_missing+=(man-db)
+  command -v pkg-config >/dev/null 2>&1 || deb_missing+=(pkg-config)
+  [ -f /usr/share/bash-completion/bash_completion ] || deb_missing+=(bash-completion)
+  if [ ${#deb_missing[@]} -gt 0 ]; then
+    echo "==> installing ${deb_missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${deb_missing[@]}" >/dev/null
+  fi
+fi

@@ -88,7 +88,7 @@ fn documents(text: &str, origin: &str) -> Vec<Value> {
 }
 
 /// `value` at a dotted path of mapping keys, e.g. `spec.template.spec` (keys without dots).
-fn at<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+pub(crate) fn at<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.').try_fold(value, |node, key| node.get(key))
 }
 
@@ -570,7 +570,7 @@ fn rendered_chart() -> String {
 }
 
 /// The objects of the plain manifest and of the rendered chart, each with where it came from.
-fn kubernetes_sets() -> Vec<(String, Vec<Value>)> {
+pub(crate) fn kubernetes_sets() -> Vec<(String, Vec<Value>)> {
     let plain = examples_dir("kubernetes").join("datanode-self-test-job.yaml");
     vec![
         (
@@ -584,7 +584,7 @@ fn kubernetes_sets() -> Vec<(String, Vec<Value>)> {
     ]
 }
 
-fn objects_of_kind<'a>(objects: &'a [Value], kind: &str) -> Vec<&'a Value> {
+pub(crate) fn objects_of_kind<'a>(objects: &'a [Value], kind: &str) -> Vec<&'a Value> {
     objects
         .iter()
         .filter(|o| o.get("kind").and_then(Value::as_str) == Some(kind))

@@ -19,6 +19,7 @@ mod cli;
 mod cluster_cli;
 mod datanode_cli;
 mod dead_path;
+mod dockerfile;
 mod examples;
 mod fix_etcd;
 mod fix_sql;

@@ -308,7 +308,7 @@ fn too_large(size: u64, message: &str) -> StepError {
 
 /// A byte count with its binary-unit reading, e.g. `1536000 bytes (1500 KiB)`.
 fn size_text(bytes: u64) -> String {
-    if bytes >= 1 << 20 && bytes % (1 << 10) == 0 {
+    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 10) {
         format!("{bytes} bytes ({:.2} MiB)", bytes as f64 / (1 << 20) as f64)
     } else if bytes >= 1 << 10 {
         format!("{bytes} bytes ({:.1} KiB)", bytes as f64 / 1024.0)

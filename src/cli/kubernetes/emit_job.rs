@@ -21,7 +21,7 @@ use crate::kubernetes::rendered::RenderedCluster;
 
 /// Where the Job mounts the resource and the Secrets.
 const MOUNT: &str = "/etc/greptime-self-test";
-/// The non-root user the Job runs as (the image's user).
+/// The non-root user the Job runs as (the Dockerfile's `USER`).
 const UID: u32 = 65532;
 /// How long a finished Job stays for its log to be read.
 const TTL_SECONDS: u64 = 86_400;
@@ -157,11 +157,18 @@ pub fn manifests(
     Ok(out)
 }
 
-/// `--image`, else the image this repository's Dockerfile builds for this version.
+/// The image the repository's Dockerfile builds, under the name `examples/kubernetes/` and
+/// the Dockerfile's own comment give it (push it to your registry, or pass `--image`).
+const DEFAULT_IMAGE: &str = concat!(
+    "registry.example.com/greptime-self-test:",
+    env!("CARGO_PKG_VERSION")
+);
+
+/// `--image`, else [`DEFAULT_IMAGE`].
 fn image(args: &KubernetesArgs) -> String {
     args.image
         .clone()
-        .unwrap_or_else(|| format!("greptime-self-test:{}", env!("CARGO_PKG_VERSION")))
+        .unwrap_or_else(|| DEFAULT_IMAGE.to_string())
 }
 
 /// The Job's command line: the resource and its Secrets as mounted, then the run options
@@ -262,6 +269,8 @@ fn header(cluster: &RenderedCluster, name: &str, secrets: &[String]) -> String {
          #   greptime-self-test kubernetes -f cluster.yaml --emit-job | kubectl apply -f -\n\
          #   kubectl -n {ns} wait --for=condition=complete --timeout=10m job/{name}\n\
          #   kubectl -n {ns} logs job/{name}\n\
+         # The image is the repository's Dockerfile built and pushed under this name (or --image):\n\
+         #   docker build -t {DEFAULT_IMAGE} . && docker push {DEFAULT_IMAGE}\n\
          # The Job fails (exit 3 in its log) when a check fails, and is not retried.\n",
         env!("CARGO_PKG_VERSION"),
         cluster.name
@@ -389,10 +398,7 @@ stringData: {access-key-id: AKIAEMITJOB, secret-access-key: emit-job-canary-secr
             Some(false)
         );
         assert_eq!(at(container, "securityContext.capabilities.drop.0"), "ALL");
-        assert_eq!(
-            at(container, "image").as_str().unwrap(),
-            format!("greptime-self-test:{}", env!("CARGO_PKG_VERSION"))
-        );
+        assert_eq!(at(container, "image").as_str().unwrap(), DEFAULT_IMAGE);
         let argv: Vec<String> = ["command", "args"]
             .iter()
             .flat_map(|k| container[*k].as_sequence().unwrap())

@@ -61,7 +61,8 @@ pub struct KubernetesArgs {
     /// where its Service names resolve; run nothing. Apply with `| kubectl apply -f -`.
     #[arg(long)]
     pub emit_job: bool,
-    /// The image the emitted Job runs [default: greptime-self-test:<this version>].
+    /// The image the emitted Job runs (the repository's Dockerfile, pushed to your registry)
+    /// [default: registry.example.com/greptime-self-test:<this version>].
     #[arg(long, value_name = "IMAGE", requires = "emit_job")]
     pub image: Option<String>,
     /// Set a playbook variable for every pod, as `--var` does for one component.

@@ -28,6 +28,7 @@ mod generate_cli;
 mod interrupt_cli;
 mod kubernetes_errors;
 mod kubernetes_render;
+mod kubernetes_cli;
 mod metasrv_cli;
 mod plugins_cluster;
 mod plugins_config;

@@ -1,6 +1,7 @@
 //! `cluster -f cluster.yaml`: every node's playbooks and the cross-node checks, run at once
 //! under one `--jobs` bound and reported together (one report per node and playbook, the
-//! cross-node report last).
+//! cross-node report last). This file turns the inventory into a [`ClusterPlan`];
+//! `cluster_plan.rs` runs it.
 //!
 //! Everything is loaded and checked before anything runs: a bad inventory, an unreadable TOML,
 //! an invalid site playbook or a variable that does not resolve stops the run with exit 2
@@ -10,28 +11,14 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use futures::future::join_all;
-use serde_json::{Map, Value};
-
-use super::run::{ensure_valid, var_overrides, Invocation};
+use super::cluster_plan::{self, in_node, layered_vars, ClusterPlan, PlannedNode};
+use super::run::{var_overrides, Invocation};
 use super::{ExecArgs, Failure, RunContext};
 use crate::config::{self, Component, EffectiveConfig, LoadOptions};
 use crate::diag::Diagnostic;
 use crate::engine::mask::Masker;
-use crate::engine::options::new_run_id;
-use crate::engine::share::SharedAttempts;
-use crate::inventory::{self, ClusterNode, ClusterView, LoadedInventory, NodeDef};
+use crate::inventory::{self, LoadedInventory, NodeDef};
 use crate::playbook::{self, LoadedPlaybook};
-
-/// One playbook to run against one config: a node's, or the combined cluster config.
-struct PlannedRun {
-    node: Option<String>,
-    /// The node runs on this machine (its `local: true`).
-    local_host: bool,
-    playbook: LoadedPlaybook,
-    config: Arc<EffectiveConfig>,
-    vars: Map<String, Value>,
-}
 
 /// Runs the inventory at `path`.
 pub async fn run(
@@ -44,94 +31,26 @@ pub async fn run(
     let loaded = inventory::load(path)?;
     let cli_vars = var_overrides(var_flags)?;
     let invocation = Invocation::new(&exec, ctx, masker)?;
-    let mut runs = Vec::new();
     let mut nodes = Vec::new();
-    let mut secrets = Vec::new();
     for (index, node) in loaded.inventory.nodes.iter().enumerate() {
-        let config = Arc::new(node_config(&loaded, index, ctx)?);
-        nodes.push(ClusterNode {
+        nodes.push(PlannedNode {
             name: node.name.clone(),
             component: node.component,
             host: node.host.clone(),
-            config_file: config.file.as_ref().map(|f| f.display().to_string()),
-            config: config.value.clone(),
-        });
-        secrets.extend(config.secrets.iter().cloned());
-        let vars = layered_vars(&[&loaded.inventory.vars, &node.vars, &cli_vars]);
-        for playbook in node_playbooks(&loaded, index)? {
-            runs.push(PlannedRun {
-                node: Some(node.name.clone()),
-                local_host: node.local,
-                playbook,
-                config: config.clone(),
-                vars: vars.clone(),
-            });
-        }
-    }
-    let cluster_config = Arc::new(EffectiveConfig {
-        component: Component::Cluster,
-        file: Some(path.to_path_buf()),
-        value: cluster_value(ClusterView {
-            name: loaded.inventory.name.clone(),
-            nodes,
-        })?,
-        findings: Vec::new(),
-        secrets,
-    });
-    let cluster_vars = layered_vars(&[&loaded.inventory.vars, &cli_vars]);
-    for playbook in cluster_playbooks(&loaded)? {
-        runs.push(PlannedRun {
-            node: None,
-            local_host: false,
-            playbook,
-            config: cluster_config.clone(),
-            vars: cluster_vars.clone(),
+            local: node.local,
+            config: node_config(&loaded, index, ctx)?,
+            playbooks: node_playbooks(&loaded, index)?,
+            vars: layered_vars(&[&loaded.inventory.vars, &node.vars, &cli_vars]),
         });
     }
-
-    // run ids `<session>-<n>`: probes of sibling runs on a shared store know each other
-    // and equal attempts of shareable steps (nodes probing one store) run once
-    let cluster_id = new_run_id();
-    let shared = Arc::new(SharedAttempts::default());
-    let mut planned = Vec::with_capacity(runs.len());
-    for (index, run) in runs.iter().enumerate() {
-        ensure_valid(&run.playbook)?;
-        let mut opts = invocation.options(run.vars.clone(), run.node.clone(), run.local_host);
-        opts.run_id = format!("{cluster_id}-{index}");
-        opts.shared = Some(shared.clone());
-        let vars = invocation
-            .engine
-            .resolve_vars(&run.playbook, &run.config, &opts)
-            .map_err(|d| in_node(d, run.node.as_deref()))?;
-        planned.push((run, opts, vars));
-    }
-    let outcomes = join_all(planned.iter().map(|(run, opts, vars)| {
-        invocation.engine.run_with_vars(
-            &run.playbook,
-            run.config.clone(),
-            vars,
-            opts,
-            invocation.cancel.clone(),
-        )
-    }))
-    .await;
-    let reports = outcomes
-        .into_iter()
-        .zip(&runs)
-        .map(|(outcome, run)| outcome.map_err(|d| in_node(d, run.node.as_deref())))
-        .collect::<Result<Vec<_>, _>>()?;
-    invocation.finish(&reports, true, &exec, ctx)
-}
-
-/// The cross-node playbook's `config`: the view as JSON, as templates read it.
-fn cluster_value(view: ClusterView) -> Result<Value, Failure> {
-    serde_json::to_value(view).map_err(|e| Failure {
-        code: super::exit::INTERNAL,
-        diagnostics: vec![Diagnostic::new(
-            "cannot build cluster config",
-            e.to_string(),
-        )],
-    })
+    let plan = ClusterPlan {
+        name: loaded.inventory.name.clone(),
+        source: Some(path.to_path_buf()),
+        nodes,
+        cluster_playbooks: cluster_playbooks(&loaded)?,
+        cluster_vars: layered_vars(&[&loaded.inventory.vars, &cli_vars]),
+    };
+    cluster_plan::run(plan, invocation, &exec, ctx).await
 }
 
 /// The node's effective config: its TOML and its own environment overlay, as the node reads it.
@@ -254,21 +173,4 @@ fn ensure_component(
         .into()),
         _ => Ok(()),
     }
-}
-
-/// Later maps win: inventory vars, then the node's, then `--var`.
-fn layered_vars(layers: &[&Map<String, Value>]) -> Map<String, Value> {
-    let mut vars = Map::new();
-    for layer in layers {
-        vars.extend(layer.iter().map(|(k, v)| (k.clone(), v.clone())));
-    }
-    vars
-}
-
-/// Says which node a diagnostic is about.
-fn in_node(mut d: Diagnostic, node: Option<&str>) -> Diagnostic {
-    if let Some(node) = node {
-        d.message = format!("node `{node}`: {}", d.message);
-    }
-    d
 }

@@ -12,7 +12,8 @@ pub const INTERNAL: u8 = 1;
 pub const BAD_INPUT: u8 = 2;
 /// At least one check failed or could not run.
 pub const CHECKS_FAILED: u8 = 3;
-/// `--strict` and at least one warning (nothing failed).
+/// `--strict` and at least one warning, or one check not run from this host because it names
+/// an in-cluster host (nothing failed).
 pub const WARNINGS: u8 = 4;
 
 /// The text `--help` shows under "Exit codes".
@@ -21,12 +22,16 @@ pub const HELP: &str = "Exit codes:
   1  internal error
   2  bad input: command line, component config or playbook
   3  at least one check failed or could not run
-  4  with --strict: no failure, but at least one warning";
+  4  with --strict: no failure, but at least one warning (or a check not run from
+     outside a Kubernetes cluster)";
 
 /// Exit code of a finished run.
 pub fn for_reports(reports: &[RunReport], strict: bool) -> ExitCode {
     let failed = reports.iter().any(|r| r.overall == Overall::Fail);
-    let warned = reports.iter().any(|r| r.counts.warnings > 0);
+    // a check that could not be run from here proved nothing: strict runs say so
+    let warned = reports
+        .iter()
+        .any(|r| r.counts.warnings > 0 || r.counts.in_cluster > 0);
     ExitCode::from(if failed {
         CHECKS_FAILED
     } else if strict && warned {

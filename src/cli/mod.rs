@@ -2,9 +2,11 @@
 //! exit-code table lives in [`exit`].
 
 mod cluster;
+mod cluster_plan;
 pub mod exit;
 mod generate;
 mod inspect;
+mod kubernetes;
 mod live;
 mod run;
 
@@ -94,6 +96,10 @@ pub enum Command {
         #[command(flatten)]
         exec: ExecArgs,
     },
+    /// Check a GreptimeDBCluster resource: render every pod's config and command line as
+    /// greptimedb-operator v0.6.0 does, then run every pod's checks and the cross-node checks
+    /// as one cluster run, with the resource's own findings first.
+    Kubernetes(kubernetes::KubernetesArgs),
     /// Show the resolved plan (vars, checks, rendered parameters), secrets masked; runs nothing.
     Render {
         /// A playbook file, or a component name for its built-in playbook.
@@ -277,6 +283,7 @@ pub fn main(ctx: RunContext) -> ExitCode {
 }
 
 /// Why a command could not produce a result.
+#[derive(Debug)]
 pub struct Failure {
     pub code: u8,
     /// Each quotes its line from the (redacted) text its span carries.
@@ -328,6 +335,7 @@ async fn dispatch(
             vars,
             exec,
         } => cluster::run(&inventory, &vars, exec, ctx, masker).await,
+        Command::Kubernetes(args) => kubernetes::run(args, ctx, masker).await,
         Command::List => Ok(inspect::list()),
         Command::Explain { step_type } => inspect::explain(&step_type),
         Command::Validate { playbooks } => inspect::validate(&playbooks),

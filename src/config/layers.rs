@@ -80,8 +80,13 @@ pub(crate) fn read_file(path: &Path) -> Result<(SourceFile, Layer), Diagnostic> 
         Diagnostic::new("cannot read config", format!("{}: {e}", path.display()))
             .with_hint("check the path given for the config file and that this user can read it")
     })?;
-    let file = SourceFile::new(path.to_owned(), text, super::redact_toml_source);
-    let layer = parse_toml(path, &file.text).map_err(|d| file.quote_diagnostic(d))?;
+    read_text(path, text)
+}
+
+/// Parses config text already in memory; `name` stands for its file in diagnostics.
+pub(crate) fn read_text(name: &Path, text: String) -> Result<(SourceFile, Layer), Diagnostic> {
+    let file = SourceFile::new(name.to_owned(), text, super::redact_toml_source);
+    let layer = parse_toml(name, &file.text).map_err(|d| file.quote_diagnostic(d))?;
     Ok((file, layer))
 }
 

@@ -140,28 +140,52 @@ pub struct EffectiveConfig {
     pub secrets: Vec<String>,
 }
 
+/// A config file's text already in memory (a ConfigMap rendered from a Kubernetes resource),
+/// read as that file would be; `name` stands for the file in diagnostics and reports.
+#[derive(Debug, Clone)]
+pub struct ConfigText {
+    pub name: PathBuf,
+    pub text: String,
+}
+
 /// Builds the effective config. Unreadable files, malformed TOML (with file, line and column)
 /// and malformed `--set` arguments are [`Diagnostic`]s; everything else is a [`LintFinding`].
 pub fn load(opts: &LoadOptions) -> Result<EffectiveConfig, Diagnostic> {
-    let component = opts.component;
-    if component == Component::Cluster {
-        return Err(Diagnostic::new(
-            "no cluster config file",
-            "a cluster playbook reads the combined configs of an inventory, not one TOML file",
-        )
-        .with_hint("run it with `greptime-self-test cluster -f cluster.yaml`"));
+    refuse_cluster(opts.component)?;
+    let file = opts.file.as_deref().map(layers::read_file).transpose()?;
+    load_from(opts, file, opts.file.clone())
+}
+
+/// [`load`] with the file's text given instead of read (`opts.file` is not read).
+pub fn load_text(opts: &LoadOptions, text: ConfigText) -> Result<EffectiveConfig, Diagnostic> {
+    refuse_cluster(opts.component)?;
+    let file = layers::read_text(&text.name, text.text)?;
+    load_from(opts, Some(file), Some(text.name))
+}
+
+fn refuse_cluster(component: Component) -> Result<(), Diagnostic> {
+    if component != Component::Cluster {
+        return Ok(());
     }
+    Err(Diagnostic::new(
+        "no cluster config file",
+        "a cluster playbook reads the combined configs of an inventory, not one TOML file",
+    )
+    .with_hint("run it with `greptime-self-test cluster -f cluster.yaml`"))
+}
+
+fn load_from(
+    opts: &LoadOptions,
+    file: Option<(crate::diag::SourceFile, layers::Layer)>,
+    name: Option<PathBuf>,
+) -> Result<EffectiveConfig, Diagnostic> {
+    let component = opts.component;
     let catalog = catalog::catalog(component);
     let prefix = opts
         .env_prefix
         .clone()
         .unwrap_or_else(|| component.env_prefix());
-    let (source, file) = opts
-        .file
-        .as_deref()
-        .map(layers::read_file)
-        .transpose()?
-        .unzip();
+    let (source, file) = file.unzip();
     let env = layers::env_layer(&opts.env, &prefix, &catalog.env_list_keys);
     let overrides = layers::override_layer(&opts.overrides)?;
     let defaults = layers::defaults(component);
@@ -189,7 +213,7 @@ pub fn load(opts: &LoadOptions) -> Result<EffectiveConfig, Diagnostic> {
     derive::apply(component, &mut config, &plan, &Merged::new(defaults));
     Ok(EffectiveConfig {
         component,
-        file: opts.file.clone(),
+        file: name,
         value: Value::Object(config.value),
         findings,
         secrets,

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::dep_logs::{collect, Collected};
 use crate::config::EffectiveConfig;
+use crate::notation::hosts::Redirect;
 use crate::plugins::answer::AnswerDeadline;
 use crate::plugins::{CleanupRegistry, CreatedDirs, DynStep, StepCx, StepError, StepOutput};
 
@@ -47,6 +48,8 @@ pub(super) struct AttemptCx<'a> {
     pub progress: Option<indicatif::MultiProgress>,
     /// Directories the run's steps created, removed when the run ends if empty.
     pub created_dirs: CreatedDirs,
+    /// `--resolve` redirects, for addresses steps learn while running.
+    pub redirects: Arc<[Redirect]>,
 }
 
 impl AttemptCx<'_> {
@@ -72,7 +75,8 @@ impl AttemptCx<'_> {
         )
         .with_answer(limits.answer.clone())
         .with_progress(self.progress.clone())
-        .with_created_dirs(self.created_dirs.clone());
+        .with_created_dirs(self.created_dirs.clone())
+        .with_redirects(self.redirects.clone());
         let logs = Collected::default();
         let mut task = tokio::spawn(collect(logs.clone(), async move {
             step.run_dyn(params, &cx).await

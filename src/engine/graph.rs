@@ -194,11 +194,17 @@ impl Blocked {
         } else {
             format!(", because of `{cause}`")
         };
-        Self {
-            reason: format!(
+        let reason = match &bad.skip {
+            Some(Skip::InCluster { host, .. }) => format!(
+                "dependency `{id}` was not run from this host (`{host}` is an in-cluster name)"
+            ),
+            _ => format!(
                 "dependency `{id}` did not pass ({}{because})",
                 bad.status.as_str()
             ),
+        };
+        Self {
+            reason,
             skip: Skip::Blocked { cause },
         }
     }

@@ -7,7 +7,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::attempt::AttemptLimits;
-use super::result::{CheckResult, Status};
+use super::reach::InCluster;
+use super::result::{CheckResult, Skip, Status};
 use super::runner::Runner;
 use super::share::{Asker, SharedAttempts};
 use crate::playbook::model::{CheckDef, DEFAULT_CHECK_TIMEOUT, DEFAULT_RETRY_DELAY};
@@ -64,7 +65,7 @@ impl Runner<'_> {
         let mut captures = Map::new();
         for attempt in 1..=attempts {
             result.attempts = attempt;
-            let params = match self
+            let mut params = match self
                 .templates
                 .render_value(&Value::Object(def.step.with.clone()), &ctx)
             {
@@ -74,6 +75,15 @@ impl Runner<'_> {
                     result.message = format!("cannot render parameters: {e}");
                     break;
                 }
+            };
+            // shareable steps are the ones that reach the dependency their parameters name
+            let redirected = match step.shareable().then(|| self.reach.apply(&mut params)) {
+                Some(Err(found)) => {
+                    self.not_from_here(&mut result, found);
+                    break;
+                }
+                Some(Ok(notes)) => notes,
+                None => Vec::new(),
             };
             let (end, cleanup_notes) = match &self.opts.shared {
                 Some(shared) if step.shareable() => {
@@ -93,7 +103,7 @@ impl Runner<'_> {
                 }
                 _ => self.attempts.attempt(step, params, &limits, cancel).await,
             };
-            result.details = cleanup_notes;
+            result.details = redirected.into_iter().chain(cleanup_notes).collect();
             captures = self.judge(def, end, item, &mut result);
             let retry = matches!(result.status, Status::Fail | Status::Error)
                 && attempt < attempts
@@ -131,6 +141,22 @@ impl Runner<'_> {
             observer.finished(&self.opts.run_id, self.opts.node.as_deref(), &shown);
         }
         (result, captures)
+    }
+
+    /// Skips an instance whose parameters name a host that resolves only inside the cluster.
+    fn not_from_here(&self, result: &mut CheckResult, found: InCluster) {
+        result.status = Status::Skipped;
+        result.attempts = 0;
+        result.message = format!(
+            "not run from this host: `{}` names a service inside the Kubernetes cluster and does \
+             not resolve here",
+            found.host
+        );
+        result.hint = Some(self.reach.hint(&found));
+        result.skip = Some(Skip::InCluster {
+            host: found.host,
+            port: found.port,
+        });
     }
 
     /// How detail lines name this run: its node, or the cross-node checks.

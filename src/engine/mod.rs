@@ -4,7 +4,7 @@
 //!
 //! Modules, each depending only on those listed before it: `result`, `mask`, `attempt` (one
 //! attempt of a step and its cleanup), `share` (attempts shared by the runs of a session),
-//! `options` (a run's settings), `scope` (vars and the template context), `runner` (a run's
+//! `reach` (`--resolve` redirects and in-cluster names), `options` (a run's settings), `scope` (vars and the template context), `runner` (a run's
 //! state), `judge` (an attempt's end to a result), `instance` (retries), `graph` (dependencies
 //! and fan-out), `run` (the [`run::Engine`] and the report), `plan` (`render`, running nothing).
 
@@ -16,6 +16,7 @@ mod judge;
 pub mod mask;
 pub mod options;
 mod plan;
+pub mod reach;
 pub mod result;
 pub mod run;
 mod runner;

@@ -102,6 +102,14 @@ pub enum Skip {
     Interrupted,
     /// Its `for_each` list is empty.
     NothingToCheck,
+    /// Not run from this host: a parameter names `host`, a name inside the Kubernetes cluster
+    /// that does not resolve here (`kubernetes` command; see docs/kubernetes-run.md). The hint
+    /// gives the fix: `--resolve` to a port-forward, or `--emit-job` to run inside.
+    InCluster {
+        host: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        port: Option<u16>,
+    },
 }
 
 impl Skip {
@@ -131,6 +139,10 @@ pub struct Counts {
     /// a failed dependency, or inputs that all failed. They are never counted as failures.
     #[serde(default)]
     pub blocked: usize,
+    /// Skipped checks not run from this host because they name an in-cluster host, or depend
+    /// on one that does (part of `skipped`, not of `blocked`). `--strict` exits 4 on them.
+    #[serde(default)]
+    pub in_cluster: usize,
 }
 
 impl Counts {
@@ -145,6 +157,7 @@ impl Counts {
             skipped: sum.skipped + c.skipped,
             not_applicable: sum.not_applicable + c.not_applicable,
             blocked: sum.blocked + c.blocked,
+            in_cluster: sum.in_cluster + c.in_cluster,
         })
     }
 
@@ -162,6 +175,11 @@ impl Counts {
             total: results.len(),
             ..Counts::default()
         };
+        let in_cluster: std::collections::HashSet<&str> = results
+            .iter()
+            .filter(|r| matches!(r.skip, Some(Skip::InCluster { .. })))
+            .map(|r| r.instance.as_str())
+            .collect();
         for r in results {
             match r.status {
                 Status::Pass => c.passed += 1,
@@ -170,8 +188,12 @@ impl Counts {
                 Status::Error => c.errors += 1,
                 Status::Skipped => c.skipped += 1,
             }
-            match r.skip {
+            match &r.skip {
                 Some(Skip::NotApplicable) => c.not_applicable += 1,
+                Some(Skip::InCluster { .. }) => c.in_cluster += 1,
+                Some(Skip::Blocked { cause }) if in_cluster.contains(cause.as_str()) => {
+                    c.in_cluster += 1
+                }
                 Some(Skip::Blocked { .. } | Skip::AlreadyReported { .. }) => c.blocked += 1,
                 _ => {}
             }

@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use super::attempt::AttemptCx;
 use super::mask::Masker;
 use super::options::RunOptions;
+use super::reach::Reach;
 use super::result::{Counts, Overall, RunReport};
 use super::runner::Runner;
 use super::scope::{self, Scope};
@@ -30,6 +31,8 @@ use crate::plugins::{millis, CreatedDirs};
 pub struct Engine {
     templates: Templates,
     pub(super) masker: Arc<Masker>,
+    /// `--resolve` redirects and in-cluster names (empty but for `kubernetes`).
+    reach: Reach,
 }
 
 impl Engine {
@@ -37,7 +40,13 @@ impl Engine {
         Self {
             templates: Templates::default(),
             masker,
+            reach: Reach::default(),
         }
+    }
+
+    /// Sets the redirects and in-cluster names every run of this engine applies.
+    pub fn set_reach(&mut self, reach: Reach) {
+        self.reach = reach;
     }
 
     pub fn templates(&self) -> &Templates {
@@ -122,6 +131,7 @@ impl Engine {
         let runner = Runner {
             templates: &self.templates,
             masker: &self.masker,
+            reach: &self.reach,
             scope: &scope,
             opts,
             attempts: AttemptCx {
@@ -131,6 +141,7 @@ impl Engine {
                 read_only: opts.read_only,
                 progress: opts.progress.clone(),
                 created_dirs: CreatedDirs::default(),
+                redirects: self.reach.redirects(),
             },
         };
         // main checks stop on cancel; cleanup checks always run

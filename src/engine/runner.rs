@@ -5,6 +5,7 @@
 use super::attempt::AttemptCx;
 use super::mask::Masker;
 use super::options::RunOptions;
+use super::reach::Reach;
 use super::scope::Scope;
 use crate::playbook::Templates;
 
@@ -12,6 +13,7 @@ use crate::playbook::Templates;
 pub(super) struct Runner<'a> {
     pub templates: &'a Templates,
     pub masker: &'a Masker,
+    pub reach: &'a Reach,
     pub scope: &'a Scope,
     pub opts: &'a RunOptions,
     pub attempts: AttemptCx<'a>,

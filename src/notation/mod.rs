@@ -7,12 +7,14 @@
 //! - [`uri`]: `scheme://[userinfo@]authority[/path][?query][#fragment]` split as written,
 //!   userinfo included;
 //! - [`conninfo`]: PostgreSQL connection strings (libpq keywords or URIs), with the rules of
-//!   tokio-postgres, which metasrv uses.
+//!   tokio-postgres, which metasrv uses;
+//! - [`hosts`]: every host any value names, with where it stands (for `--resolve`).
 //!
 //! Nothing here imports the rest of the crate.
 
 pub(crate) mod conninfo;
 pub(crate) mod endpoint;
+pub(crate) mod hosts;
 pub(crate) mod uri;
 
 /// Percent-decodes `text` (a malformed `%` sequence is kept as written) into UTF-8.

@@ -354,6 +354,9 @@ pub struct StepCx {
     cleanup: CleanupRegistry,
     created_dirs: CreatedDirs,
     progress: Option<indicatif::MultiProgress>,
+    /// `--resolve` redirects, for addresses a step learns while running (the engine has
+    /// already applied them to its parameters).
+    redirects: Arc<[crate::notation::hosts::Redirect]>,
 }
 
 impl StepCx {
@@ -373,7 +376,23 @@ impl StepCx {
             cleanup,
             created_dirs: CreatedDirs::default(),
             progress: None,
+            redirects: Arc::new([]),
         }
+    }
+
+    /// Lets [`StepCx::redirected`] apply the run's `--resolve` redirects.
+    pub fn with_redirects(mut self, redirects: Arc<[crate::notation::hosts::Redirect]>) -> Self {
+        self.redirects = redirects;
+        self
+    }
+
+    /// Where to dial an address learnt while running (e.g. the `grpc.server_addr` a metasrv
+    /// leader advertises): `Some((address, note))` when a `--resolve` redirect applies, the
+    /// note to report so the redirect is never silent.
+    pub fn redirected(&self, address: &str) -> Option<(String, String)> {
+        let (dial, used) = crate::notation::hosts::Redirect::apply_all(&self.redirects, address)?;
+        let notes: Vec<String> = used.iter().map(|r| r.note()).collect();
+        Some((dial, notes.join("; ")))
     }
 
     /// Sets the first-answer deadline (the run's `--answer-timeout` or the check's own).

@@ -76,10 +76,16 @@ fn counts_phrase(counts: &Counts) -> String {
         if counts.blocked > 0 {
             why.push(format!("{} because of a failure above", counts.blocked));
         }
+        if counts.in_cluster > 0 {
+            why.push(format!(
+                "{} not run from this host (in-cluster names)",
+                counts.in_cluster
+            ));
+        }
         if counts.not_applicable > 0 {
             why.push(format!("{} not applicable", counts.not_applicable));
         }
-        let other = counts.skipped - counts.blocked - counts.not_applicable;
+        let other = counts.skipped - counts.blocked - counts.in_cluster - counts.not_applicable;
         if other > 0 && !why.is_empty() {
             why.push(format!("{other} other"));
         }

@@ -170,7 +170,8 @@ impl TextReporter {
             .iter()
             .filter(|c| matches!(c.status, Status::Fail | Status::Error | Status::Warn))
             .collect();
-        if problems.is_empty() {
+        let elsewhere = in_cluster_groups(report);
+        if problems.is_empty() && elsewhere.is_empty() {
             return Ok(());
         }
         writeln!(out, "{}", self.paint("Summary", Style::new().bold()))?;
@@ -183,6 +184,23 @@ impl TextReporter {
             };
             writeln!(out, "{} {}", self.paint(symbol, style), clean(&line))?;
             for line in fix_lines(check) {
+                writeln!(out, "{INDENT}{}", clean(&line))?;
+            }
+        }
+        for (address, checks) in elsewhere {
+            let (symbol, style) = marker(Status::Skipped);
+            let instances: Vec<&str> = checks.iter().map(|c| c.instance.as_str()).collect();
+            let line = format!(
+                "{address}: {} not run from this host, an in-cluster name ({})",
+                if checks.len() == 1 {
+                    "1 check".to_string()
+                } else {
+                    format!("{} checks", checks.len())
+                },
+                instances.join(", ")
+            );
+            writeln!(out, "{} {}", self.paint(symbol, style), clean(&line))?;
+            for line in fix_lines(checks[0]) {
                 writeln!(out, "{INDENT}{}", clean(&line))?;
             }
         }
@@ -270,6 +288,25 @@ fn fix_lines(check: &CheckResult) -> Vec<String> {
     }
     lines.extend(check.doc.iter().map(|doc| format!("doc: {doc}")));
     lines
+}
+
+/// The checks not run from this host, by the in-cluster `host:port` they name, in order.
+fn in_cluster_groups(report: &RunReport) -> Vec<(String, Vec<&CheckResult>)> {
+    let mut groups: Vec<(String, Vec<&CheckResult>)> = Vec::new();
+    for check in &report.checks {
+        let Some(Skip::InCluster { host, port }) = &check.skip else {
+            continue;
+        };
+        let address = match port {
+            Some(port) => format!("{host}:{port}"),
+            None => host.clone(),
+        };
+        match groups.iter_mut().find(|(a, _)| *a == address) {
+            Some((_, checks)) => checks.push(check),
+            None => groups.push((address, vec![check])),
+        }
+    }
+    groups
 }
 
 /// Which checks the main list shows, which are folded under the failure that caused them, and

@@ -236,3 +236,51 @@ pub fn hung_server() -> (String, std::thread::JoinHandle<()>) {
 /// write side, so no other test writes or fails on the alarm meanwhile. Synchronous tests use
 /// `blocking_read`/`blocking_write`.
 pub static PLAIN_ETCD: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// The Python that has PyPI's `kubernetes-validate` (the venv `scripts/prereqs.sh` makes, else
+/// `python3`); `None` when neither has it, which fails under CI=true.
+pub fn kubernetes_validator() -> Option<&'static str> {
+    const VENV_PYTHON: &str =
+        "/var/cache/greptime-self-test/venv-kubernetes-validate-1.37.0/bin/python";
+    let python = if Path::new(VENV_PYTHON).exists() {
+        VENV_PYTHON
+    } else {
+        "python3"
+    };
+    let found = Command::new(python)
+        .args(["-c", "import kubernetes_validate"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if found {
+        return Some(python);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true but kubernetes-validate is missing: run scripts/prereqs.sh"
+    );
+    eprintln!("note: kubernetes-validate is missing (scripts/prereqs.sh); validation skipped");
+    None
+}
+
+/// Validates Kubernetes manifests strictly against the schemas of `version` (e.g. `1.28.0`);
+/// panics with the validator's output when they do not match.
+pub fn assert_valid_kubernetes(python: &str, version: &str, files: &[&Path]) {
+    let out = Command::new(python)
+        .args([
+            "-m",
+            "kubernetes_validate",
+            "--strict",
+            "--quiet",
+            "-k",
+            version,
+        ])
+        .args(files)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{files:?} do not validate against Kubernetes {version}:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -96,6 +96,9 @@ pub struct LeaderOutput {
     pub leader_error_kind: Option<String>,
     /// Hint for that error (null when the leader confirms or there is none).
     pub leader_error_hint: Option<String>,
+    /// How `--resolve` redirected the leader's advertised address when it was asked there
+    /// (null when no redirect applied).
+    pub leader_redirect: Option<String>,
     /// Whether the agreed leader address is written as a loopback or unspecified IP
     /// (127.0.0.0/8, ::1, 0.0.0.0, ::) or `localhost`: an address that sends every client to
     /// itself. Host names are not resolved for this (they resolve differently on each host).
@@ -162,10 +165,16 @@ connect_timeout: 1s
             ))),
             Some(leader) => confirm(leader, &answers, timeouts, cx).await,
         };
-        let (leader_error, leader_error_kind, leader_error_hint) = match confirmation {
-            Ok(()) => (None, None, None),
-            Err(e) => (Some(e.message), Some(e.kind.as_str().to_string()), e.hint),
-        };
+        let (leader_error, leader_error_kind, leader_error_hint, leader_redirect) =
+            match confirmation {
+                Ok(note) => (None, None, None, note),
+                Err(e) => (
+                    Some(e.message),
+                    Some(e.kind.as_str().to_string()),
+                    e.hint,
+                    None,
+                ),
+            };
         Ok(LeaderOutput {
             failed: answers.len() - answered,
             answered,
@@ -177,6 +186,7 @@ connect_timeout: 1s
             leader_error,
             leader_error_kind,
             leader_error_hint,
+            leader_redirect,
             leader_is_loopback,
             configured_loopback,
         })
@@ -201,6 +211,7 @@ connect_timeout: 1s
             (Some(leader), Some(e)) => lines.push(format!("leader {leader} does not confirm: {e}")),
             (None, _) => {}
         }
+        lines.extend(output.leader_redirect.clone());
         lines
     }
 }
@@ -341,17 +352,30 @@ async fn confirm(
     answers: &[AddressAnswer],
     timeouts: Timeouts,
     cx: &StepCx,
-) -> Result<(), StepError> {
+) -> Result<Option<String>, StepError> {
     if answers
         .iter()
         .any(|a| a.address == leader && a.leader_addr.as_deref() == Some(leader))
     {
-        return Ok(());
+        return Ok(None);
     }
-    let answer =
-        client::ask_leader(leader, Origin::Advertised, timeouts, 0, Role::Frontend, cx).await?;
+    // from outside a Kubernetes cluster the advertised pod address may be redirected to a
+    // port-forward (`--resolve`); the note says so
+    let (dial, note) = match cx.redirected(leader) {
+        Some((dial, note)) => (dial, Some(note)),
+        None => (leader.to_string(), None),
+    };
+    let answer = client::ask_leader(&dial, Origin::Advertised, timeouts, 0, Role::Frontend, cx)
+        .await
+        .map_err(|e| match &note {
+            Some(note) => StepError {
+                message: format!("{} ({note})", e.message),
+                ..e
+            },
+            None => e,
+        })?;
     if answer.leader_addr == leader {
-        return Ok(());
+        return Ok(note);
     }
     Err(StepError::rejected(format!(
         "the leader {leader} (named by the metasrv addresses) answers but names {} as leader",

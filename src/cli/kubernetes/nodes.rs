@@ -1,0 +1,149 @@
+//! A rendered pod as a node of the cluster run: its config file's text (held in memory, named
+//! after its ConfigMap), its container environment and its arguments, read the way the pod's
+//! process reads them (the arguments over the file, as GreptimeDB applies its start flags).
+//!
+//! Each pod is its own host (its own network namespace: no port clashes between pods, and a
+//! loopback address advertised by one pod is wrong for the others) and none is this machine's
+//! (`local: false`: listen ports and local directories are the pod's, not ours).
+
+use std::path::PathBuf;
+
+use serde_json::{Map, Value};
+
+use crate::cli::cluster_plan::{in_node, PlannedNode};
+use crate::cli::Failure;
+use crate::config::{self, ConfigText, LoadOptions};
+use crate::diag::Diagnostic;
+use crate::kubernetes::rendered::RenderedNode;
+use crate::playbook;
+
+/// The name a pod's config stands under in reports and diagnostics.
+pub fn config_name(node: &RenderedNode) -> PathBuf {
+    PathBuf::from(format!("configmap/{}/config.toml", node.config_map))
+}
+
+/// The pod as a planned node running its component's built-in playbook with `vars`.
+pub fn planned(node: &RenderedNode, vars: &Map<String, Value>) -> Result<PlannedNode, Failure> {
+    let config = config_of(node)?;
+    Ok(PlannedNode {
+        name: node.name.clone(),
+        component: node.component,
+        host: Some(node.name.clone()),
+        local: false,
+        config,
+        playbooks: vec![playbook::load_builtin(node.component)?],
+        vars: vars.clone(),
+    })
+}
+
+fn config_of(node: &RenderedNode) -> Result<config::EffectiveConfig, Diagnostic> {
+    let in_pod = |d: Diagnostic| {
+        let d = in_node(d, Some(&node.name));
+        Diagnostic {
+            message: format!("{} (ConfigMap `{}`)", d.message, node.config_map),
+            ..d
+        }
+    };
+    let start_flags = config::start_flags::parse(node.component, &node.args).map_err(|d| {
+        in_pod(d).with_hint(
+            "the operator wrote these arguments from the resource: check the component's \
+             `template.main.args` and `extraArgs`",
+        )
+    })?;
+    let env_prefix = start_flags.choose_env_prefix(None).map_err(in_pod)?;
+    let opts = LoadOptions {
+        component: node.component,
+        file: None,
+        env: node
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        env_prefix,
+        overrides: Vec::new(),
+        start_flags,
+    };
+    let text = ConfigText {
+        name: config_name(node),
+        text: node.config_toml.clone(),
+    };
+    config::load_text(&opts, text).map_err(in_pod)
+}
+
+#[cfg(test)]
+mod tests {
+    use indexmap::IndexMap;
+
+    use super::*;
+    use crate::config::Component;
+
+    pub fn datanode(toml: &str, args: &[&str]) -> RenderedNode {
+        RenderedNode {
+            name: "mycluster-datanode-0".into(),
+            component: Component::Datanode,
+            config_map: "mycluster-datanode".into(),
+            config_toml: toml.into(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            env: IndexMap::new(),
+        }
+    }
+
+    #[test]
+    fn the_arguments_apply_over_the_config_text() {
+        let node = datanode(
+            "node_id = 2\n[storage]\ndata_home = \"/data/greptimedb\"\n",
+            &[
+                "datanode",
+                "start",
+                "--metasrv-addrs",
+                "mycluster-meta.default:3002",
+                "--http-addr",
+                "0.0.0.0:4000",
+                "--config-file",
+                "/etc/greptimedb/config.toml",
+            ],
+        );
+        let planned = planned(&node, &Map::new()).unwrap();
+        let value = &planned.config.value;
+        assert_eq!(
+            value["meta_client"]["metasrv_addrs"],
+            serde_json::json!(["mycluster-meta.default:3002"])
+        );
+        assert_eq!(value["http"]["addr"], "0.0.0.0:4000");
+        assert_eq!(value["node_id"], 2);
+        assert_eq!(
+            planned.config.file.unwrap(),
+            PathBuf::from("configmap/mycluster-datanode/config.toml")
+        );
+        assert!(!planned.local);
+        assert_eq!(planned.host.as_deref(), Some("mycluster-datanode-0"));
+    }
+
+    #[test]
+    fn errors_name_the_pod_and_the_config_map() {
+        let bad_toml = datanode("node_id = 2\n[storage\n", &["datanode", "start"]);
+        let err = config_of(&bad_toml).unwrap_err();
+        assert!(
+            err.message.contains("node `mycluster-datanode-0`"),
+            "{}",
+            err.message
+        );
+        assert!(
+            err.message.contains("ConfigMap `mycluster-datanode`"),
+            "{}",
+            err.message
+        );
+        let span = err.span.unwrap();
+        assert_eq!(
+            span.to_string(),
+            "configmap/mycluster-datanode/config.toml:2:9"
+        );
+        let bad_flag = datanode("node_id = 2\n", &["datanode", "start", "--no-such-flag"]);
+        let err = config_of(&bad_flag).unwrap_err();
+        assert!(
+            err.message.contains("ConfigMap `mycluster-datanode`"),
+            "{}",
+            err.message
+        );
+    }
+}

@@ -8,6 +8,7 @@ use super::{finding, Context};
 use crate::kubernetes::dbconfig::{self, Role};
 use crate::kubernetes::pods::Workload;
 use crate::kubernetes::rendered::{FindingSeverity, ResourceFinding};
+use crate::kubernetes::resource::SqlStorage;
 
 pub fn find(cx: &Context, out: &mut Vec<ResourceFinding>) {
     kafka(cx, out);
@@ -117,28 +118,12 @@ fn metadata_store(cx: &Context, out: &mut Vec<ResourceFinding>) {
             ));
         }
     }
-    let sql = match (&backend.mysql, &backend.postgresql) {
-        (Some(m), _) => Some((
-            "mysql",
-            m.host.clone(),
-            m.port,
-            m.database.clone(),
-            m.table.clone(),
-            None,
-        )),
-        (None, Some(p)) => Some((
-            "postgresql",
-            p.host.clone(),
-            p.port,
-            p.database.clone(),
-            p.table.clone(),
-            Some(p.election_lock_id.unwrap_or(0)),
-        )),
-        _ => None,
+    let (kind, sql) = match (&backend.mysql, &backend.postgresql) {
+        (Some(m), _) => ("mysql", SqlStorage::from(m.clone())),
+        (None, Some(p)) => ("postgresql", p.clone()),
+        _ => return,
     };
-    let Some((kind, host, port, database, _table, _lock)) = sql else {
-        return;
-    };
+    let (host, port, database) = (sql.host, sql.port, sql.database);
     let field = format!("spec.meta.backendStorage.{kind}");
     if str_at(meta, "meta_table_name") == Some("") {
         let create = if kind == "mysql" {

@@ -47,8 +47,12 @@ pub(crate) fn apply(
 }
 
 /// Adds `(from start flag --x)` to findings about a key a flag set, as lint does for the
-/// environment and `--set`.
-pub(crate) fn annotate(findings: &mut [LintFinding], config: &Merged) {
+/// environment and `--set`. A deprecated key a flag set is dropped: metasrv's own
+/// `--rpc-bind-addr` writes the deprecated `bind_addr` too, and no config change avoids that.
+pub(crate) fn annotate(findings: &mut Vec<LintFinding>, config: &Merged) {
+    findings.retain(|f| {
+        f.code != "deprecated" || !matches!(config.origin(&f.key), Some(Origin::Flag { .. }))
+    });
     for finding in findings {
         if let Some(Origin::Flag { arg }) = config.origin(&finding.key) {
             finding.message = format!("{} (from start flag {arg})", finding.message);

@@ -274,4 +274,23 @@ mod tests {
         }
         assert!(redacted.contains("kind: x"));
     }
+
+    #[test]
+    fn a_mounted_secret_volume_reads_one_key_per_file() {
+        // the kubelet's layout: keys are links into `..data`, which points at a dated folder
+        let dir = tempfile::tempdir().unwrap();
+        let dated = dir.path().join("..2026_12_07_00_00_00.1");
+        std::fs::create_dir(&dated).unwrap();
+        std::fs::write(dated.join("password"), "p@ss:word").unwrap();
+        std::os::unix::fs::symlink(&dated, dir.path().join("..data")).unwrap();
+        std::os::unix::fs::symlink(
+            dir.path().join("..data/password"),
+            dir.path().join("password"),
+        )
+        .unwrap();
+        let secret = super::SecretData::from_file("pg", dir.path()).unwrap();
+        let keys: Vec<&String> = secret.data.keys().collect();
+        assert_eq!(keys, ["password"]);
+        assert_eq!(secret.data["password"], b"p@ss:word");
+    }
 }

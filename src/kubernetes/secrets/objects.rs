@@ -65,9 +65,13 @@ impl SecretData {
     }
 
     /// `--secret NAME=FILE`: a whole Secret manifest, or a YAML mapping of keys to plain values
-    /// (as `stringData`).
+    /// (as `stringData`), or a directory with one file per key (a mounted Secret volume, as
+    /// the `--emit-job` Job passes them).
     pub fn from_file(name: &str, path: &Path) -> Result<Self, Diagnostic> {
         let origin = format!("--secret {name}={}", path.display());
+        if path.is_dir() {
+            return Self::from_dir(name, path, origin);
+        }
         let text = std::fs::read_to_string(path).map_err(|e| {
             Diagnostic::new("cannot read secret file", format!("{origin}: {e}")).with_hint(
                 "FILE is a YAML mapping of the Secret's keys to their values, or a Secret manifest",
@@ -127,6 +131,35 @@ impl SecretData {
                 }
             };
             data.insert(key, text.into_bytes());
+        }
+        Ok(Self {
+            name: name.to_string(),
+            namespace: None,
+            data,
+            origin,
+        })
+    }
+}
+
+impl SecretData {
+    /// A Secret volume: each key is a file; the kubelet's own `..data` entries start with a dot.
+    fn from_dir(name: &str, path: &Path, origin: String) -> Result<Self, Diagnostic> {
+        let unreadable = |e: std::io::Error| {
+            Diagnostic::new("cannot read secret directory", format!("{origin}: {e}"))
+                .with_hint("the directory holds one file per key of the Secret")
+        };
+        let mut keys = Vec::new();
+        for entry in std::fs::read_dir(path).map_err(unreadable)? {
+            let entry = entry.map_err(unreadable)?;
+            let key = entry.file_name().to_string_lossy().into_owned();
+            if !key.starts_with('.') && entry.path().is_file() {
+                keys.push((key, entry.path()));
+            }
+        }
+        keys.sort();
+        let mut data = IndexMap::new();
+        for (key, file) in keys {
+            data.insert(key, std::fs::read(&file).map_err(unreadable)?);
         }
         Ok(Self {
             name: name.to_string(),

@@ -521,6 +521,14 @@ async fn resolve_points_the_meta_service_and_the_leader_pod_at_a_port_forward() 
             .contains(&format!("{META_SERVICE}:3002 → 127.0.0.1:{local_port}")),
         "{names}"
     );
+    assert!(
+        !names["message"]
+            .as_str()
+            .unwrap()
+            .contains("not resolvable here"),
+        "the redirected name is not reported as unchecked: {names}"
+    );
+    assert_eq!(names["status"], "pass", "{names}");
     let in_cluster: u64 = reports
         .iter()
         .map(|r| r["counts"]["in_cluster"].as_u64().unwrap())

@@ -16,6 +16,9 @@ pub const MASK: &str = "******";
 /// shred the output); URL userinfo and `password=` patterns still catch them.
 const MIN_LITERAL_LEN: usize = 4;
 
+/// Where a URL parser may cut a secret pasted into a URL unescaped.
+const URL_DELIMITERS: [char; 5] = ['@', ':', '/', '?', '#'];
+
 static URL_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?P<pre>[A-Za-z][A-Za-z0-9+.\-]*://[^/\s:@]*:)(?P<pw>[^@\s/]+)@").expect("regex")
 });
@@ -32,8 +35,22 @@ pub struct Masker {
 
 impl Masker {
     /// Learns a secret value (config secret, declared playbook secret, secret capture).
+    /// A secret with URL delimiters in it (`p@ss`, pasted unescaped into a connection URL)
+    /// is also learnt piece by piece: a URL parser cuts it there and a message may show one
+    /// piece alone (`cannot resolve the host of ss@db:5432`).
     pub fn add(&self, secret: &str) {
         let secret = secret.trim();
+        let pieces: Vec<&str> = secret.split(URL_DELIMITERS).collect();
+        // a secret that is itself a URL is masked whole (its pieces are `https`, host names…)
+        if pieces.len() > 1 && !secret.contains("://") {
+            for piece in pieces {
+                self.add_literal(piece);
+            }
+        }
+        self.add_literal(secret);
+    }
+
+    fn add_literal(&self, secret: &str) {
         if secret.chars().count() < MIN_LITERAL_LEN {
             return;
         }
@@ -166,6 +183,22 @@ mod tests {
         let m = Masker::default();
         m.add_value(&serde_json::json!({"password": null, "token": "tok-secret-1"}));
         assert_eq!(m.mask("null tok-secret-1"), format!("null {MASK}"));
+    }
+
+    #[test]
+    fn pieces_of_a_secret_with_url_delimiters_are_masked_too() {
+        let m = Masker::default();
+        m.add("gst-p@ss-canary");
+        assert_eq!(
+            m.mask("cannot resolve the host of ss-canary@db:5432"),
+            format!("cannot resolve the host of {MASK}@db:5432")
+        );
+        assert_eq!(m.mask("user gst-p"), format!("user {MASK}"));
+        assert_eq!(m.mask("gst-p@ss-canary"), MASK);
+        m.add("a@b");
+        assert_eq!(m.mask("a@b a b"), "a@b a b", "short pieces stay");
+        m.add("https://tok:secret-url-1@example.com");
+        assert_eq!(m.mask("https://example.com"), "https://example.com");
     }
 
     #[test]

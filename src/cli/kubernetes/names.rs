@@ -35,7 +35,8 @@ pub struct Names {
     pub in_cluster: Vec<String>,
     /// Other names that do not resolve here (the checks will say so).
     pub unresolved: Vec<String>,
-    /// `--resolve` flags that match no `host:port` in any config.
+    /// `--resolve` flags for a name that match no `host:port` in any config (a flag for an IP
+    /// may be meant for an address learnt while running, a leader's pod IP).
     pub unused_redirects: Vec<String>,
 }
 
@@ -87,8 +88,10 @@ pub async fn look_up(
             names.unresolved.push(host);
         }
     }
+    // an IP may be one learnt while running (the pod IP a metasrv leader advertises)
     names.unused_redirects = redirects
         .iter()
+        .filter(|r| r.host.parse::<std::net::IpAddr>().is_err())
         .filter(|r| !host_ports.contains(&(r.host.to_ascii_lowercase(), r.port)))
         .map(Redirect::from)
         .collect();
@@ -150,6 +153,51 @@ mod tests {
         ] {
             assert!(!looks_in_cluster(host, &namespaces), "{host}");
         }
+    }
+
+    #[tokio::test]
+    async fn names_are_sorted_by_what_they_resolve_to_and_unused_redirects_found() {
+        use crate::config::{Component, EffectiveConfig};
+        let node = PlannedNode {
+            name: "c-datanode-0".into(),
+            component: Component::Datanode,
+            host: None,
+            local: false,
+            config: EffectiveConfig {
+                component: Component::Datanode,
+                file: None,
+                value: serde_json::json!({
+                    "meta_client": {"metasrv_addrs": ["c-meta.ns:3002"]},
+                    "wal": {"broker_endpoints": ["localhost:9092", "kafka.elsewhere:9092"]},
+                    "grpc": {"server_addr": "<POD_IP of c-datanode-0>:4001"},
+                }),
+                findings: Vec::new(),
+                secrets: Vec::new(),
+            },
+            playbooks: Vec::new(),
+            vars: Default::default(),
+        };
+        let cluster = RenderedCluster {
+            name: "c".into(),
+            namespace: "ns".into(),
+            nodes: Vec::new(),
+            findings: Vec::new(),
+            secrets: Vec::new(),
+        };
+        let redirects = [
+            Redirect::parse("c-meta.ns:3002:127.0.0.1:13002").unwrap(),
+            Redirect::parse("c-meta.ns:3003:127.0.0.1:13003").unwrap(),
+            Redirect::parse("10.1.2.3:3002:127.0.0.1:13002").unwrap(),
+        ];
+        let names = look_up(&[node], &redirects, &cluster, &BTreeSet::new()).await;
+        assert_eq!(names.in_cluster, ["c-meta.ns"]);
+        assert_eq!(names.resolved, ["localhost"]);
+        assert_eq!(names.unresolved, ["kafka.elsewhere"]);
+        assert_eq!(
+            names.unused_redirects,
+            ["c-meta.ns:3003"],
+            "IPs may be learnt at run time"
+        );
     }
 
     #[tokio::test]

@@ -2,6 +2,8 @@
 //! after its ConfigMap), its container environment and its arguments, read the way the pod's
 //! process reads them (the arguments over the file, as GreptimeDB applies its start flags).
 //!
+//! The pod's IP, unknown until it runs, stands as `<POD_IP of <pod>>`, each pod's its own.
+//!
 //! Each pod is its own host (its own network namespace: no port clashes between pods, and a
 //! loopback address advertised by one pod is wrong for the others) and none is this machine's
 //! (`local: false`: listen ports and local directories are the pod's, not ours).
@@ -14,7 +16,7 @@ use crate::cli::cluster_plan::{in_node, PlannedNode};
 use crate::cli::Failure;
 use crate::config::{self, ConfigText, LoadOptions};
 use crate::diag::Diagnostic;
-use crate::kubernetes::rendered::RenderedNode;
+use crate::kubernetes::rendered::{RenderedNode, POD_IP_PLACEHOLDER};
 use crate::playbook;
 
 /// The name a pod's config stands under in reports and diagnostics.
@@ -36,7 +38,16 @@ pub fn planned(node: &RenderedNode, vars: &Map<String, Value>) -> Result<Planned
     })
 }
 
+/// The pod's own stand-in for its IP. The renderer writes one placeholder for every pod (the
+/// IP is known only once the pod runs); each pod's IP is its own, so the cross-node checks
+/// must not take all pods for one address.
+fn pod_ip(node: &RenderedNode) -> String {
+    format!("<POD_IP of {}>", node.name)
+}
+
 fn config_of(node: &RenderedNode) -> Result<config::EffectiveConfig, Diagnostic> {
+    let own_ip = |text: &str| text.replace(POD_IP_PLACEHOLDER, &pod_ip(node));
+    let args: Vec<String> = node.args.iter().map(|a| own_ip(a)).collect();
     let in_pod = |d: Diagnostic| {
         let d = in_node(d, Some(&node.name));
         Diagnostic {
@@ -44,7 +55,7 @@ fn config_of(node: &RenderedNode) -> Result<config::EffectiveConfig, Diagnostic>
             ..d
         }
     };
-    let start_flags = config::start_flags::parse(node.component, &node.args).map_err(|d| {
+    let start_flags = config::start_flags::parse(node.component, &args).map_err(|d| {
         in_pod(d).with_hint(
             "the operator wrote these arguments from the resource: check the component's \
              `template.main.args` and `extraArgs`",
@@ -57,7 +68,7 @@ fn config_of(node: &RenderedNode) -> Result<config::EffectiveConfig, Diagnostic>
         env: node
             .env
             .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (k.clone(), own_ip(v)))
             .collect(),
         env_prefix,
         overrides: Vec::new(),
@@ -65,7 +76,7 @@ fn config_of(node: &RenderedNode) -> Result<config::EffectiveConfig, Diagnostic>
     };
     let text = ConfigText {
         name: config_name(node),
-        text: node.config_toml.clone(),
+        text: own_ip(&node.config_toml),
     };
     config::load_text(&opts, text).map_err(in_pod)
 }
@@ -117,6 +128,19 @@ mod tests {
         );
         assert!(!planned.local);
         assert_eq!(planned.host.as_deref(), Some("mycluster-datanode-0"));
+    }
+
+    #[test]
+    fn each_pod_advertises_an_ip_of_its_own() {
+        let node = datanode(
+            "node_id = 2\n[grpc]\nserver_addr = \"<POD_IP>:4001\"\n",
+            &["datanode", "start", "--http-addr", "0.0.0.0:4000"],
+        );
+        let config = config_of(&node).unwrap();
+        assert_eq!(
+            config.value["grpc"]["server_addr"],
+            "<POD_IP of mycluster-datanode-0>:4001"
+        );
     }
 
     #[test]

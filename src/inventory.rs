@@ -72,6 +72,11 @@ pub struct NodeDef {
     /// local copy of that file and wins. Their `--env-prefix` must agree with `env_prefix`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,
+    /// Other addresses (host:port) that reach this node's gRPC service: a DNS name or load
+    /// balancer in front of the metasrvs. A `meta_client.metasrv_addrs` entry naming one
+    /// counts as naming this node.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
     /// Label of the machine the node runs on. Nodes with the same label are checked for
     /// listen-port clashes; different labels mean advertised addresses must not be loopback.
     /// A node without a label is compared with no other node for port clashes.
@@ -108,6 +113,10 @@ pub struct ClusterNode {
     /// The node's TOML, named in hints that say where to add a key.
     #[serde(default)]
     pub config_file: Option<String>,
+    /// Other addresses that reach the node's gRPC service (a Service or load balancer in
+    /// front of it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
     /// The node's effective config (defaults < environment < file), as a JSON object.
     pub config: Value,
 }

@@ -37,6 +37,7 @@ pub async fn run(
             name: node.name.clone(),
             component: node.component,
             host: node.host.clone(),
+            aliases: node.aliases.clone(),
             local: node.local,
             config: node_config(&loaded, index, ctx)?,
             playbooks: node_playbooks(&loaded, index)?,

@@ -32,6 +32,8 @@ pub struct PlannedNode {
     pub component: Component,
     /// Machine label: nodes with the same label share ports and loopback.
     pub host: Option<String>,
+    /// Other addresses that reach it (a Service or load balancer in front of it).
+    pub aliases: Vec<String>,
     /// The node runs on this machine: check its listen ports and local directories here.
     pub local: bool,
     pub config: EffectiveConfig,
@@ -122,6 +124,7 @@ fn runs_of(plan: ClusterPlan) -> Result<Vec<PlannedRun>, Failure> {
             name: node.name.clone(),
             component: node.component,
             host: node.host.clone(),
+            aliases: node.aliases.clone(),
             config_file: node.config.file.as_ref().map(|f| f.display().to_string()),
             config: node.config.value.clone(),
         });

@@ -106,7 +106,7 @@ pub async fn run(
     let nodes = rendered
         .nodes
         .iter()
-        .map(|node| nodes::planned(node, &cli_vars))
+        .map(|node| nodes::planned(node, &rendered, &cli_vars))
         .collect::<Result<Vec<_>, _>>()?;
     let names = names::look_up(&nodes, &redirects, &rendered, &input.namespaces).await;
     invocation

@@ -162,6 +162,7 @@ mod tests {
             name: "c-datanode-0".into(),
             component: Component::Datanode,
             host: None,
+            aliases: Vec::new(),
             local: false,
             config: EffectiveConfig {
                 component: Component::Datanode,

@@ -14,9 +14,10 @@ use serde_json::{Map, Value};
 
 use crate::cli::cluster_plan::{in_node, PlannedNode};
 use crate::cli::Failure;
+use crate::config::Component;
 use crate::config::{self, ConfigText, LoadOptions};
 use crate::diag::Diagnostic;
-use crate::kubernetes::rendered::{RenderedNode, POD_IP_PLACEHOLDER};
+use crate::kubernetes::rendered::{RenderedCluster, RenderedNode, POD_IP_PLACEHOLDER};
 use crate::playbook;
 
 /// The name a pod's config stands under in reports and diagnostics.
@@ -25,17 +26,49 @@ pub fn config_name(node: &RenderedNode) -> PathBuf {
 }
 
 /// The pod as a planned node running its component's built-in playbook with `vars`.
-pub fn planned(node: &RenderedNode, vars: &Map<String, Value>) -> Result<PlannedNode, Failure> {
+pub fn planned(
+    node: &RenderedNode,
+    cluster: &RenderedCluster,
+    vars: &Map<String, Value>,
+) -> Result<PlannedNode, Failure> {
     let config = config_of(node)?;
     Ok(PlannedNode {
         name: node.name.clone(),
         component: node.component,
         host: Some(node.name.clone()),
+        aliases: service_addresses(node, cluster),
         local: false,
         config,
         playbooks: vec![playbook::load_builtin(node.component)?],
         vars: vars.clone(),
     })
+}
+
+/// The addresses of the meta Service in front of a metasrv pod, as the other pods may name it
+/// (`<cluster>-meta.<ns>:<port>`, the operator's `--metasrv-addrs`, and its longer and shorter
+/// DNS forms). The port is the one the pod serves gRPC on (`--rpc-bind-addr`), which the
+/// operator also gives the Service.
+fn service_addresses(node: &RenderedNode, cluster: &RenderedCluster) -> Vec<String> {
+    if node.component != Component::Metasrv {
+        return Vec::new();
+    }
+    let bind = node
+        .args
+        .iter()
+        .position(|a| a == "--rpc-bind-addr" || a == "--grpc-bind-addr" || a == "--bind-addr")
+        .and_then(|i| node.args.get(i + 1));
+    let Some(port) = bind.and_then(|b| b.rsplit_once(':')).map(|(_, p)| p) else {
+        return Vec::new();
+    };
+    let service = format!("{}-meta", cluster.name);
+    let ns = &cluster.namespace;
+    [
+        format!("{service}.{ns}:{port}"),
+        format!("{service}.{ns}.svc:{port}"),
+        format!("{service}.{ns}.svc.cluster.local:{port}"),
+        format!("{service}:{port}"),
+    ]
+    .into()
 }
 
 /// The pod's own stand-in for its IP. The renderer writes one placeholder for every pod (the
@@ -86,7 +119,6 @@ mod tests {
     use indexmap::IndexMap;
 
     use super::*;
-    use crate::config::Component;
 
     pub fn datanode(toml: &str, args: &[&str]) -> RenderedNode {
         RenderedNode {
@@ -114,7 +146,7 @@ mod tests {
                 "/etc/greptimedb/config.toml",
             ],
         );
-        let planned = planned(&node, &Map::new()).unwrap();
+        let planned = planned(&node, &cluster(vec![node.clone()]), &Map::new()).unwrap();
         let value = &planned.config.value;
         assert_eq!(
             value["meta_client"]["metasrv_addrs"],
@@ -169,5 +201,45 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    fn cluster(nodes: Vec<RenderedNode>) -> RenderedCluster {
+        RenderedCluster {
+            name: "mycluster".into(),
+            namespace: "prod".into(),
+            nodes,
+            findings: Vec::new(),
+            secrets: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_metasrv_pod_is_also_reached_by_its_meta_service() {
+        let mut meta = datanode(
+            "",
+            &[
+                "metasrv",
+                "start",
+                "--rpc-bind-addr",
+                "0.0.0.0:3302",
+                "--rpc-server-addr",
+                "$(POD_IP):3302",
+            ],
+        );
+        meta.component = Component::Metasrv;
+        meta.name = "mycluster-meta-0".into();
+        let aliases = planned(&meta, &cluster(vec![meta.clone()]), &Map::new())
+            .unwrap()
+            .aliases;
+        assert!(
+            aliases.contains(&"mycluster-meta.prod:3302".to_string()),
+            "{aliases:?}"
+        );
+        assert!(aliases.contains(&"mycluster-meta.prod.svc.cluster.local:3302".to_string()));
+        let dn = datanode("", &["datanode", "start"]);
+        assert!(planned(&dn, &cluster(vec![dn.clone()]), &Map::new())
+            .unwrap()
+            .aliases
+            .is_empty());
     }
 }

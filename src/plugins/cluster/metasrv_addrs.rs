@@ -67,6 +67,15 @@ impl Target<'_> {
     fn shown(&self) -> String {
         format!("{} = {}", self.node.name, self.addr)
     }
+
+    /// `entry` (canonical) is this metasrv's address or one of its aliases (a Service in
+    /// front of it).
+    fn named_by(&self, entry: &str) -> bool {
+        canonical(&self.addr) == entry
+            || self.node.aliases.iter().any(|alias| {
+                HostPort::parse(alias, false).is_ok_and(|alias| canonical(&alias) == entry)
+            })
+    }
 }
 
 /// An entry of some clients' lists that names no metasrv of the inventory.
@@ -289,7 +298,7 @@ fn name_check(
             let mut hit = false;
             let mut owner = None;
             for (i, target) in targets.iter().enumerate() {
-                if canonical(&target.addr) != wanted {
+                if !target.named_by(&wanted) {
                     continue;
                 }
                 // meant for this metasrv, so it is not reported as missing as well
@@ -439,7 +448,8 @@ fn name_check(
                 ),
                 format!(
                     "make sure `{}` reaches the metasrvs from {who}; listing their own addresses \
-                     lets this check prove it",
+                     lets this check prove it, and so does naming it in the metasrv nodes' \
+                     `aliases` in the inventory",
                     u.entry
                 ),
             );
@@ -502,6 +512,17 @@ mod tests {
             messages(&out.findings.failed),
             messages(&out.findings.warned),
         )
+    }
+
+    // The operator's clients dial the meta Service, which the metasrv pods stand behind.
+    #[test]
+    fn an_entry_naming_a_metasrv_alias_names_that_metasrv() {
+        let mut m0 = meta("m0", Some("m0"), "10.0.0.1:3002", "0.0.0.0:3002");
+        let dn = client("d0", Some("d0"), json!(["mc-meta.prod:3002"]));
+        let without = verdict(&[m0.clone(), dn.clone()]);
+        assert_eq!(without.1.len(), 1, "{without:?}");
+        m0.aliases = vec!["MC-meta.prod:3002".into()];
+        assert_eq!(verdict(&[m0, dn]), (vec![], vec![]));
     }
 
     #[test]

@@ -15,7 +15,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use clap::error::ErrorKind;
 use clap::Parser;
@@ -882,54 +881,16 @@ fn shell_commands_are_split_as_a_shell_splits_them() {
     );
 }
 
-/// The Python that has kubernetes-validate: the venv `scripts/prereqs.sh` makes, else `python3`.
-fn validator_python() -> &'static str {
-    const VENV_PYTHON: &str =
-        "/var/cache/greptime-self-test/venv-kubernetes-validate-1.37.0/bin/python";
-    if std::path::Path::new(VENV_PYTHON).exists() {
-        VENV_PYTHON
-    } else {
-        "python3"
-    }
-}
-
 #[test]
 fn kubernetes_manifests_match_the_kubernetes_schemas() {
-    let has_validator = Command::new(validator_python())
-        .args(["-c", "import kubernetes_validate"])
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !has_validator {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but kubernetes-validate is missing: run scripts/prereqs.sh"
-        );
-        eprintln!("note: kubernetes-validate is missing (scripts/prereqs.sh); test skipped");
+    let Some(python) = crate::common::kubernetes_validator() else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let rendered = dir.path().join("helm-pre-check.yaml");
     std::fs::write(&rendered, rendered_chart()).unwrap();
     let plain = examples_dir("kubernetes").join("datanode-self-test-job.yaml");
     for version in KUBERNETES_VERSIONS {
-        let out = Command::new(validator_python())
-            .args([
-                "-m",
-                "kubernetes_validate",
-                "--strict",
-                "--quiet",
-                "-k",
-                version,
-            ])
-            .arg(&plain)
-            .arg(&rendered)
-            .output()
-            .expect("python3 runs");
-        assert!(
-            out.status.success(),
-            "the manifests do not validate against Kubernetes {version}:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        crate::common::assert_valid_kubernetes(python, version, &[&plain, &rendered]);
     }
 }

@@ -3,8 +3,8 @@
 //! `<pod>.toml` (the file the pod reads, compared as TOML values), `<pod>.args` (one argument
 //! per line), `<pod>.env` (`NAME=value` lines the environment holds), `<pod>.noenv` (names it
 //! does not), `pods.txt` (every pod, in order), `findings.txt` (`code field` per line, the
-//! whole set), `secrets/<NAME>.yaml` or `secrets/<NAME>/` (one file per key, as a mounted Secret volume), handed in
-//! as `--secret NAME=PATH`.
+//! whole set), `secrets/<NAME>.yaml` or `secrets/<NAME>/` (one file per key, as a mounted
+//! Secret volume), handed in as `--secret NAME=PATH`.
 
 use std::fs;
 use std::path::{Path, PathBuf};

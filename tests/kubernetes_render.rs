@@ -35,6 +35,17 @@ fn input(dir: &Path) -> Input {
     }
 }
 
+/// Every case directory, sorted.
+fn cases() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = fs::read_dir(fixtures())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
 fn render_case(name: &str) -> RenderedCluster {
     let dir = fixtures().join(name);
     render(&input(&dir)).unwrap_or_else(|d| panic!("{name}: {}", d.render_quoted()))
@@ -119,12 +130,7 @@ fn check_case(dir: &Path) -> Vec<String> {
 
 #[test]
 fn every_fixture_renders_as_the_operator_does() {
-    let mut dirs: Vec<PathBuf> = fs::read_dir(fixtures())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
+    let dirs = cases();
     assert!(dirs.len() >= 30, "fixtures missing: {dirs:?}");
     for dir in dirs {
         let checked = check_case(&dir);
@@ -145,21 +151,13 @@ fn secret_values_are_listed_for_masking() {
 #[test]
 fn rendered_configs_load_without_lint_errors() {
     use greptime_self_test::config::{self, start_flags, LoadOptions, Severity};
-    let mut dirs: Vec<PathBuf> = fs::read_dir(fixtures())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    let tmp = tempfile::tempdir().unwrap();
+    let dirs = cases();
     let mut problems = Vec::new();
     let mut loaded = 0;
     for dir in dirs {
         let case = dir.file_name().unwrap().to_string_lossy().into_owned();
         let rendered = render(&input(&dir)).unwrap();
         for node in &rendered.nodes {
-            let file = tmp.path().join(format!("{case}-{}.toml", node.name));
-            fs::write(&file, &node.config_toml).unwrap();
             let flags = match start_flags::parse(node.component, &node.args) {
                 Ok(flags) => flags,
                 // A resource that replaces the generated args on purpose (setdefaults-test01)
@@ -172,13 +170,17 @@ fn rendered_configs_load_without_lint_errors() {
             };
             let opts = LoadOptions {
                 component: node.component,
-                file: Some(file),
+                file: None,
                 env: node.env.clone().into_iter().collect(),
                 env_prefix: None,
                 overrides: Vec::new(),
                 start_flags: flags,
             };
-            let effective = config::load(&opts)
+            let text = config::ConfigText {
+                name: PathBuf::from(format!("{case}/{}.toml", node.name)),
+                text: node.config_toml.clone(),
+            };
+            let effective = config::load_text(&opts, text)
                 .unwrap_or_else(|d| panic!("{case}/{}: {}", node.name, d.render_quoted()));
             loaded += 1;
             for f in effective.findings {

@@ -249,6 +249,37 @@ pub struct RunReport {
 }
 
 impl RunReport {
+    /// A report of this tool and GreptimeDB release, started at `started` on this host, with
+    /// no checks yet; the caller fills in what it ran and calls [`RunReport::finalize`].
+    pub fn new(
+        run_id: String,
+        component: String,
+        playbook: String,
+        started: time::OffsetDateTime,
+    ) -> Self {
+        RunReport {
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            greptimedb_version: crate::config::GREPTIMEDB_VERSION.to_string(),
+            run_id,
+            component,
+            node: None,
+            playbook,
+            config_file: None,
+            summary: Map::new(),
+            timestamp: started
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            hostname: hostname::get()
+                .map(|h| h.to_string_lossy().into_owned())
+                .unwrap_or_else(|_| "localhost".into()),
+            overall: Overall::Pass,
+            counts: Counts::default(),
+            duration_ms: 0.0,
+            interrupted: false,
+            checks: Vec::new(),
+        }
+    }
+
     /// Recomputes counts and the overall verdict from the results.
     pub fn finalize(&mut self) {
         self.counts = Counts::of(&self.checks);

@@ -19,7 +19,7 @@ use super::attempt::AttemptCx;
 use super::mask::Masker;
 use super::options::RunOptions;
 use super::reach::Reach;
-use super::result::{Counts, Overall, RunReport};
+use super::result::RunReport;
 use super::runner::Runner;
 use super::scope::{self, Scope};
 use crate::config::EffectiveConfig;
@@ -168,25 +168,18 @@ impl Engine {
         deadline_guard.abort();
 
         let mut report = RunReport {
-            tool_version: env!("CARGO_PKG_VERSION").to_string(),
-            greptimedb_version: crate::config::GREPTIMEDB_VERSION.to_string(),
-            run_id: opts.run_id.clone(),
-            component: config.component.as_str().to_string(),
             node: opts.node.clone(),
-            playbook: playbook.name.clone(),
             config_file: config.file.as_ref().map(|p| p.display().to_string()),
             summary,
-            timestamp: timestamp
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
-            hostname: hostname::get()
-                .map(|h| h.to_string_lossy().into_owned())
-                .unwrap_or_else(|_| "localhost".into()),
-            overall: Overall::Pass,
-            counts: Counts::default(),
             duration_ms: millis(started.elapsed()),
             interrupted: cancel.is_cancelled(),
             checks,
+            ..RunReport::new(
+                opts.run_id.clone(),
+                config.component.as_str().to_string(),
+                playbook.name.clone(),
+                timestamp,
+            )
         };
         report.finalize();
         self.masker.mask_report(&mut report);

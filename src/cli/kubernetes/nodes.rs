@@ -36,7 +36,7 @@ pub fn planned(
         name: node.name.clone(),
         component: node.component,
         host: Some(node.name.clone()),
-        aliases: service_addresses(node, cluster),
+        aliases: service_addresses(node, &config.value, cluster),
         local: false,
         config,
         playbooks: vec![playbook::load_builtin(node.component)?],
@@ -46,17 +46,17 @@ pub fn planned(
 
 /// The addresses of the meta Service in front of a metasrv pod, as the other pods may name it
 /// (`<cluster>-meta.<ns>:<port>`, the operator's `--metasrv-addrs`, and its longer and shorter
-/// DNS forms). The port is the one the pod serves gRPC on (`--rpc-bind-addr`), which the
-/// operator also gives the Service.
-fn service_addresses(node: &RenderedNode, cluster: &RenderedCluster) -> Vec<String> {
+/// DNS forms). The port is the one the pod serves gRPC on (`grpc.bind_addr`, its
+/// `--rpc-bind-addr` applied), which the operator also gives the Service.
+fn service_addresses(
+    node: &RenderedNode,
+    config: &Value,
+    cluster: &RenderedCluster,
+) -> Vec<String> {
     if node.component != Component::Metasrv {
         return Vec::new();
     }
-    let bind = node
-        .args
-        .iter()
-        .position(|a| a == "--rpc-bind-addr" || a == "--grpc-bind-addr" || a == "--bind-addr")
-        .and_then(|i| node.args.get(i + 1));
+    let bind = config.pointer("/grpc/bind_addr").and_then(Value::as_str);
     let Some(port) = bind.and_then(|b| b.rsplit_once(':')).map(|(_, p)| p) else {
         return Vec::new();
     };
@@ -220,8 +220,8 @@ mod tests {
             &[
                 "metasrv",
                 "start",
-                "--rpc-bind-addr",
-                "0.0.0.0:3302",
+                // the `=` form too: the port is read from the config the flags made
+                "--rpc-bind-addr=0.0.0.0:3302",
                 "--rpc-server-addr",
                 "$(POD_IP):3302",
             ],

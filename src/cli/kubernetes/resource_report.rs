@@ -13,10 +13,9 @@
 use serde_json::{json, Map, Value};
 
 use super::names::Names;
-use crate::config::GREPTIMEDB_VERSION;
 use crate::engine::options::new_run_id;
 use crate::engine::reach::Redirect;
-use crate::engine::result::{CheckResult, Counts, Overall, RunReport, Status};
+use crate::engine::result::{CheckResult, RunReport, Status};
 use crate::kubernetes::rendered::{FindingSeverity, RenderedCluster, OPERATOR_VERSION};
 
 /// The component and playbook the resource's report names.
@@ -48,25 +47,16 @@ pub fn report(
     );
     summary.insert("pods".into(), json!(cluster.nodes.len().to_string()));
     let mut report = RunReport {
-        tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        greptimedb_version: GREPTIMEDB_VERSION.to_string(),
-        run_id: new_run_id(),
-        component: COMPONENT.to_string(),
         node: Some(format!("GreptimeDBCluster/{}", cluster.name)),
-        playbook: PLAYBOOK.to_string(),
         config_file: Some(source.to_string()),
         summary,
-        timestamp: started
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-        hostname: hostname::get()
-            .map(|h| h.to_string_lossy().into_owned())
-            .unwrap_or_else(|_| "localhost".into()),
-        overall: Overall::Pass,
-        counts: Counts::default(),
-        duration_ms: 0.0,
-        interrupted: false,
         checks,
+        ..RunReport::new(
+            new_run_id(),
+            COMPONENT.to_string(),
+            PLAYBOOK.to_string(),
+            started,
+        )
     };
     report.finalize();
     report
@@ -236,6 +226,7 @@ fn names_check(names: &Names, redirects: &[Redirect]) -> Option<CheckResult> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::result::Overall;
     use crate::kubernetes::rendered::ResourceFinding;
 
     fn cluster(findings: Vec<ResourceFinding>) -> RenderedCluster {

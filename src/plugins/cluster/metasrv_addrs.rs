@@ -514,7 +514,9 @@ mod tests {
         )
     }
 
-    // The operator's clients dial the meta Service, which the metasrv pods stand behind.
+    // The operator's clients dial the meta Service, a ClusterIP Service in front of the metasrv
+    // pods (greptimedb-operator deployers/meta.go; `--metasrv-addrs <cluster>-meta.<ns>:<port>`
+    // in deployers/datanode.go, frontend.go, flownode.go).
     #[test]
     fn an_entry_naming_a_metasrv_alias_names_that_metasrv() {
         let mut m0 = meta("m0", Some("m0"), "10.0.0.1:3002", "0.0.0.0:3002");
